@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the dataplane tests and the sandbox need, when they are missing.
+# Safe to run repeatedly: it does nothing when everything is present.
+set -euo pipefail
+
+declare -A need=(
+  [ip]=iproute2
+  [iptables]=iptables
+  [iptables-restore]=iptables
+  [ebtables]=ebtables
+  [ipset]=ipset
+  [nsenter]=util-linux
+  [flock]=util-linux
+  [ping]=iputils-ping
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || missing+=("${need[$cmd]}")
+done
+# The reference plugins (ptp, host-local, portmap, bandwidth, tuning) used by the CNI chaining tests.
+[ -x /usr/lib/cni/ptp ] || missing+=(containernetworking-plugins)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "hostnic tests need these Debian packages: ${pkgs[*]}" >&2
+  echo "Install them as root: apt-get install -y ${pkgs[*]}  (or run this script as root: npm run system-deps)" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${pkgs[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
