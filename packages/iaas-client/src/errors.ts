@@ -117,8 +117,11 @@ export class JobTimeoutError extends IaasClientError {
   readonly jobId: string;
   readonly lastStatus: JobStatus | undefined;
   readonly timeoutMs: number;
-  constructor(jobId: string, timeoutMs: number, lastStatus: JobStatus | undefined) {
-    super(`Job [${jobId}] did not finish within ${timeoutMs} ms (last status: ${lastStatus ?? 'unknown'})`);
+  constructor(jobId: string, timeoutMs: number, lastStatus: JobStatus | undefined, lastPollError?: unknown) {
+    const pollError = lastPollError instanceof Error ? `; last poll failed: ${lastPollError.message}` : '';
+    super(`Job [${jobId}] did not finish within ${timeoutMs} ms (last status: ${lastStatus ?? 'unknown'}${pollError})`, {
+      cause: lastPollError,
+    });
     this.jobId = jobId;
     this.timeoutMs = timeoutMs;
     this.lastStatus = lastStatus;
