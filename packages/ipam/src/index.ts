@@ -1,0 +1,228 @@
+/**
+ * `@hostnic/ipam`: block IPAM for QingCloud VPC subnets — the pure, storage-agnostic core.
+ *
+ * Functions here work on plain CRD-shaped data, never perform I/O and never read a clock: time is passed in.
+ * They return new objects and leave their inputs untouched, so a store can keep what it read and
+ * compare-and-swap the result. Errors are {@link IpamError}s with a stable `code`.
+ *
+ * @packageDocumentation
+ */
+
+export type {
+  AllocationAttribute,
+  DNS,
+  IPAMBlock,
+  IPAMBlockSpec,
+  IPAMHandle,
+  IPAMHandleSpec,
+  IPPool,
+  IPPoolSpec,
+  IPPoolStatus,
+  ObjectMeta,
+  PoolInfo,
+  Route,
+  VLANConfig,
+  VxNetPool,
+  VxNetPoolSpec,
+  VxNetPoolStatus,
+  VxNetRef,
+} from './types.ts';
+export {
+  API_GROUP,
+  API_VERSION,
+  AttributeKey,
+  CONFIG_KEY_AUTO_ASSIGN,
+  CONFIG_KEY_IPAM,
+  DEFAULT_MAPPING_KEY,
+  FINALIZER_IPPOOL,
+  IPAM_CONFIGMAP_NAME,
+  IPAM_CONFIGMAP_NAMESPACE,
+  Kind,
+  LABEL_CONTROLLER,
+  LABEL_POOL_DEFAULT,
+  LABEL_POOL_ID,
+  LABEL_POOL_NAME,
+  LABEL_POOL_TYPE,
+  RESERVED_HANDLE,
+  RESERVED_NOTE,
+  VXNET_POOL_NAME,
+} from './types.ts';
+
+export type { BlockProblem, BlockProblemKind, ConfigProblem } from './errors.ts';
+export {
+  AddressOutOfRangeError,
+  FixedIpCoolingDownError,
+  FixedIpReservedError,
+  FixedIpTakenError,
+  HandleNotLinkedError,
+  HandleUnderflowError,
+  InvalidAddressError,
+  InvalidArgumentError,
+  InvalidBlockError,
+  InvalidBlockSizeError,
+  InvalidCidrError,
+  InvalidConfigError,
+  InvalidCustomReservedCountError,
+  InvalidPoolSpecError,
+  InvalidVxnetError,
+  IpamError,
+  IpamErrorCode,
+  NoPoolOrBlockError,
+  NoQualifiedPoolError,
+  NoSubnetForNamespaceError,
+  PoolExhaustedError,
+  UnknownPoolTypeError,
+  VxnetDhcpDisabledError,
+  VxnetNotInVpcError,
+  VxNetPoolNotReadyError,
+} from './errors.ts';
+
+export type { Ipv4Cidr } from './address.ts';
+export {
+  cidrContains,
+  cidrsOverlap,
+  formatCidr,
+  formatIPv4,
+  isIPv4,
+  normaliseCidr,
+  ordinalFrom,
+  parseCidr,
+  parseIPv4,
+  poolOrdinal,
+  prefixMask,
+  prefixSize,
+  tryParseIPv4,
+} from './address.ts';
+
+export { formatGoTimestamp, parseTimestamp } from './time.ts';
+
+export type { VxNetIaasInfo, VxNetPodRange } from './pool-range.ts';
+export { podRangeOfVxnet, VXLAN_TAIL_RESERVED } from './pool-range.ts';
+
+export type { PoolAddressCounts } from './pool.ts';
+export {
+  assertPoolAllocatable,
+  ippoolLabels,
+  isAllocatablePoolType,
+  isKnownPoolType,
+  newIPPool,
+  poolAddressCounts,
+  PoolId,
+  poolIdOf,
+  PoolType,
+} from './pool.ts';
+
+export type { PodHandleId, PodRef } from './naming.ts';
+export {
+  blockKey,
+  blockName,
+  blockNameFromKey,
+  cidrName,
+  HANDLE_HASH_LENGTH,
+  handleMatchesPod,
+  isDns1123Label,
+  isDns1123Subdomain,
+  MAX_NAMESPACE_LENGTH,
+  MAX_OBJECT_NAME_LENGTH,
+  podHandleId,
+} from './naming.ts';
+
+export type { BlockReservation, ParsedBlockName, PoolRange } from './blocks.ts';
+export {
+  blockCount,
+  blockReservation,
+  blocksOfPool,
+  compareBlockNames,
+  compareBlockSpecs,
+  DEFAULT_BLOCK_SIZE,
+  generateBlockCidrs,
+  MAX_RECOMMENDED_BLOCK_SIZE,
+  missingBlocks,
+  newBlock,
+  newBlockSpec,
+  normalisePoolCidr,
+  parseBlockName,
+  RESERVED_ATTRIBUTE,
+  resolveBlockSize,
+  sortBlocks,
+} from './blocks.ts';
+
+export type {
+  AddressUse,
+  AssignRequest,
+  AssignResult,
+  BlockAddress,
+  CooldownOptions,
+  FixedAssignRequest,
+  FixedAssignResult,
+  ReleaseResult,
+} from './block.ts';
+export {
+  addressOfOrdinal,
+  addressUse,
+  allocatedCount,
+  assignAddresses,
+  assignFixedAddress,
+  availableCount,
+  blockContains,
+  blockSizeOf,
+  checkBlock,
+  coolingUntil,
+  DEFAULT_RELEASE_COOLDOWN_MS,
+  freeCount,
+  handleAddresses,
+  handleHasAddresses,
+  handleOrdinals,
+  isBlockEmpty,
+  isReservedAttribute,
+  ordinalOfAddress,
+  releaseByHandle,
+  releaseOrdinals,
+  reservedCount,
+} from './block.ts';
+
+export {
+  decrementHandle,
+  handleCount,
+  incrementHandle,
+  isHandleEmpty,
+  newHandle,
+  removeBlockFromHandle,
+} from './handle.ts';
+
+export type {
+  AllocationSource,
+  BlockState,
+  IpamConfig,
+  IpamConfigMapData,
+  NamespaceMappingDecision,
+  NamespaceMappingInput,
+} from './mapping.ts';
+export {
+  allocationSources,
+  decideNamespaceMapping,
+  EMPTY_IPAM_CONFIG,
+  isNamespaceExhausted,
+  MappingMode,
+  parseIpamConfig,
+  pickFreeBlock,
+  serializeIpamMapping,
+  usedBlocks,
+  validateIpamConfig,
+} from './mapping.ts';
+
+export type { Utilisation } from './utilisation.ts';
+export { blockUtilisation, ippoolStatus, poolsWithFreeAddresses, poolUtilisation } from './utilisation.ts';
+
+export { overlappingPools, validateIPPoolSpec, validateVxNetPoolSpec } from './validation.ts';
+
+export type {
+  ConsistencyInput,
+  ConsistencyReport,
+  Finding,
+  HandleAction,
+  LivePod,
+  ReleaseAction,
+  RepairPlan,
+} from './consistency.ts';
+export { checkConsistency, DEFAULT_LEAK_GRACE_MS, stableRepairPlan } from './consistency.ts';

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { BlockState, IpamConfig, VxNetPoolStatus } from '../src/index.ts';
+import {
+  allocationSources,
+  decideNamespaceMapping,
+  EMPTY_IPAM_CONFIG,
+  InvalidConfigError,
+  isNamespaceExhausted,
+  missingBlocks,
+  NoPoolOrBlockError,
+  NoSubnetForNamespaceError,
+  parseIpamConfig,
+  pickFreeBlock,
+  serializeIpamMapping,
+  usedBlocks,
+  validateIpamConfig,
+  VxNetPoolNotReadyError,
+} from '../src/index.ts';
+import { catchError, runningPool } from './helpers.ts';
+
+const MAP = '{"Default": ["vxnet-abc1234"], "test": ["4100-172-16-3-0-27"]}';
+const BLOCKS = missingBlocks(runningPool(27), []).map((b) => b.metadata.name);
+const STATUS: VxNetPoolStatus = {
+  ready: true,
+  // Written in Go's random order on purpose: the pick must not depend on it.
+  pools: [{ name: 'vxnet-abc1234', ippool: 'vxnet-abc1234', subnets: [...BLOCKS].reverse() }],
+};
+
+function config(ipam: string, auto = false): IpamConfig {
+  return parseIpamConfig({ 'subnet-auto-assign': auto ? 'on' : 'off', ipam });
+}
+
+describe('parsing hostnic-ipam-config', () => {
+  it('maps Default to pools and other keys to namespace blocks', () => {
+    const c = config(MAP);
+    expect(c.mode).toBe('manual');
+    expect(c.defaultPools).toEqual(['vxnet-abc1234']);
+    expect([...c.namespaces]).toEqual([['test', ['4100-172-16-3-0-27']]]);
+    expect(parseIpamConfig({ 'subnet-auto-assign': 'on', ipam: '{}' }).mode).toBe('auto');
+    expect(parseIpamConfig({ ipam: '{}' }).mode).toBe('manual');
+    expect(parseIpamConfig(undefined)).toEqual(EMPTY_IPAM_CONFIG);
+    expect(parseIpamConfig(null).mode).toBe('manual');
+    expect(parseIpamConfig({}).namespaces.size).toBe(0);
+    expect(parseIpamConfig({ ipam: '{"a": null}' }).namespaces.get('a')).toEqual([]);
+  });
+
+  it('assertion 41: one subnet under two keys is refused with the Go text', () => {
+    const problems = validateIpamConfig({ ipam: '{"a": ["b1"], "b": ["b1"]}' });
+    expect(problems).toEqual([{ key: 'b', message: 'subnet b1 was assigned to namespaces (a b) which was not allowed' }]);
+    expect(validateIpamConfig({ ipam: '{"a": ["b1", "b1"]}' })).toEqual([]);
+  });
+
+  it.each([
+    ['{', 'ipam', /^ipam format error: ipam is not valid JSON/],
+    ['[]', 'ipam', /^ipam format error: ipam must be a JSON object of string arrays, got an array/],
+    ['"x"', 'ipam', /got a string/],
+    ['{"a": "b1"}', 'a', /^ipam format error: ipam key "a" must map to an array of non-empty IPAMBlock names/],
+    ['{"a": [1]}', 'a', /array of non-empty IPAMBlock names/],
+    ['{"a": [""]}', 'a', /non-empty/],
+    ['{"Default": {}}', 'Default', /array of non-empty IPPool names/],
+    ['{"Bad_NS": ["b1"]}', 'Bad_NS', /key "Bad_NS" is not a namespace name/],
+  ])('refuses ipam %s naming key %s', (ipam, key, message) => {
+    const error = catchError(() => parseIpamConfig({ ipam }));
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect((error as InvalidConfigError).code).toBe('InvalidConfig');
+    expect((error as InvalidConfigError).key).toBe(key);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('spec 6 item 18: subnet-auto-assign must be on or off', () => {
+    const error = catchError(() => parseIpamConfig({ 'subnet-auto-assign': 'yes', ipam: '{}' }));
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect((error as InvalidConfigError).key).toBe('subnet-auto-assign');
+    expect((error as Error).message).toContain('"on" or "off"');
+  });
+
+  it('lists every problem at once', () => {
+    const problems = validateIpamConfig({ 'subnet-auto-assign': 'ON', ipam: '{"X": [], "a": ["b"], "c": ["b"]}' });
+    expect(problems.map((p) => p.key)).toEqual(['subnet-auto-assign', 'X', 'c']);
+  });
+
+  it('serialises like the Go encoder: compact, keys sorted', () => {
+    const c = config('{"test": ["b2", "b1"], "Default": ["vxnet-abc1234"], "alpha": []}');
+    expect(serializeIpamMapping(c)).toBe('{"Default":["vxnet-abc1234"],"alpha":[],"test":["b2","b1"]}');
+    expect(parseIpamConfig({ ipam: serializeIpamMapping(c) })).toEqual({ ...c, mode: 'manual' });
+  });
+});
+
+describe('candidate sources for a pod (spec 3.2)', () => {
+  it('assertion 28: manual mode uses the namespace blocks, else Default pools', () => {
+    const c = config(MAP);
+    expect(allocationSources(c, 'test')).toEqual({ kind: 'blocks', names: ['4100-172-16-3-0-27'] });
+    expect(allocationSources(c, 'other')).toEqual({ kind: 'pools', names: ['vxnet-abc1234'] });
+  });
+
+  it('assertion 29: auto mode ignores Default', () => {
+    const c = config(MAP, true);
+    expect(allocationSources(c, 'test')).toEqual({ kind: 'blocks', names: ['4100-172-16-3-0-27'] });
+    const error = catchError(() => allocationSources(c, 'other'));
+    expect(error).toBeInstanceOf(NoPoolOrBlockError);
+    expect((error as Error).message).toMatch(/^pool or block not found for namespace other/);
+  });
+
+  it('assertion 30: an empty list and no Default fail', () => {
+    const c = config('{"test": []}');
+    expect(catchError(() => allocationSources(c, 'test'))).toBeInstanceOf(NoPoolOrBlockError);
+    expect(catchError(() => allocationSources(c, 'absent'))).toBeInstanceOf(NoPoolOrBlockError);
+  });
+});
+
+describe('auto mode decisions (spec 3.5)', () => {
+  const states = (free: Record<string, number>, inUse: string[] = []): Map<string, BlockState> =>
+    new Map(BLOCKS.map((name) => [name, { free: free[name] ?? 32, empty: !inUse.includes(name) }]));
+
+  it('assertion 31: four namespaces get four distinct blocks in block order, a ninth fails', () => {
+    let c = config('{}', true);
+    const got: string[] = [];
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+      const d = decideNamespaceMapping({ config: c, namespace: ns, active: true, blocks: states({}), vxnetPool: STATUS });
+      expect(d.changed).toBe(true);
+      got.push(d.added ?? '');
+      c = d.config;
+    }
+    expect(got).toEqual(BLOCKS.slice(0, 4));
+    for (let i = 4; i < 8; i++) c = decideNamespaceMapping({ config: c, namespace: `ns${i}`, active: true, blocks: states({}), vxnetPool: STATUS }).config;
+    const error = catchError(() => decideNamespaceMapping({ config: c, namespace: 'ns9', active: true, blocks: states({}), vxnetPool: STATUS }));
+    expect(error).toBeInstanceOf(NoSubnetForNamespaceError);
+    expect((error as Error).message).toMatch(/^no free subnet was found/);
+  });
+
+  it('assertion 32: blocks of Default pools are never assigned', () => {
+    const c = config('{"Default": ["vxnet-abc1234"]}', true);
+    expect(usedBlocks(c, STATUS).size).toBe(8);
+    expect(catchError(() => pickFreeBlock(c, STATUS, 'default'))).toBeInstanceOf(NoSubnetForNamespaceError);
+  });
+
+  it('assertion 33: an exhausted namespace gets a second block; a partly free one does not', () => {
+    const [b1, b2, b3] = BLOCKS;
+    const c = config(`{"t1": ["${b1}"], "t2": ["${b2}", "${b3}"]}`, true);
+    const full = decideNamespaceMapping({ config: c, namespace: 't1', active: true, blocks: states({ [b1 ?? '']: 0 }), vxnetPool: STATUS });
+    expect(full.config.namespaces.get('t1')).toEqual([b1, BLOCKS[3]]);
+    const partly = decideNamespaceMapping({ config: c, namespace: 't2', active: true, blocks: states({ [b2 ?? '']: 0 }), vxnetPool: STATUS });
+    expect(partly.changed).toBe(false);
+    expect(isNamespaceExhausted([], new Map())).toBe(true);
+    expect(isNamespaceExhausted(['missing'], new Map())).toBe(true);
+    expect(isNamespaceExhausted(['a', 'b'], new Map([['a', 0], ['b', 1]]))).toBe(false);
+  });
+
+  it('assertion 34 / spec 6 item 13: a deleted namespace gives back only empty blocks', () => {
+    const [b1, b2] = BLOCKS;
+    const c = config(`{"t1": ["${b1}", "${b2}"]}`, true);
+    const partly = decideNamespaceMapping({ config: c, namespace: 't1', active: false, blocks: states({}, [b2 ?? '']), vxnetPool: STATUS });
+    expect(partly).toMatchObject({ changed: true, removed: [b1] });
+    expect(partly.config.namespaces.get('t1')).toEqual([b2]);
+    const all = decideNamespaceMapping({ config: partly.config, namespace: 't1', active: false, blocks: states({}), vxnetPool: STATUS });
+    expect(all.config.namespaces.has('t1')).toBe(false);
+    expect(decideNamespaceMapping({ config: all.config, namespace: 't1', active: false, blocks: states({}), vxnetPool: STATUS }).changed).toBe(false);
+    const manual = config(`{"t1": ["${b1}"]}`);
+    expect(decideNamespaceMapping({ config: manual, namespace: 't1', active: false, blocks: states({}), vxnetPool: STATUS }).changed).toBe(false);
+  });
+
+  it('assertion 34: a VxNetPool that is not ready fails with the Go text', () => {
+    const error = catchError(() => pickFreeBlock(config('{}', true), { ready: false }, 'x'));
+    expect(error).toBeInstanceOf(VxNetPoolNotReadyError);
+    expect((error as Error).message).toBe('waiting for VxNetPool v-pool to be ready');
+  });
+});
