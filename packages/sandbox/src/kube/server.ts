@@ -1,0 +1,410 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { crdManifest } from './crds.ts';
+import type { CrdDefinition } from './crds.ts';
+import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.ts';
+import { Faults, resourceMatches } from './faults.ts';
+import type { RequestInfo, Verb } from './faults.ts';
+import { isJsonMediaType, isTrue, optionalInt, readBody, sendJson, sendText } from './http-io.ts';
+import { IdSource } from './ids.ts';
+import { getObject, getString, isJsonObject, parseJson, toJson } from './json.ts';
+import type { JsonObject, JsonValue } from './json.ts';
+import { kubeConfigOptions, kubeconfigYaml } from './kubeconfig.ts';
+import type { KubeConfigOptions, KubeconfigSettings } from './kubeconfig.ts';
+import { Operations } from './operations.ts';
+import type { DeleteOptions, ListQuery, Target } from './operations.ts';
+import { RequestLog } from './request-log.ts';
+import type { RequestLogEntry, RequestLogFilter } from './request-log.ts';
+import { CRD_GROUP, ResourceRegistry, builtinResources, resourceId } from './resources.ts';
+import { parsePath, verbOf } from './routes.ts';
+import type { ResourceRoute, Route } from './routes.ts';
+import { selects } from './selectors.ts';
+import { ApiError, badRequest, errorForCode, methodNotAllowed, pathNotFound, statusBody, unsupportedMediaType } from './status.ts';
+import { Store } from './store.ts';
+import { toKubeObject } from './types.ts';
+import type { KubeObject } from './types.ts';
+import { validateCrd } from './validation.ts';
+import { WatchHub } from './watch.ts';
+import type { WatchInfo } from './watch.ts';
+
+export interface FakeKubeApiServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Seed for uids and generateName suffixes. Default `hostnic`. */
+  seed?: string | number;
+  /** Bearer token clients must present; `null` turns authentication off. Default `hostnic-sandbox-token`. */
+  token?: string | null;
+  /** Events kept per resource for watch resumption and paging; older resourceVersions get 410. Default 1000. */
+  watchWindow?: number;
+  /** Interval of BOOKMARK events on watches that allow them. Default 10 s (client-node gives up after 30 s of silence). */
+  bookmarkIntervalMs?: number;
+  /** Namespaces that exist from the start. Default default, kube-system, kube-public, kube-node-lease. */
+  namespaces?: readonly string[];
+  /** Pods bound to a node wait for a grace-0 DELETE (their kubelet) instead of going at once. Default false. */
+  podGracefulDeletion?: boolean;
+  /** Delete dependents through ownerReferences when their owner goes. Default true. */
+  garbageCollection?: boolean;
+  /** Source of creation and deletion timestamps. */
+  clock?: () => Date;
+  /** Entries kept in the request log. Default 10000. */
+  maxRequestLog?: number;
+  /** Largest accepted request body. Default 3 MiB, as the apiserver. */
+  maxBodyBytes?: number;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+function dryRunOf(query: URLSearchParams, body: JsonValue | undefined): boolean {
+  const values = [...query.getAll('dryRun')];
+  if (isJsonObject(body) && Array.isArray(body['dryRun'])) {
+    for (const v of body['dryRun']) if (typeof v === 'string') values.push(v);
+  }
+  for (const value of values) if (value !== 'All') throw badRequest(`Invalid dry run value: ${JSON.stringify(value)}; supported values: "All"`);
+  return values.length > 0;
+}
+
+function listQuery(query: URLSearchParams, extraFieldSelector?: string): ListQuery {
+  const fieldSelector = [query.get('fieldSelector') ?? '', extraFieldSelector ?? ''].filter((s) => s !== '').join(',');
+  return {
+    labelSelector: query.get('labelSelector') ?? undefined,
+    fieldSelector: fieldSelector === '' ? undefined : fieldSelector,
+    limit: optionalInt(query.get('limit')),
+    continue: query.get('continue') ?? undefined,
+    resourceVersion: query.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: query.get('resourceVersionMatch') ?? undefined,
+  };
+}
+
+/** DeleteOptions may come in the body, in the query, or both (the body wins). */
+function deleteOptions(query: URLSearchParams, body: JsonValue | undefined): DeleteOptions {
+  const b = isJsonObject(body) ? body : {};
+  const preconditions = getObject(b, 'preconditions');
+  const grace = b['gracePeriodSeconds'];
+  const orphan = b['orphanDependents'] ?? (query.get('orphanDependents') === null ? undefined : isTrue(query.get('orphanDependents')));
+  const policy = getString(b, 'propagationPolicy') ?? query.get('propagationPolicy') ?? (orphan === true ? 'Orphan' : undefined);
+  return {
+    uid: getString(preconditions, 'uid'),
+    resourceVersion: getString(preconditions, 'resourceVersion'),
+    propagationPolicy: policy,
+    gracePeriodSeconds: typeof grace === 'number' ? grace : optionalInt(query.get('gracePeriodSeconds')),
+  };
+}
+
+/**
+ * An in-memory Kubernetes API server on loopback for tests: real HTTP, real JSON, the apiserver's
+ * resourceVersion, conflict, status, finalizer and watch semantics, so that unmodified
+ * @kubernetes/client-node code runs against it.
+ */
+export class FakeKubeApiServer {
+  /** Scripted failures and latency. */
+  readonly faults = new Faults();
+  readonly #http: Server;
+  readonly #store: Store;
+  readonly #registry = new ResourceRegistry();
+  readonly #ops: Operations;
+  readonly #watches: WatchHub;
+  readonly #log: RequestLog;
+  readonly #token: string | undefined;
+  readonly #maxBody: number;
+  #url = '';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: FakeKubeApiServerOptions = {}) {
+    this.#store = new Store(options.watchWindow ?? 1000);
+    for (const def of builtinResources()) this.#registry.add(def);
+    this.#ops = new Operations(this.#store, this.#registry, {
+      ids: new IdSource(String(options.seed ?? 'hostnic')),
+      clock: options.clock ?? (() => new Date()),
+      podGracefulDeletion: options.podGracefulDeletion ?? false,
+      garbageCollection: options.garbageCollection ?? true,
+      onResourceRemoved: (def) => this.#watches.endAll((info) => info.group === def.group && info.resource === def.plural),
+    });
+    this.#watches = new WatchHub(this.#store, options.bookmarkIntervalMs ?? 10_000);
+    this.#log = new RequestLog(options.maxRequestLog ?? 10_000);
+    this.#token = options.token === null ? undefined : (options.token ?? 'hostnic-sandbox-token');
+    this.#maxBody = options.maxBodyBytes ?? 3 * 1024 * 1024;
+    const namespaces = this.#registry.resolve('namespaces');
+    for (const name of options.namespaces ?? DEFAULT_NAMESPACES) {
+      this.#ops.putDirect(namespaces, { metadata: { name }, status: { phase: 'Active' } });
+    }
+    this.#http = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+  }
+
+  /** Binds the port; `startFakeKubeApiServer` does this for you. */
+  async listen(host = '127.0.0.1', port = 0): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(port, host, () => {
+        this.#http.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#http.address() as AddressInfo;
+    const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.#url = `http://${hostPart}:${address.port}`;
+  }
+
+  /** `http://127.0.0.1:<port>` */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Kubeconfig text for KubeConfig.loadFromString (or kubectl). */
+  kubeconfig(settings?: KubeconfigSettings): string {
+    return kubeconfigYaml(this.#url, this.#token, settings);
+  }
+
+  /** The same as an object for KubeConfig.loadFromOptions. */
+  kubeConfig(settings?: KubeconfigSettings): KubeConfigOptions {
+    return kubeConfigOptions(this.#url, this.#token, settings);
+  }
+
+  /** Creates (or replaces) the CustomResourceDefinition and starts serving its kind. */
+  registerCrd(def: CrdDefinition): KubeObject {
+    const manifest = crdManifest(def);
+    const causes = validateCrd(manifest);
+    if (causes.length > 0) throw new Error(`invalid CRD: ${causes.map((c) => `${c.field ?? ''}: ${c.message}`).join('; ')}`);
+    return toKubeObject(this.#ops.putDirect(this.#registry.resolve(`customresourcedefinitions.${CRD_GROUP}`), manifest));
+  }
+
+  /**
+   * The stored object, without HTTP. `resource` is a plural (`pods`), `plural.group`, a kind or a singular;
+   * `namespace` defaults to `default` for namespaced kinds.
+   */
+  get(resource: string, name: string, namespace?: string): KubeObject | undefined {
+    const def = this.#registry.resolve(resource);
+    const key = def.scope === 'Namespaced' ? `${namespace ?? 'default'}/${name}` : name;
+    const obj = this.#store.get(resourceId(def), key);
+    return obj ? toKubeObject(obj) : undefined;
+  }
+
+  list(resource: string, options: ListOptions = {}): KubeObject[] {
+    const def = this.#registry.resolve(resource);
+    const selection = this.#ops.selection({ def, version: def.storageVersion, namespace: options.namespace, name: undefined }, options);
+    return this.#store.entries(resourceId(def)).filter(([, obj]) => selects(selection, obj)).map(([, obj]) => toKubeObject(obj));
+  }
+
+  /**
+   * Stores the object as given, bypassing validation and preconditions (status included), under a new
+   * resourceVersion; watchers see ADDED or MODIFIED. uid and creationTimestamp survive a replace.
+   * Namespaced objects without metadata.namespace go to `default`.
+   */
+  put(resource: string, obj: KubeObject): KubeObject {
+    const json = toJson(obj);
+    if (!isJsonObject(json)) throw new TypeError('object expected');
+    return toKubeObject(this.#ops.putDirect(this.#registry.resolve(resource), json));
+  }
+
+  /** Removes the object at once, finalizers notwithstanding; watchers see DELETED. */
+  delete(resource: string, name: string, namespace?: string): boolean {
+    const def = this.#registry.resolve(resource);
+    return this.#ops.removeDirect(def, def.scope === 'Namespaced' ? (namespace ?? 'default') : undefined, name);
+  }
+
+  /** The current global resourceVersion. */
+  resourceVersion(): string {
+    return String(this.#store.currentRv());
+  }
+
+  /** Forgets the event history of one resource or all: any watch or continue token from before gets 410. */
+  compact(resource?: string): void {
+    this.#store.compact(resource === undefined ? undefined : resourceId(this.#registry.resolve(resource)));
+  }
+
+  /** Ends matching watch streams the way the apiserver does at its timeout; returns how many. */
+  endWatches(match?: { resource?: string; namespace?: string } | ((info: WatchInfo) => boolean)): number {
+    if (match === undefined || typeof match === 'function') return this.#watches.endAll(match);
+    return this.#watches.endAll((info) =>
+      (match.resource === undefined || resourceMatches(match.resource, { ...info, subresource: undefined })) &&
+      (match.namespace === undefined || match.namespace === info.namespace));
+  }
+
+  /** Number of open watch streams (handy to wait until an informer is connected). */
+  get activeWatches(): number {
+    return this.#watches.size;
+  }
+
+  requestLog(filter?: RequestLogFilter): RequestLogEntry[] {
+    return this.#log.entries(filter);
+  }
+
+  clearRequestLog(): void {
+    this.#log.clear();
+  }
+
+  /** Ends every watch cleanly, then closes the listener and every connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#watches.drain(500);
+      const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+      this.#http.closeAllConnections();
+      await closed;
+    })();
+    return this.#closing;
+  }
+
+  #authorized(req: IncomingMessage, pathname: string): boolean {
+    if (this.#token === undefined) return true;
+    // The apiserver lets anyone probe health and version.
+    if (/^\/(healthz|livez|readyz|version)(\/|$)/.test(pathname)) return true;
+    return req.headers.authorization === `Bearer ${this.#token}`;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A client that hangs up mid-response is its own problem, not a crash of the test run.
+    res.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    let route: Route | undefined;
+    let verb: Verb | undefined;
+    let early: unknown;
+    try {
+      route = parsePath(url.pathname, this.#registry);
+      if (route.kind === 'resource') verb = verbOf(method, route, isTrue(url.searchParams.get('watch')));
+    } catch (error) {
+      early = error;
+    }
+    const rr = route?.kind === 'resource' ? route : undefined;
+    const done = this.#log.begin({
+      method, path: url.pathname, query: url.search.slice(1), verb,
+      group: rr?.def.group, resource: rr?.def.plural, subresource: rr?.subresource, namespace: rr?.namespace, name: rr?.name,
+    });
+    try {
+      if (!this.#authorized(req, url.pathname)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      if (early !== undefined) throw early;
+      if (!route) throw pathNotFound();
+      if (route.kind === 'resource') {
+        if (!verb) throw methodNotAllowed();
+        await this.#serveResource(req, res, route, verb, url.searchParams, done);
+        return;
+      }
+      if (method !== 'GET') throw methodNotAllowed();
+      if (route.kind === 'health') {
+        done(200);
+        sendText(res, 200, 'ok');
+        return;
+      }
+      const body = this.#discovery(route, req);
+      if (!body) throw pathNotFound();
+      done(200);
+      sendJson(res, 200, body);
+    } catch (error) {
+      const apiError = error instanceof ApiError
+        ? error
+        : new ApiError(500, 'InternalError', `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`);
+      done(apiError.code);
+      if (!res.headersSent && !res.destroyed) sendJson(res, apiError.code, statusBody(apiError));
+      else res.end();
+    }
+  }
+
+  #discovery(route: Route, req: IncomingMessage): JsonObject | undefined {
+    switch (route.kind) {
+      case 'version': return versionInfo();
+      case 'core-versions': return coreVersions(req.headers.host ?? this.#url.replace(/^http:\/\//, ''));
+      case 'group-list': return groupList(this.#registry);
+      case 'group': return group(this.#registry, route.group);
+      case 'resource-list': return resourceList(this.#registry, route.group, route.version);
+      default: return undefined;
+    }
+  }
+
+  async #serveResource(
+    req: IncomingMessage, res: ServerResponse, route: ResourceRoute, verb: Verb, query: URLSearchParams,
+    done: (status: number) => void,
+  ): Promise<void> {
+    const text = await readBody(req, this.#maxBody);
+    const contentType = req.headers['content-type'];
+    let body: JsonValue | undefined;
+    if (verb === 'create' || verb === 'update') {
+      if (!isJsonMediaType(contentType)) throw unsupportedMediaType(contentType ?? '');
+      body = this.#decode(text);
+    } else if (verb === 'delete' || verb === 'deletecollection') {
+      body = text.trim() === '' ? undefined : this.#decode(text);
+    } else if (verb === 'patch') {
+      try {
+        body = parseJson(text);
+      } catch {
+        body = undefined;
+      }
+    }
+    const { def, version, namespace, name, subresource } = route;
+    const info: RequestInfo = {
+      method: req.method ?? 'GET', path: req.url ?? '', verb, group: def.group, version, resource: def.plural,
+      subresource, namespace, name, body,
+    };
+    const fault = await this.faults.apply(info);
+    if (fault) throw fault;
+    if (this.#closing) throw errorForCode(503, 'the server is shutting down');
+    const t: Target = { def, version, namespace, name };
+    const reply = (code: number, out: JsonObject): void => {
+      done(code);
+      sendJson(res, code, out);
+    };
+    switch (verb) {
+      case 'get':
+        return reply(200, this.#ops.get(t));
+      case 'list':
+        return reply(200, this.#ops.list(t, listQuery(query)));
+      case 'watch': {
+        const q = listQuery(query, name === undefined ? undefined : `metadata.name=${name}`);
+        const timeout = optionalInt(query.get('timeoutSeconds'));
+        const sendInitial = query.get('sendInitialEvents');
+        this.#watches.start(res, {
+          def, version,
+          selection: this.#ops.selection(t, q),
+          resourceVersion: q.resourceVersion,
+          allowBookmarks: isTrue(query.get('allowWatchBookmarks')),
+          timeoutSeconds: timeout,
+          sendInitialEvents: sendInitial === null ? undefined : isTrue(sendInitial),
+        }, { group: def.group, resource: def.plural, namespace }, () => done(200));
+        return;
+      }
+      case 'create': {
+        const out = this.#ops.create(t, body ?? null, dryRunOf(query, body));
+        return reply(out.code, out.body);
+      }
+      case 'update': {
+        const out = this.#ops.replace(t, body ?? null, dryRunOf(query, body), subresource);
+        return reply(out.code, out.body);
+      }
+      case 'patch': {
+        const out = this.#ops.patch(t, contentType ?? '', text, dryRunOf(query, undefined), subresource);
+        return reply(out.code, out.body);
+      }
+      case 'delete': {
+        const out = this.#ops.delete(t, deleteOptions(query, body), dryRunOf(query, body));
+        return reply(out.code, out.body);
+      }
+      case 'deletecollection': {
+        const out = this.#ops.deleteCollection(t, listQuery(query), deleteOptions(query, body), dryRunOf(query, body));
+        return reply(out.code, out.body);
+      }
+    }
+  }
+
+  #decode(text: string): JsonValue {
+    try {
+      return parseJson(text);
+    } catch (error) {
+      throw badRequest(`the body of the request could not be decoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+export async function startFakeKubeApiServer(options: FakeKubeApiServerOptions = {}): Promise<FakeKubeApiServer> {
+  const server = new FakeKubeApiServer(options);
+  await server.listen(options.host, options.port);
+  return server;
+}
