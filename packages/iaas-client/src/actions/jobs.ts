@@ -11,7 +11,7 @@ export interface DescribeJobsFilter {
   status?: readonly string[];
 }
 
-export function describeJobs(api: QingCloudApi, filter: DescribeJobsFilter, options?: PageOptions): Promise<Job[]> {
+export async function describeJobs(api: QingCloudApi, filter: DescribeJobsFilter, options?: PageOptions): Promise<Job[]> {
   return listAll(api, 'DescribeJobs', { jobs: filter.jobs, status: filter.status, verbose: 0 }, 'job_set', decodeJob, options);
 }
 

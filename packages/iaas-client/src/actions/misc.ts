@@ -31,16 +31,16 @@ export async function attachTags(
   );
 }
 
-export function describeClusters(api: QingCloudApi, clusters: readonly string[], options?: PageOptions): Promise<Cluster[]> {
+export async function describeClusters(api: QingCloudApi, clusters: readonly string[], options?: PageOptions): Promise<Cluster[]> {
   return listAll(api, 'DescribeClusters', { clusters }, 'cluster_set', decodeCluster, options);
 }
 
-export function describeClusterNodes(api: QingCloudApi, cluster: string, options?: PageOptions): Promise<ClusterNode[]> {
+export async function describeClusterNodes(api: QingCloudApi, cluster: string, options?: PageOptions): Promise<ClusterNode[]> {
   requireNonEmpty('DescribeClusterNodes', 'cluster', cluster);
   return listAll(api, 'DescribeClusterNodes', { cluster }, 'node_set', decodeClusterNode, options);
 }
 
-export function describeAccessKeys(
+export async function describeAccessKeys(
   api: QingCloudApi,
   accessKeys: readonly string[],
   options?: PageOptions,

@@ -15,7 +15,7 @@ export interface DescribeNicsFilter {
   vxnetType?: readonly number[];
 }
 
-export function describeNics(api: QingCloudApi, filter: DescribeNicsFilter = {}, options?: PageOptions): Promise<Nic[]> {
+export async function describeNics(api: QingCloudApi, filter: DescribeNicsFilter = {}, options?: PageOptions): Promise<Nic[]> {
   return listAll(
     api,
     'DescribeNics',
@@ -111,7 +111,7 @@ export interface AttachNicsInput {
 }
 
 /** Starts attaching NICs to an instance; wait for the returned job before using them. */
-export function attachNics(api: QingCloudApi, input: AttachNicsInput, signal?: AbortSignal): Promise<JobRef> {
+export async function attachNics(api: QingCloudApi, input: AttachNicsInput, signal?: AbortSignal): Promise<JobRef> {
   const action = 'AttachNics';
   requireList(action, 'nics', input.nics);
   requireNonEmpty(action, 'instance', input.instance);
@@ -136,7 +136,7 @@ export function attachNics(api: QingCloudApi, input: AttachNicsInput, signal?: A
 }
 
 /** Starts detaching NICs from whatever instance holds them. */
-export function detachNics(api: QingCloudApi, nics: readonly string[], signal?: AbortSignal): Promise<JobRef> {
+export async function detachNics(api: QingCloudApi, nics: readonly string[], signal?: AbortSignal): Promise<JobRef> {
   const action = 'DetachNics';
   requireList(action, 'nics', nics);
   return api.call(

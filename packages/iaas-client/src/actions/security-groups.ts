@@ -11,7 +11,7 @@ export interface DescribeSecurityGroupRulesFilter {
   securityGroupRules?: readonly string[];
 }
 
-export function describeSecurityGroupRules(
+export async function describeSecurityGroupRules(
   api: QingCloudApi,
   filter: DescribeSecurityGroupRulesFilter,
   options?: PageOptions,
@@ -35,7 +35,7 @@ export interface AddSecurityGroupRulesInput {
  * Adds rules (not yet effective: call applySecurityGroup). An attempt with an unknown outcome is retried
  * only when every rule is named, after checking that no rule of that name exists yet.
  */
-export function addSecurityGroupRules(
+export async function addSecurityGroupRules(
   api: QingCloudApi,
   input: AddSecurityGroupRulesInput,
   signal?: AbortSignal,
@@ -90,7 +90,7 @@ export function addSecurityGroupRules(
 }
 
 /** Makes the security group's rules effective; repeating it is harmless, so it is retried freely. */
-export function applySecurityGroup(
+export async function applySecurityGroup(
   api: QingCloudApi,
   securityGroup: string,
   options: { instances?: readonly string[]; signal?: AbortSignal } = {},

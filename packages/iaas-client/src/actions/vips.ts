@@ -12,7 +12,7 @@ export interface DescribeVipsFilter {
   vips?: readonly string[];
 }
 
-export function describeVips(api: QingCloudApi, filter: DescribeVipsFilter, options?: PageOptions): Promise<Vip[]> {
+export async function describeVips(api: QingCloudApi, filter: DescribeVipsFilter, options?: PageOptions): Promise<Vip[]> {
   requireList('DescribeVips', 'vxnets', filter.vxnets);
   return listAll(
     api,
@@ -36,7 +36,7 @@ export interface AllocateVipsInput {
   count?: number;
 }
 
-export function allocateVips(api: QingCloudApi, input: AllocateVipsInput, signal?: AbortSignal): Promise<JobRef> {
+export async function allocateVips(api: QingCloudApi, input: AllocateVipsInput, signal?: AbortSignal): Promise<JobRef> {
   const action = 'AllocateVips';
   requireNonEmpty(action, 'vxnetId', input.vxnetId);
   requireNonEmpty(action, 'vipName', input.vipName);
@@ -64,7 +64,7 @@ export interface ReleaseVipsInput {
   vxnetId?: string;
 }
 
-export function releaseVips(api: QingCloudApi, input: ReleaseVipsInput, signal?: AbortSignal): Promise<JobRef> {
+export async function releaseVips(api: QingCloudApi, input: ReleaseVipsInput, signal?: AbortSignal): Promise<JobRef> {
   const action = 'ReleaseVips';
   requireList(action, 'vips', input.vips);
   const vxnetId = input.vxnetId;

@@ -11,7 +11,7 @@ export interface DescribeVxnetsFilter {
   searchWord?: string;
 }
 
-export function describeVxnets(
+export async function describeVxnets(
   api: QingCloudApi,
   filter: DescribeVxnetsFilter = {},
   options?: PageOptions,
