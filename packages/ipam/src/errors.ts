@@ -58,6 +58,20 @@ export const IpamErrorCode = {
   InvalidBlock: 'InvalidBlock',
   /** A function argument is invalid (empty handle, negative count, bad date, ...). */
   InvalidArgument: 'InvalidArgument',
+  /** Every allowed compare-and-swap attempt lost to a concurrent writer. */
+  MaxRetries: 'MaxRetries',
+  /** A store write carried a version that is no longer current (compare-and-swap lost). */
+  Conflict: 'Conflict',
+  /** A store create named an object that exists already. */
+  AlreadyExists: 'AlreadyExists',
+  /** A store update or delete named an object that does not exist. */
+  NotFound: 'NotFound',
+  /** The store could not be reached or failed transiently (network, 5xx, lock timeout); retrying may help. */
+  StoreUnavailable: 'StoreUnavailable',
+  /** The store refused a request for a reason retrying will not fix (permissions, validation). */
+  StoreRejected: 'StoreRejected',
+  /** The store's data was written by an incompatible version (e.g. a newer lmdb schema). */
+  StoreIncompatible: 'StoreIncompatible',
 } as const;
 
 /** One of the values of {@link IpamErrorCode}. */
@@ -542,5 +556,34 @@ export class InvalidArgumentError extends IpamError {
   constructor(field: string, problem: string) {
     super(`${field} ${problem}`);
     this.field = field;
+  }
+}
+
+/**
+ * Every allowed attempt to write a block lost to concurrent writers. The message starts with the Go text
+ * `Max retries hit - excessive concurrent IPAM requests`.
+ */
+export class MaxRetriesError extends IpamError {
+  readonly code = IpamErrorCode.MaxRetries;
+  override name = 'MaxRetriesError';
+  /** How many compare-and-swap writes were tried. */
+  readonly attempts: number;
+  /** The handle the operation was for. */
+  readonly handleId: string;
+  /** The object whose writes kept conflicting (a block or handle name). */
+  readonly object: string;
+  /**
+   * @param attempts - the writes tried
+   * @param handleId - the handle the operation was for
+   * @param object - the block or handle whose writes conflicted
+   */
+  constructor(attempts: number, handleId: string, object: string) {
+    super(
+      `Max retries hit - excessive concurrent IPAM requests: ${attempts} writes of ${object} for handle ${handleId} ` +
+        `lost to concurrent updates; retry later, or spread the namespace over more blocks`,
+    );
+    this.attempts = attempts;
+    this.handleId = handleId;
+    this.object = object;
   }
 }

@@ -66,6 +66,7 @@ export {
   InvalidPoolSpecError,
   InvalidVxnetError,
   IpamError,
+  MaxRetriesError,
   IpamErrorCode,
   NoPoolOrBlockError,
   NoQualifiedPoolError,
@@ -226,3 +227,39 @@ export type {
   RepairPlan,
 } from './consistency.ts';
 export { checkConsistency, DEFAULT_LEAK_GRACE_MS, stableRepairPlan } from './consistency.ts';
+
+export type { IpamConfigData, IpamStore, ListBlocksOptions, Versioned } from './store.ts';
+export {
+  AlreadyExistsError,
+  ConflictError,
+  isStoreErrorCode,
+  NotFoundError,
+  StoreError,
+  StoreIncompatibleError,
+  StoreKind,
+  StoreRejectedError,
+  StoreUnavailableError,
+} from './store-errors.ts';
+export type { KvCondition, KvEngine, KvEntry, KvOutcome, KvStoreHooks, WriteCall, WriteOp } from './stores/kv.ts';
+export { KvIpamStore } from './stores/kv.ts';
+export type { MemoryStoreOptions, WriteFault } from './stores/memory.ts';
+export { MemoryIpamStore } from './stores/memory.ts';
+
+export type { IpamOptions, TimeOption } from './allocator.ts';
+export { DEFAULT_MAX_ATTEMPTS, Ipam } from './allocator.ts';
+export type { IpamOperation, ReadEvent, WriteEvent, WriteOutcome } from './allocator/events.ts';
+export { StoreCallCounter } from './allocator/events.ts';
+export type { BackoffOptions } from './allocator/retry.ts';
+export { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from './allocator/retry.ts';
+export { fnv1a, nodeOffset } from './allocator/spread.ts';
+export type {
+  AllocateRequest,
+  Allocation,
+  BlockUsage,
+  EnsurePoolResult,
+  HeldAddress,
+  IpamUtilisation,
+  NamespaceUsage,
+  PoolUsage,
+  RepairResult,
+} from './allocator/types.ts';
