@@ -1,0 +1,98 @@
+/**
+ * CNI_ARGS (`K=V;K=V`): the pod identity the runtime passes. Parsed as the CNI library does (spec 1.6):
+ * known keys are case-sensitive, unknown keys are an error unless `IgnoreUnknown` is true, values are
+ * verbatim. Unlike the original, every error names the pair or key at fault.
+ */
+
+import type { Attachment } from './protocol.ts';
+import type { CniEnv } from './env.ts';
+import { InvalidEnvironmentError } from './errors.ts';
+
+export interface CniArgs {
+  podName: string;
+  podNamespace: string;
+  infraContainerId: string;
+  /** Keys hostnic does not know that IgnoreUnknown allowed. */
+  ignored: string[];
+}
+
+const KNOWN = ['K8S_POD_NAME', 'K8S_POD_NAMESPACE', 'K8S_POD_INFRA_CONTAINER_ID', 'IgnoreUnknown'] as const;
+type Known = (typeof KNOWN)[number];
+
+function isKnown(key: string): key is Known {
+  return (KNOWN as readonly string[]).includes(key);
+}
+
+function parseBool(key: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new InvalidEnvironmentError(
+    `CNI_ARGS: ${key}=${value} is not a boolean`,
+    `use ${key}=1 or ${key}=true (or 0/false)`,
+  );
+}
+
+export function parseCniArgs(text: string): CniArgs {
+  const values = new Map<Known, string>();
+  const unknown: string[] = [];
+  if (text !== '') {
+    for (const piece of text.split(';')) {
+      // A trailing ";" leaves an empty piece: harmless, so skipped rather than failing the pod.
+      if (piece === '') continue;
+      const kv = piece.split('=');
+      if (kv.length !== 2) {
+        throw new InvalidEnvironmentError(
+          `CNI_ARGS: invalid pair "${piece}"`,
+          'CNI_ARGS is KEY=VALUE pairs separated by ";", and values may not contain "=" or ";"',
+        );
+      }
+      const [key = '', value = ''] = kv;
+      if (isKnown(key)) values.set(key, value);
+      else if (!unknown.includes(key)) unknown.push(key);
+    }
+  }
+  const ignoreUnknown = values.has('IgnoreUnknown') ? parseBool('IgnoreUnknown', values.get('IgnoreUnknown') ?? '') : false;
+  if (unknown.length > 0 && !ignoreUnknown) {
+    throw new InvalidEnvironmentError(
+      `CNI_ARGS: unknown args [${unknown.join(' ')}]`,
+      `hostnic knows ${KNOWN.join(', ')}; add IgnoreUnknown=1 to CNI_ARGS to pass other keys (containerd and CRI-O do)`,
+    );
+  }
+  return {
+    podName: values.get('K8S_POD_NAME') ?? '',
+    podNamespace: values.get('K8S_POD_NAMESPACE') ?? '',
+    infraContainerId: values.get('K8S_POD_INFRA_CONTAINER_ID') ?? '',
+    ignored: unknown,
+  };
+}
+
+/** ADD must know the pod: the IPAM handle, the veth name and the namespace-to-subnet mapping all use it. */
+export function requirePod(args: CniArgs): void {
+  const missing = [
+    ...(args.podNamespace === '' ? ['K8S_POD_NAMESPACE'] : []),
+    ...(args.podName === '' ? ['K8S_POD_NAME'] : []),
+  ];
+  if (missing.length === 0) return;
+  throw new InvalidEnvironmentError(
+    `CNI_ARGS has no ${missing.join(' and ')}`,
+    'hostnic serves Kubernetes pods only; containerd and CRI-O set these for every pod. When running the plugin ' +
+      'by hand, set CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=test"',
+  );
+}
+
+/** The attachment of a call; the infra container id falls back to the CNI container id. */
+export function attachmentOf(env: CniEnv, args: CniArgs): Attachment {
+  return {
+    containerId: env.containerId,
+    netns: env.netns,
+    ifName: env.ifName,
+    podNamespace: args.podNamespace,
+    podName: args.podName,
+    infraContainerId: args.infraContainerId !== '' ? args.infraContainerId : env.containerId,
+  };
+}
+
+export function podKey(a: Pick<Attachment, 'podNamespace' | 'podName'>): string | undefined {
+  return a.podNamespace === '' && a.podName === '' ? undefined : `${a.podNamespace}/${a.podName}`;
+}

@@ -1,0 +1,45 @@
+/** ADD: one request to the agent, which allocates, wires and answers with the result; printed once. */
+
+import type { AddRequest, AddResponse } from '../protocol.ts';
+import { AgentPath } from '../protocol.ts';
+import { requirePod } from '../args.ts';
+import type { CallContext, Outcome } from '../context.ts';
+import { agentBudget, agentClient, requireAttachment } from '../context.ts';
+import { InvalidEnvironmentError } from '../errors.ts';
+import { isLiveNetns } from '../netns.ts';
+import type { Result } from '../result.ts';
+import { checkChainable, formatResult, mergeChained, parseResult, podIpOf, toProtocolResult } from '../result.ts';
+
+export function parseAddResponse(raw: unknown): { result: Result; vxnet: string | undefined } {
+  if (typeof raw !== 'object' || raw === null) throw new Error('the answer is not an object');
+  const body = raw as Record<string, unknown>;
+  const result = parseResult(body['result'], 'result');
+  if (result.ips.length === 0) throw new Error('result has no ips');
+  const vxnet = typeof body['vxnet'] === 'string' ? body['vxnet'] : undefined;
+  return { result, vxnet };
+}
+
+export async function add(ctx: CallContext): Promise<Outcome> {
+  const attachment = requireAttachment(ctx);
+  if (ctx.args) requirePod(ctx.args);
+  const prev = ctx.raw['prevResult'] === undefined ? undefined : parseResult(ctx.raw['prevResult'], 'prevResult');
+  if (prev) checkChainable(prev, attachment.ifName, attachment.netns);
+  // Checked here so that the agent never allocates an address for a sandbox that is already gone.
+  if (!(await isLiveNetns(attachment.netns))) {
+    throw new InvalidEnvironmentError(
+      `CNI_NETNS ${attachment.netns} is not a network namespace`,
+      'the sandbox may be gone already; the runtime passes the path of the pod network namespace (e.g. /var/run/netns/cni-...)',
+    );
+  }
+
+  const { conf } = ctx;
+  const request: AddRequest = { attachment, config: conf.plugin, timeoutMs: agentBudget(conf.timeouts.addMs) };
+  const answer = await agentClient(conf).post(AgentPath.add, request, conf.timeouts.addMs, parseAddResponse);
+  const response: AddResponse = { result: toProtocolResult(answer.result), vxnet: answer.vxnet ?? '' };
+  ctx.fields['ip'] = podIpOf(answer.result, attachment.ifName);
+  ctx.fields['vxnet'] = response.vxnet || undefined;
+  if (prev) ctx.fields['chainedAfter'] = prev.interfaces.length;
+
+  const result = prev ? mergeChained(prev, answer.result) : answer.result;
+  return { stdout: formatResult(result, conf.cniVersion), outcome: 'ok' };
+}

@@ -1,0 +1,278 @@
+/**
+ * A stand-in hostnic-agent for tests and the bench: the protocol.ts endpoints on a real unix socket.
+ *
+ * `canned` answers without touching the kernel (a fixed result), for tests that need no root. `wire` does
+ * the pod's real wiring with @hostnic/netlink inside the given node namespace (veth, addresses, routes,
+ * rule 1535, the ebtables ARP entry), so that chained plugins find real interfaces and DEL really removes
+ * them. Knobs make an endpoint hang, fail, or report not ready.
+ */
+
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { rm } from 'node:fs/promises';
+import type { Netns } from '@hostnic/netlink';
+import {
+  checkPod,
+  ensureArpReply,
+  hostVethName,
+  isLiveNetnsPath,
+  namedNetns,
+  netnsAtPath,
+  removeArpReplies,
+  unwirePod,
+  wirePod,
+} from '@hostnic/netlink';
+import type {
+  AddRequest,
+  AgentErrorBody,
+  Attachment,
+  CheckRequest,
+  CniResult,
+  DelRequest,
+  GcRequest,
+  StatusResponse,
+} from '../../src/protocol.ts';
+import { AgentPath } from '../../src/protocol.ts';
+import { inNetns, run } from './sh.ts';
+
+export const NIC_MAC = '52:54:9e:d0:dd:96';
+export const NIC_BRIDGE = 'br_260';
+export const POD_GATEWAY = '169.254.1.1';
+
+export interface FakeAgentOptions {
+  socketPath: string;
+  mode: 'canned' | 'wire';
+  /** wire: the node namespace (a name under /var/run/netns) where host-side work happens. */
+  nodeNetns?: string;
+  /** wire: the ebtables lock file (beside the socket, as the plugin assumes). */
+  lockPath?: string;
+  /** First pod address handed out; later pods get the next ones. */
+  firstIp?: string;
+  /**
+   * wire: also add the ebtables ARP responder entry (default true). Kernels whose nft bridge family lacks
+   * `--logical-in` (meta ibrname) refuse the entry; see {@link arpReplySupported}.
+   */
+  arpReply?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+interface PodRecord {
+  attachment: Attachment;
+  ip: string;
+  hostVeth: string;
+  hostMac: string;
+  result: CniResult;
+}
+
+export interface FakeAgent {
+  readonly socketPath: string;
+  readonly requests: RecordedRequest[];
+  readonly records: Map<string, PodRecord>;
+  /** Paths whose requests are never answered. */
+  readonly hang: Set<string>;
+  /** Paths answered with this status and body. */
+  readonly fail: Map<string, { status: number; body: unknown }>;
+  status: StatusResponse;
+  stop(): Promise<void>;
+}
+
+function key(a: { containerId: string; ifName: string }): string {
+  return `${a.containerId}/${a.ifName}`;
+}
+
+function nextIp(ip: string, n: number): string {
+  const parts = ip.split('.').map(Number);
+  const value = ((parts[0] ?? 0) * 2 ** 24 + (parts[1] ?? 0) * 2 ** 16 + (parts[2] ?? 0) * 2 ** 8 + (parts[3] ?? 0) + n) >>> 0;
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function cniError(code: number, msg: string, details?: string): AgentErrorBody {
+  return details === undefined ? { code, msg } : { code, msg, details };
+}
+
+/** Whether ebtables in `ns` accepts the ARP responder entry (nft kernels without meta ibrname do not). */
+export async function arpReplySupported(ns: string): Promise<boolean> {
+  const args = ['-t', 'nat', '-I', 'PREROUTING', '-p', 'ARP', '--logical-in', 'br_0', '-j', 'ACCEPT'];
+  const r = await run(inNetns(ns, ['ebtables', ...args]));
+  if (r.code !== 0) return false;
+  await run(inNetns(ns, ['ebtables', '-t', 'nat', '-D', 'PREROUTING', ...args.slice(4)]));
+  return true;
+}
+
+export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAgent> {
+  const requests: RecordedRequest[] = [];
+  const records = new Map<string, PodRecord>();
+  const hang = new Set<string>();
+  const fail = new Map<string, { status: number; body: unknown }>();
+  let allocated = 0;
+  const firstIp = options.firstIp ?? '172.22.0.100';
+  const nodeNs: Netns | undefined = options.nodeNetns ? namedNetns(options.nodeNetns) : undefined;
+  const lockPath = options.lockPath;
+  if (options.mode === 'wire' && (!nodeNs || !lockPath)) throw new Error('wire mode needs nodeNetns and lockPath');
+
+  const state = { status: { ready: true } as StatusResponse };
+
+  async function add(body: AddRequest): Promise<[number, unknown]> {
+    const a = body.attachment;
+    const existing = records.get(key(a));
+    if (existing) return [200, { result: existing.result, vxnet: 'vxnet-abc1234' }];
+    const ip = nextIp(firstIp, allocated++);
+    const hostVeth = hostVethName(a.podNamespace, a.podName, body.config.vethPrefix);
+    let podMac = '02:00:00:00:00:01';
+    let hostMac = '02:00:00:00:00:02';
+    if (options.mode === 'wire' && nodeNs && lockPath) {
+      try {
+        const w = await wirePod({ podNetns: netnsAtPath(a.netns), hostNetns: nodeNs, ifName: a.ifName, hostVeth, podIP: ip, mtu: body.config.mtu });
+        if (options.arpReply !== false) await ensureArpReply({ bridge: NIC_BRIDGE, ip, mac: NIC_MAC }, { netns: nodeNs, lockPath });
+        podMac = w.podMac;
+        hostMac = w.hostMac;
+      } catch (e) {
+        return [500, cniError(999, `wiring failed: ${e instanceof Error ? e.message : String(e)}`)];
+      }
+    }
+    const result: CniResult = {
+      interfaces: [
+        { name: a.ifName, mac: podMac, sandbox: a.netns, mtu: body.config.mtu },
+        { name: hostVeth, mac: hostMac, mtu: body.config.mtu },
+      ],
+      ips: [{ interface: 0, address: `${ip}/32`, gateway: POD_GATEWAY }],
+      dns: {},
+    };
+    records.set(key(a), { attachment: a, ip, hostVeth, hostMac, result });
+    return [200, { result, vxnet: 'vxnet-abc1234' }];
+  }
+
+  async function release(r: PodRecord): Promise<void> {
+    if (options.mode !== 'wire' || !nodeNs || !lockPath) return;
+    const podNetns = r.attachment.netns !== '' && (await isLiveNetnsPath(r.attachment.netns)) ? netnsAtPath(r.attachment.netns) : undefined;
+    await unwirePod({ podNetns, hostNetns: nodeNs, ifName: r.attachment.ifName, hostVeth: r.hostVeth, podIP: r.ip, hostMac: r.hostMac });
+    await removeArpReplies({ ip: r.ip }, { netns: nodeNs, lockPath });
+  }
+
+  async function del(body: DelRequest): Promise<[number, unknown]> {
+    const r = records.get(key(body.attachment));
+    if (!r) return [200, {}];
+    try {
+      // The netns of the DEL call is the current truth (it may be gone or empty now).
+      await release({ ...r, attachment: { ...r.attachment, netns: body.attachment.netns } });
+    } catch (e) {
+      return [500, cniError(999, `unwiring failed: ${e instanceof Error ? e.message : String(e)}`)];
+    }
+    records.delete(key(body.attachment));
+    return [200, {}];
+  }
+
+  async function check(body: CheckRequest): Promise<[number, unknown]> {
+    const r = records.get(key(body.attachment));
+    if (!r) return [404, cniError(3, `no attachment ${key(body.attachment)}`)];
+    const prevIp = body.prevResult.ips[0]?.address.split('/')[0];
+    if (prevIp !== r.ip) return [409, cniError(999, `prevResult has ${prevIp ?? 'no IP'}, the agent recorded ${r.ip}`)];
+    if (options.mode === 'wire' && nodeNs) {
+      const c = await checkPod({
+        podNetns: netnsAtPath(body.attachment.netns),
+        hostNetns: nodeNs,
+        ifName: body.attachment.ifName,
+        hostVeth: r.hostVeth,
+        podIP: r.ip,
+        mtu: body.config.mtu,
+        arpReply: options.arpReply === false ? undefined : { bridge: NIC_BRIDGE, mac: NIC_MAC },
+      });
+      if (!c.ok) return [409, cniError(999, c.mismatch, c.mismatches.join('; '))];
+    }
+    return [200, {}];
+  }
+
+  async function gc(body: GcRequest): Promise<[number, unknown]> {
+    const valid = new Set(body.validAttachments.map(key));
+    const released: { containerId: string; ifName: string }[] = [];
+    for (const [k, r] of [...records]) {
+      if (valid.has(k)) continue;
+      await release(r).catch(() => undefined);
+      records.delete(k);
+      released.push({ containerId: r.attachment.containerId, ifName: r.attachment.ifName });
+    }
+    return [200, { released }];
+  }
+
+  async function route(method: string, path: string, body: unknown): Promise<[number, unknown]> {
+    if (method === 'GET' && path === AgentPath.status) return [state.status.ready ? 200 : 503, state.status];
+    if (method !== 'POST') return [405, cniError(999, `${method} ${path} not allowed`)];
+    switch (path) {
+      case AgentPath.add:
+        return add(body as AddRequest);
+      case AgentPath.del:
+        return del(body as DelRequest);
+      case AgentPath.check:
+        return check(body as CheckRequest);
+      case AgentPath.gc:
+        return gc(body as GcRequest);
+      default:
+        return [404, cniError(999, `no endpoint ${path}`)];
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const method = req.method ?? 'GET';
+      const path = req.url ?? '/';
+      let body: unknown;
+      try {
+        body = await readBody(req);
+      } catch {
+        send(res, 400, cniError(6, 'request body is not JSON'));
+        return;
+      }
+      requests.push({ method, path, body });
+      if (hang.has(path)) return;
+      const failure = fail.get(path);
+      if (failure) {
+        send(res, failure.status, failure.body);
+        return;
+      }
+      const [status, answer] = await route(method, path, body);
+      send(res, status, answer);
+    })();
+  });
+  await rm(options.socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.socketPath, () => resolve());
+  });
+
+  return {
+    socketPath: options.socketPath,
+    requests,
+    records,
+    hang,
+    fail,
+    get status() {
+      return state.status;
+    },
+    set status(s: StatusResponse) {
+      state.status = s;
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(options.socketPath, { force: true });
+    },
+  };
+}

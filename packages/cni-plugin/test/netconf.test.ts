@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { CniError } from '../src/errors.ts';
+import { DEFAULT_TIMEOUTS, decodeConfig, parseNetConf, peekLogSettings } from '../src/netconf.ts';
+
+function error(fn: () => unknown): CniError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CniError) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
+/** The hostnic-cni key of ConfigMap hostnic-cfg-cm, as deployed. */
+const DEPLOYED = { cniVersion: '0.3.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18', hairpin: false, natMark: '0x10000' };
+
+const strict = (raw: Record<string, unknown>) => parseNetConf(raw, '1.0.0', { strict: true });
+const lenient = (raw: Record<string, unknown>) => parseNetConf(raw, '1.0.0', { strict: false });
+
+describe('decodeConfig', () => {
+  it('needs a JSON object with a valid name', () => {
+    expect(error(() => decodeConfig('{')).code).toBe(6);
+    expect(error(() => decodeConfig('{')).message).toMatch(/^error unmarshall network config: /);
+    expect(error(() => decodeConfig('[]')).code).toBe(6);
+    expect(error(() => decodeConfig('{"name":""}')).message).toBe('missing network name');
+    expect(error(() => decodeConfig('{}')).code).toBe(7);
+    const e = error(() => decodeConfig('{"name":"-bad"}'));
+    expect([e.code, e.message, e.details]).toEqual([7, 'invalid characters found in network name', '-bad']);
+    expect(decodeConfig('{"name":"hostnic"}')).toEqual({ name: 'hostnic' });
+  });
+});
+
+describe('parseNetConf', () => {
+  it('keeps the original defaults', () => {
+    const c = strict({ ...DEPLOYED });
+    expect(c.plugin).toEqual({
+      cniVersion: '1.0.0',
+      name: 'hostnic',
+      vethPrefix: 'vnic',
+      mtu: 1500,
+      serviceCIDR: '10.233.0.0/18',
+      natMark: '0x10000',
+      interface: 'eth0',
+      hairpin: false,
+    });
+    expect(c.socketPath).toBe('/var/run/hostnic/hostnic.socket');
+    expect(c.spoolDir).toBe('/var/lib/hostnic/spool');
+    expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
+    expect(c.logLevel).toBe(4);
+    expect(c.logFile).toBeUndefined();
+    expect(c.warnings).toEqual([]);
+    expect(strict({ name: 'n', mtu: 0, vethPrefix: '', natMark: '', serviceCIDR: '' }).plugin).toMatchObject({ mtu: 1500, vethPrefix: 'vnic', natMark: '0x10000', serviceCIDR: undefined });
+  });
+
+  it('names the field and the fix for bad values', () => {
+    const cidr = error(() => strict({ ...DEPLOYED, serviceCIDR: '10.0.0.0/33' }));
+    expect([cidr.code, cidr.message, cidr.details]).toEqual([
+      7,
+      'serviceCIDR "10.0.0.0/33" is not a CIDR',
+      "set it to the cluster's service range, e.g. 10.233.0.0/18",
+    ]);
+    expect(error(() => strict({ ...DEPLOYED, vethPrefix: 'calico' })).message).toBe('vethPrefix "calico" is longer than 4 characters');
+    expect(error(() => strict({ ...DEPLOYED, mtu: 40 })).message).toBe('mtu 40 is out of range');
+    expect(error(() => strict({ ...DEPLOYED, natMark: '0x1g' })).message).toBe('natMark "0x1g" is not a packet mark');
+    expect(error(() => strict({ ...DEPLOYED, interface: 'eth 0' })).message).toBe('interface "eth 0" is not an interface name');
+    expect(error(() => strict({ ...DEPLOYED, socketPath: 'hostnic.sock' })).message).toBe('socketPath "hostnic.sock" is not an absolute path');
+    expect(error(() => strict({ ...DEPLOYED, socketPath: `/${'x'.repeat(120)}` })).message).toMatch(/longer than 107 bytes/);
+    expect(error(() => strict({ ...DEPLOYED, logLevel: 9 })).message).toBe('logLevel 9 is not a log level');
+  });
+
+  it('rejects wrong types with code 7 naming the field', () => {
+    for (const [key, value, expected] of [
+      ['mtu', '1500', '"mtu" must be an integer, not a string'],
+      ['mtu', 1500.5, '"mtu" must be an integer, not a number'],
+      ['hairpin', 'false', '"hairpin" must be true or false, not a string'],
+      ['natMark', 65536, '"natMark" must be a string, not a number'],
+      ['serviceCIDR', ['10.233.0.0/18'], '"serviceCIDR" must be a string, not an array'],
+      ['spoolDir', {}, '"spoolDir" must be a string, not a object'],
+      ['timeouts', 5, '"timeouts" must be an object of seconds, not a number'],
+    ] as const) {
+      const e = error(() => strict({ ...DEPLOYED, [key]: value }));
+      expect([e.code, e.message]).toEqual([7, expected]);
+    }
+  });
+
+  it('rejects the inert keys of the original clearly', () => {
+    const passthrough = error(() => strict({ ...DEPLOYED, hostNicType: 'passthrough' }));
+    expect([passthrough.code, passthrough.message]).toEqual([7, 'hostNicType "passthrough" is not supported']);
+    expect(strict({ ...DEPLOYED, hostNicType: 'veth' }).plugin.name).toBe('hostnic');
+    expect(error(() => strict({ ...DEPLOYED, rt2Pod: 252 })).message).toBe('rt2Pod 252 is not supported');
+    expect(strict({ ...DEPLOYED, rt2Pod: 254 }).warnings).toEqual([]);
+    const server = error(() => strict({ ...DEPLOYED, server: { name: 'x', type: 'y' } }));
+    expect([server.code, server.message]).toEqual([2, 'unsupported field "server": {"name":"x","type":"y"}']);
+    const caps = error(() => strict({ ...DEPLOYED, capabilities: { portMappings: true } }));
+    expect([caps.code, caps.message]).toEqual([2, 'unsupported field "capabilities": portMappings=true']);
+    expect(strict({ ...DEPLOYED, capabilities: { portMappings: false } }).warnings).toEqual([]);
+  });
+
+  it('reads keys case-insensitively, with a warning', () => {
+    const c = strict({ ...DEPLOYED, MTU: 9000, vethprefix: 'abc' });
+    expect(c.plugin.mtu).toBe(9000);
+    expect(c.plugin.vethPrefix).toBe('abc');
+    expect(c.warnings).toContain('network config key "MTU" read as "mtu"; spell it "mtu"');
+    expect(strict({ ...DEPLOYED, mtu: 1400, MTU: 9000 }).plugin.mtu).toBe(1400);
+    expect(error(() => strict({ ...DEPLOYED, Mtu: 1, MTU: 2 })).message).toBe('network config has "Mtu" and "MTU"');
+  });
+
+  it('falls back to defaults with warnings on DEL and GC', () => {
+    const c = lenient({ ...DEPLOYED, serviceCIDR: 'nope', mtu: 'x', vethPrefix: 'toolong', hostNicType: 'passthrough', server: {} });
+    expect(c.plugin.serviceCIDR).toBeUndefined();
+    expect(c.plugin.mtu).toBe(1500);
+    expect(c.plugin.vethPrefix).toBe('vnic');
+    expect(c.warnings).toHaveLength(5);
+    expect(c.warnings[0]).toContain('vethPrefix');
+  });
+
+  it('takes timeouts in seconds and names unknown ones', () => {
+    expect(strict({ ...DEPLOYED, timeouts: { add: 2.5, del: 1, connect: 0.2 } }).timeouts).toMatchObject({ addMs: 2500, delMs: 1000, connectMs: 200 });
+    expect(error(() => strict({ ...DEPLOYED, timeouts: { ad: 2 } })).message).toBe('timeouts.ad is not a timeout hostnic knows');
+    expect(error(() => strict({ ...DEPLOYED, timeouts: { add: -1 } })).message).toMatch(/^timeouts.add -1 is not a number of seconds/);
+  });
+
+  it('accepts log levels as numbers or names', () => {
+    expect(strict({ ...DEPLOYED, logLevel: 5 }).logLevel).toBe(5);
+    expect(strict({ ...DEPLOYED, logLevel: 'debug' }).logLevel).toBe(5);
+    expect(strict({ ...DEPLOYED, logLevel: 0 }).logLevel).toBe(4);
+    expect(peekLogSettings({ logLevel: 'nonsense', logFile: '/tmp/x.log' })).toEqual({ logLevel: 4, logFile: '/tmp/x.log' });
+  });
+});
