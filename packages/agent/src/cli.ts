@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+/**
+ * hostnic-agent command line. `run` is the default command so that the Go DaemonSet's command line
+ * (`/app/hostnic-agent --v=5 --metrics-port=9191`) keeps working unchanged.
+ */
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { INSPECT_KINDS, InspectError, agentGet, describeFailure, renderTable, rowsOf } from './cli-inspect.ts';
+import type { InspectKind } from './cli-inspect.ts';
+import {
+  PATH_ENV,
+  installCni,
+  loadAgentConfig,
+  nicNameFor,
+  nodeNameFromEnv,
+  readInstanceId,
+  resolveAgentPaths,
+} from './config/index.ts';
+import type { AgentConfig, AgentPathFlags, AgentPathName, ConfigWarning } from './config/index.ts';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Relative paths on the command line resolve against it; process.cwd() by default. */
+  cwd?: string;
+  /** The Node runtime install-cni copies by default; process.execPath by default. */
+  execPath?: string;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+/** `run` validated everything but has no daemon loop to start yet. */
+export const EXIT_NOT_WIRED = 3;
+
+const PATH_FLAGS: { name: AgentPathName; flag: string; help: string }[] = [
+  { name: 'config', flag: '--config <file>', help: 'hostnic.json (default /etc/hostnic/hostnic.json; absent = defaults)' },
+  { name: 'qingcloudConfig', flag: '--qingcloud-config <file>', help: 'QingCloud SDK config (default /root/.qingcloud/config.yaml)' },
+  { name: 'instanceIdFile', flag: '--instance-id-file <file>', help: 'instance id file (default /etc/qingcloud/instance-id)' },
+  { name: 'stateDir', flag: '--state-dir <dir>', help: 'datastore directory (default agent.stateDir, /var/lib/hostnic)' },
+  { name: 'socket', flag: '--socket <file>', help: 'the agent\'s unix socket (default server.serverPath, /var/run/hostnic/hostnic.socket)' },
+  { name: 'spoolDir', flag: '--spool-dir <dir>', help: 'the plugin\'s release spool (default agent.spoolDir, /var/lib/hostnic/spool)' },
+  { name: 'cniBinDir', flag: '--cni-bin-dir <dir>', help: 'CNI bin dir as the node sees it (default /opt/cni/bin)' },
+  { name: 'cniConfDir', flag: '--cni-conf-dir <dir>', help: 'CNI conf dir as the node sees it (default /etc/cni/net.d)' },
+  { name: 'cniConfigSource', flag: '--cni-config-source <file>', help: 'the hostnic-cni ConfigMap key as mounted (default /etc/hostnic/10-hostnic.conf)' },
+  { name: 'pluginBundle', flag: '--plugin-bundle <file>', help: 'the plugin bundle to install (default packages/cni-plugin/dist/hostnic, else /app/hostnic)' },
+  { name: 'nodeRuntime', flag: '--node-runtime <file>', help: 'the Node binary to install as hostnic-node (default: this process\'s)' },
+  { name: 'hostRoot', flag: '--host-root <dir>', help: 'where the node\'s / is mounted, e.g. /host (default /)' },
+];
+
+function intOption(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function addPathFlags(cmd: Command, names: readonly AgentPathName[]): Command {
+  for (const p of PATH_FLAGS) {
+    if (names.includes(p.name)) cmd.addOption(new Option(p.flag, `${p.help} [env ${PATH_ENV[p.name]}]`));
+  }
+  return cmd;
+}
+
+function pathFlags(opts: Record<string, unknown>): AgentPathFlags {
+  const flags: AgentPathFlags = {};
+  for (const { name } of PATH_FLAGS) {
+    const v = opts[name];
+    if (typeof v === 'string') flags[name] = v;
+  }
+  return flags;
+}
+
+function printWarnings(io: CliIo, warnings: readonly (ConfigWarning | string)[]): void {
+  for (const w of warnings) io.stderr(`warning: ${typeof w === 'string' ? w : w.message}\n`);
+}
+
+interface RunOptions {
+  metricsPort?: number;
+  k8sApiQps?: number;
+  k8sApiBurst?: number;
+  dbpath?: string;
+  validateOnly?: boolean;
+}
+
+async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions): Promise<number> {
+  const flags = pathFlags(opts);
+  // --dbpath is the Go agent's name for the state dir.
+  if (flags.stateDir === undefined && opts.dbpath !== undefined) flags.stateDir = opts.dbpath;
+  const base = { cwd: io.cwd ?? process.cwd(), execPath: io.execPath ?? process.execPath };
+  const first = resolveAgentPaths(flags, io.env, base);
+  const loaded = await loadAgentConfig(first.configFile, { required: first.configFileExplicit });
+  printWarnings(io, loaded.warnings);
+  const paths = resolveAgentPaths(flags, io.env, { ...base, config: loaded.config });
+
+  const config: AgentConfig = structuredClone(loaded.config);
+  config.server.serverPath = paths.socket;
+  config.agent.stateDir = paths.stateDir;
+  config.agent.spoolDir = paths.spoolDir;
+  if (opts.metricsPort !== undefined) config.agent.metricsPort = opts.metricsPort;
+  if (opts.k8sApiQps !== undefined) config.agent.k8sApiQps = opts.k8sApiQps;
+  if (opts.k8sApiBurst !== undefined) config.agent.k8sApiBurst = opts.k8sApiBurst;
+
+  // Identity and credentials fail before anything talks to Kubernetes, as in the original (spec 1.3 step 5).
+  const instanceId = await readInstanceId(paths.instanceIdFile);
+  const node = nodeNameFromEnv(io.env);
+  // Loaded lazily: inspect and install-cni must not need the IaaS client.
+  const { loadConfig } = await import('@hostnic/iaas-client');
+  const iaas = await loadConfig(paths.qingcloudConfig);
+  if (iaas.unknownKeys.length > 0) {
+    printWarnings(io, [`${paths.qingcloudConfig}: unknown keys ignored: ${iaas.unknownKeys.join(', ')}`]);
+  }
+
+  const effective = {
+    config,
+    configFile: { path: loaded.file, present: loaded.fromFile },
+    paths,
+    identity: { instanceId, nicName: nicNameFor(instanceId), nodeName: node.nodeName, nodeNameFrom: node.variable },
+    // Never the keys.
+    iaas: { file: paths.qingcloudConfig, zone: iaas.zone, host: iaas.host, port: iaas.port, protocol: iaas.protocol, uri: iaas.uri },
+  };
+  io.stdout(`${JSON.stringify(effective, null, 2)}\n`);
+  if (opts.validateOnly === true) {
+    io.stderr('hostnic-agent: configuration, identity and credentials file are valid\n');
+    return EXIT_OK;
+  }
+  io.stderr(
+    `hostnic-agent: configuration, identity and credentials file are valid, but the daemon loop is not wired ` +
+      `in this build yet; exiting with code ${EXIT_NOT_WIRED}\n`,
+  );
+  return EXIT_NOT_WIRED;
+}
+
+async function installCniCommand(io: CliIo, opts: Record<string, unknown>): Promise<number> {
+  const paths = resolveAgentPaths(pathFlags(opts), io.env, {
+    cwd: io.cwd ?? process.cwd(),
+    execPath: io.execPath ?? process.execPath,
+  });
+  const result = await installCni(paths);
+  printWarnings(io, result.warnings);
+  if (opts['json'] === true) {
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  for (const f of [result.runtime, result.plugin, result.config]) {
+    const where = f.path === f.nodePath ? f.path : `${f.nodePath} (written as ${f.path})`;
+    io.stdout(`${f.outcome.padEnd(10)} ${where}\n`);
+  }
+  for (const r of result.removed) io.stdout(`${'removed'.padEnd(10)} ${r} (stale single-plugin config)\n`);
+  return EXIT_OK;
+}
+
+async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string, unknown>): Promise<number> {
+  const cwd = io.cwd ?? process.cwd();
+  const flags = pathFlags(opts);
+  let paths = resolveAgentPaths(flags, io.env, { cwd });
+  if (flags.socket === undefined && io.env[PATH_ENV.socket] === undefined) {
+    // The socket may have been moved in hostnic.json; a broken file only costs the default here.
+    try {
+      const loaded = await loadAgentConfig(paths.configFile, { required: paths.configFileExplicit });
+      paths = resolveAgentPaths(flags, io.env, { cwd, config: loaded.config });
+    } catch (err) {
+      printWarnings(io, [`${err instanceof Error ? err.message : String(err)}; using socket ${paths.socket}`]);
+    }
+  }
+  const timeoutMs = typeof opts['timeout'] === 'number' ? opts['timeout'] : 5000;
+  const answer = await agentGet(paths.socket, `/v1/${kind}`, timeoutMs);
+  if (answer.status < 200 || answer.status > 299) {
+    throw new InspectError(`hostnic-agent answered ${answer.status} to GET /v1/${kind}: ${describeFailure(answer)}`);
+  }
+  if (opts['json'] === true) {
+    io.stdout(`${JSON.stringify(answer.body, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const rows = rowsOf(kind, answer.body);
+  io.stdout(rows === undefined ? `${JSON.stringify(answer.body, null, 2)}\n` : renderTable(kind, rows));
+  return EXIT_OK;
+}
+
+function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
+  const program = new Command('hostnic-agent')
+    .description('hostnic per-node agent: NICs, pod wiring and the CNI API on a unix socket')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const run = program
+    .command('run', { isDefault: true })
+    .summary('validate config and identity (daemon loop NOT wired yet)')
+    .description(
+      'Load hostnic.json, the instance id, the node name and the QingCloud config file, and print the ' +
+        'effective configuration.\nNOT YET: the daemon loop is not wired in this build; after validating, run ' +
+        `exits with code ${EXIT_NOT_WIRED} (0 with --validate-only).\nThis is the default command, so the Go ` +
+        "agent's command line (--v=5 --metrics-port=9191) is accepted.",
+    );
+  addPathFlags(run, ['config', 'qingcloudConfig', 'instanceIdFile', 'stateDir', 'socket', 'spoolDir']);
+  run
+    .option('--dbpath <dir>', 'same as --state-dir (the Go agent\'s name)')
+    .option('--metrics-port <port>', 'Prometheus endpoint port (default agent.metricsPort, 9191)', intOption('--metrics-port', 1, 65535))
+    .option('--k8s-api-qps <n>', 'Kubernetes client rate (default agent.k8sApiQps, 80)', intOption('--k8s-api-qps', 1, 100000))
+    .option('--k8s-api-burst <n>', 'Kubernetes client burst (default agent.k8sApiBurst, 100)', intOption('--k8s-api-burst', 1, 100000))
+    .option('--v <level>', 'log verbosity (klog compatibility; accepted)', intOption('--v', 0, 10))
+    .addOption(new Option('--logtostderr [bool]', 'klog compatibility; ignored (logs always go to stderr)').hideHelp())
+    .option('--validate-only', 'exit 0 after validating')
+    .action(async (_o: unknown, cmd: Command) => {
+      setCode(await runCommand(io, cmd.opts()));
+    });
+
+  const install = program
+    .command('install-cni')
+    .description(
+      'Install the CNI plugin (hostnic), the Node runtime it runs on (hostnic-node) and 10-hostnic.conflist; ' +
+        'atomic and idempotent',
+    );
+  addPathFlags(install, ['cniBinDir', 'cniConfDir', 'cniConfigSource', 'pluginBundle', 'nodeRuntime', 'hostRoot']);
+  install.option('--json', 'print the result as JSON').action(async (_o: unknown, cmd: Command) => {
+    setCode(await installCniCommand(io, cmd.opts()));
+  });
+
+  const inspect = program
+    .command('inspect')
+    .description("Show the running agent's pods, NICs or pools (GET /v1/<what> on its socket)")
+    .addArgument(new Argument('<what>', INSPECT_KINDS.join(' | ')).choices(INSPECT_KINDS));
+  addPathFlags(inspect, ['socket', 'config']);
+  inspect
+    .option('--json', 'print the answer as JSON')
+    .option('--timeout <ms>', 'request timeout', intOption('--timeout', 1, 600_000), 5000)
+    .action(async (what: InspectKind, _o: unknown, cmd: Command) => {
+      setCode(await inspectCommand(io, what, cmd.opts()));
+    });
+  return program;
+}
+
+/** Runs one command line (without the node and script arguments) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" with exit code 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    // Config, identity, install and inspect errors carry the whole story in their message.
+    io.stderr(`hostnic-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Per-key mutual exclusion: NIC work for one vxnet is serialised, different vxnets run in parallel, and
+ * an IaaS wait of one vxnet never blocks another (spec agent.md 6.5 item 3).
+ */
+
+export class KeyedLock {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /** Runs `fn` once every earlier holder of `key` is done; failures of earlier holders do not leak. */
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => mine);
+    this.#tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      // Drop the entry when nobody queued behind us, so the map does not grow with every vxnet ever seen.
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+
+  /** Whether someone holds or waits for `key` (for tests and introspection). */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * NicManager: this node has exactly one hostnic NIC per vxnet in use, attached and set up on the host, and
+ * gives back the ones that stay idle. Work for one vxnet is serialised by a per-vxnet lock; different
+ * vxnets proceed in parallel (spec agent.md 6.5).
+ */
+
+import type { NicRecord, VxnetInfo } from '../types.ts';
+import { resolveContext } from './context.ts';
+import type { NicContext, NicManagerOptions } from './context.ts';
+import { createNic } from './create.ts';
+import { reconcileNics } from './reconcile.ts';
+import type { ReconcileSummary } from './reconcile.ts';
+import { dropVanished, releaseRecord } from './release.ts';
+import type { ReleaseResult } from './release.ts';
+import { repairNic } from './repair.ts';
+
+function sameVxnet(a: VxnetInfo, b: VxnetInfo): boolean {
+  return a.vxnetId === b.vxnetId && a.gateway === b.gateway && a.network === b.network && a.tunnelType === b.tunnelType;
+}
+
+export class NicManager {
+  readonly #ctx: NicContext;
+  /** NIC id → when reconcile first saw it detached without a record (in memory: a restart restarts the grace). */
+  readonly #orphansSeen = new Map<string, number>();
+
+  constructor(options: NicManagerOptions) {
+    this.#ctx = resolveContext(options);
+  }
+
+  get nicName(): string {
+    return this.#ctx.nicName;
+  }
+
+  /**
+   * The vxnet's NIC, set up (phase Succeeded): the existing one verified and repaired, else a new one.
+   * @throws NoFreeNicError, NicTimeoutError, NicElsewhereError, NicError (its `step` says where it failed).
+   */
+  ensureNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicRecord> {
+    const ctx = this.#ctx;
+    return ctx.vxnetLocks.run(vxnet.vxnetId, async () => {
+      signal?.throwIfAborted();
+      let existing = await ctx.store.nicForVxnet(vxnet.vxnetId);
+      if (existing) {
+        if (!sameVxnet(existing.vxnet, vxnet)) {
+          // The vxnet changed under us (e.g. its router): setupHostNic replaces the stale routes and rule.
+          existing = { ...existing, vxnet: { ...vxnet } };
+          await ctx.store.putNic(existing);
+        }
+        const outcome = await repairNic(ctx, existing, signal);
+        if (outcome.kind === 'ok') return outcome.record;
+        await dropVanished(ctx, existing);
+      }
+      return createNic(ctx, vxnet, signal);
+    });
+  }
+
+  /** Releases the NIC if no pod uses it; a failure leaves it in phase Init with lastError. */
+  async releaseNic(nicId: string, signal?: AbortSignal): Promise<ReleaseResult> {
+    const ctx = this.#ctx;
+    const id = nicId.toLowerCase();
+    const first = await ctx.store.getNic(id);
+    if (!first) return { released: false, nicId: id, reason: 'unknown' };
+    return ctx.vxnetLocks.run(first.vxnet.vxnetId, async () => {
+      const record = await ctx.store.getNic(id);
+      if (!record) return { released: false, nicId: id, reason: 'unknown' };
+      return releaseRecord(ctx, record, signal);
+    });
+  }
+
+  /**
+   * Releases NICs without pods for longer than `idleForMs` (the original's freePeriod, read as an idle
+   * age). Tracks idleSince on records whose pod path did not: set at the first idle look, cleared with pods.
+   */
+  async releaseIdleNics(idleForMs: number, signal?: AbortSignal): Promise<ReleaseResult[]> {
+    const ctx = this.#ctx;
+    const results: ReleaseResult[] = [];
+    for (const listed of await ctx.store.listNics()) {
+      signal?.throwIfAborted();
+      const result = await ctx.vxnetLocks.run(listed.vxnet.vxnetId, async (): Promise<ReleaseResult | undefined> => {
+        const record = await ctx.store.getNic(listed.nicId);
+        if (!record) return undefined;
+        const pods = await ctx.store.podsOnNic(record.nicId);
+        const now = ctx.clock.now();
+        if (pods.length > 0) {
+          if (record.idleSince !== undefined) {
+            const busy: NicRecord = { ...record };
+            delete busy.idleSince;
+            await ctx.store.putNic(busy);
+          }
+          return undefined;
+        }
+        if (record.idleSince === undefined) {
+          await ctx.store.putNic({ ...record, idleSince: new Date(now).toISOString() });
+          return undefined;
+        }
+        const idleFor = now - Date.parse(record.idleSince);
+        if (!(idleFor >= idleForMs)) return undefined;
+        return releaseRecord(ctx, record, signal);
+      });
+      if (result) results.push(result);
+    }
+    return results;
+  }
+
+  /** Converges store, IaaS and kernel; the agent runs it at start and on a timer. */
+  reconcile(signal?: AbortSignal): Promise<ReconcileSummary> {
+    return reconcileNics(this.#ctx, this.#orphansSeen, signal);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Bringing an existing record's NIC back to Succeeded (spec agent.md 3.5 repair, improved per 6.4/6.5):
+ * the host state is verified on every call (setupHostNic reads, plans and verifies), a missing link leads
+ * to the IaaS view, an available NIC is re-attached with a bounded wait, and "in-use" on this very
+ * instance is not mistaken for "attached elsewhere". Runs under the vxnet's lock.
+ */
+
+import { NotFoundError } from '@hostnic/netlink';
+import type { NicRecord } from '../types.ts';
+import type { NicContext } from './context.ts';
+import { NicElsewhereError, NicError, errorText } from './errors.ts';
+import { failedPhase, setupHost, specOf } from './host.ts';
+import { attachAndWait, describeNic } from './iaas-ops.ts';
+import { waitForLink } from './wait-link.ts';
+
+export type RepairOutcome =
+  | { kind: 'ok'; record: NicRecord; changed: boolean; reattached: boolean }
+  /** The NIC no longer exists in the IaaS. */
+  | { kind: 'gone'; record: NicRecord };
+
+async function markFailed(ctx: NicContext, record: NicRecord, err: unknown): Promise<void> {
+  const phase = await failedPhase(ctx, specOf(record));
+  const failed: NicRecord = { ...record, phase: phase === 'Succeeded' ? 'Init' : phase, lastError: errorText(err) };
+  try {
+    await ctx.store.putNic(failed);
+  } catch (storeErr) {
+    ctx.log.error('could not record a NIC failure', { nicId: record.nicId, error: errorText(storeErr) });
+  }
+}
+
+async function bringBackLink(ctx: NicContext, record: NicRecord, signal?: AbortSignal): Promise<'attached' | 'gone' | 'present'> {
+  const nic = await describeNic(ctx, record.nicId, signal);
+  if (!nic) return 'gone';
+  const vxnetId = record.vxnet.vxnetId;
+  if (nic.status === 'in-use') {
+    if (nic.instanceId !== ctx.instanceId) throw new NicElsewhereError(record.nicId, nic.instanceId, vxnetId);
+    // Attached here but the link is not visible (yet): wait for it, bounded.
+    await waitForLink(ctx, record.nicId, vxnetId, signal);
+    return 'present';
+  }
+  const intent = await ctx.store.beginIntent('attach-nic', { nicId: record.nicId, vxnetId, instanceId: ctx.instanceId });
+  try {
+    await attachAndWait(ctx, record.nicId, vxnetId, signal);
+    await waitForLink(ctx, record.nicId, vxnetId, signal);
+  } finally {
+    // The record names the NIC; a later reconcile re-attaches it again if this failed.
+    await ctx.store.finishIntent(intent.id);
+  }
+  return 'attached';
+}
+
+export async function repairNic(ctx: NicContext, record: NicRecord, signal?: AbortSignal): Promise<RepairOutcome> {
+  let reattached = false;
+  try {
+    let result;
+    try {
+      result = await setupHost(ctx, specOf(record));
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      const link = await bringBackLink(ctx, record, signal);
+      if (link === 'gone') return { kind: 'gone', record };
+      reattached = link === 'attached';
+      result = await setupHost(ctx, specOf(record));
+    }
+    const healthy = record.phase === 'Succeeded' && record.lastError === undefined;
+    const next: NicRecord = { ...record, phase: 'Succeeded' };
+    delete next.lastError;
+    if (!healthy) await ctx.store.putNic(next);
+    if (result.changed) ctx.log.info('NIC host state repaired', { nicId: record.nicId, actions: result.actions });
+    return { kind: 'ok', record: next, changed: result.changed || reattached, reattached };
+  } catch (err) {
+    await markFailed(ctx, record, err);
+    if (err instanceof NicError) throw err;
+    throw new NicError('setup', `repair of NIC ${record.nicId} (${record.vxnet.vxnetId}, table ${record.routeTable}) failed: ${errorText(err)}`, {
+      nicId: record.nicId,
+      vxnetId: record.vxnet.vxnetId,
+      cause: err,
+    });
+  }
+}
