@@ -1,0 +1,2 @@
+export { AgentServer } from './server.ts';
+export type { AgentServerLogger, AgentServerOptions } from './server.ts';

@@ -1,0 +1,181 @@
+/**
+ * The agent's API on its unix socket (protocol of @hostnic/cni-plugin/protocol): the CNI verbs, STATUS and
+ * read-only introspection. A failure of one request is answered and logged, never thrown out of the server.
+ */
+
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { AgentPath } from '@hostnic/cni-plugin/protocol';
+import type { AddRequest, CheckRequest, DelRequest, GcRequest, StatusResponse } from '@hostnic/cni-plugin/protocol';
+import { CniCode, PodError } from '../pods/errors.ts';
+import type { PodService } from '../pods/service.ts';
+import type { DatastoreSnapshot } from '../datastore/index.ts';
+import { RequestError, readJson, sendError, sendJson } from './http.ts';
+
+export interface AgentServerLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AgentServerOptions {
+  socketPath: string;
+  pods: Pick<PodService, 'add' | 'del' | 'check' | 'gc'>;
+  /** The datastore's snapshot, for /v1/pods and /v1/nics. */
+  snapshot: () => Pick<DatastoreSnapshot, 'pods' | 'nics'>;
+  /** Pool utilisation for /v1/pools. */
+  pools?: () => Promise<unknown>;
+  /** Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Used when a request has no usable timeoutMs; default 60 s. */
+  defaultTimeoutMs?: number;
+  /** Upper bound on a request's timeoutMs; default 10 min. */
+  maxTimeoutMs?: number;
+  logger?: AgentServerLogger;
+}
+
+class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+}
+
+type Verb = (body: unknown, signal: AbortSignal) => Promise<unknown>;
+
+export class AgentServer {
+  readonly #o: AgentServerOptions;
+  readonly #server: Server;
+  #ready = false;
+  #reason = 'hostnic-agent is starting';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: AgentServerOptions) {
+    this.#o = options;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((e: unknown) => {
+        this.#o.logger?.warn('request failed unexpectedly', { error: String(e) });
+        sendError(res, 500, { code: CniCode.internal, msg: `internal error: ${e instanceof Error ? e.message : String(e)}` });
+      });
+    });
+    this.#server.on('clientError', (_e, socket) => {
+      socket.destroy();
+    });
+  }
+
+  get socketPath(): string {
+    return this.#o.socketPath;
+  }
+
+  /** CNI verbs are refused with 503 until this is true; `reason` says why while it is false. */
+  setReady(ready: boolean, reason?: string): void {
+    this.#ready = ready;
+    if (reason !== undefined) this.#reason = reason;
+  }
+
+  status(): StatusResponse {
+    return this.#ready ? { ready: true } : { ready: false, code: 50, reason: this.#reason };
+  }
+
+  /** Creates the directory, replaces a stale socket, listens, restricts the socket to root. */
+  async listen(): Promise<void> {
+    const path = this.#o.socketPath;
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const st = await lstat(path).catch(() => undefined);
+    if (st) {
+      if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+      await unlink(path);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(path, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(path, 0o600);
+  }
+
+  /** Stops accepting, lets requests in flight finish, removes the socket. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.#server.close(() => resolve());
+        this.#server.closeIdleConnections();
+      });
+      await unlink(this.#o.socketPath).catch(() => undefined);
+    })();
+    return this.#closing;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const method = req.method ?? 'GET';
+    const verbs: Record<string, Verb> = {
+      [AgentPath.add]: (b, s) => this.#o.pods.add(b as AddRequest, s),
+      [AgentPath.del]: async (b) => {
+        await this.#o.pods.del(b as DelRequest);
+        return {};
+      },
+      [AgentPath.check]: async (b) => {
+        await this.#o.pods.check(b as CheckRequest);
+        return {};
+      },
+      [AgentPath.gc]: (b) => this.#o.pods.gc(b as GcRequest),
+    };
+    const verb = verbs[path];
+    if (verb) {
+      if (method !== 'POST') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes POST` });
+      if (!this.#ready) return sendJson(res, 503, this.status());
+      return this.#runVerb(path, verb, req, res);
+    }
+    if (method !== 'GET') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes GET` });
+    switch (path) {
+      case AgentPath.status:
+        return sendJson(res, this.#ready ? 200 : 503, this.status());
+      case AgentPath.pods:
+        return sendJson(res, 200, { pods: this.#o.snapshot().pods });
+      case AgentPath.nics:
+        return sendJson(res, 200, { nics: this.#o.snapshot().nics });
+      case AgentPath.pools:
+        return sendJson(res, 200, { pools: this.#o.pools ? await this.#o.pools() : [] });
+      default:
+        return sendError(res, 404, { code: CniCode.invalidConfig, msg: `no such path: ${path}` });
+    }
+  }
+
+  async #runVerb(path: string, verb: Verb, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const abort = new AbortController();
+    try {
+      const body = await readJson(req, this.#o.bodyLimitBytes ?? 1024 * 1024);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, CniCode.invalidConfig, 'request body is not a JSON object');
+      const asked = (body as { timeoutMs?: unknown }).timeoutMs;
+      const timeoutMs = Math.min(
+        typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? asked : (this.#o.defaultTimeoutMs ?? 60_000),
+        this.#o.maxTimeoutMs ?? 600_000,
+      );
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new RequestTimeoutError(`${path} did not finish within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+      const answer = await Promise.race([verb(body, abort.signal), timeout]);
+      sendJson(res, 200, answer);
+    } catch (e) {
+      const { status, body } = errorAnswer(e);
+      if (status >= 500) this.#o.logger?.warn(`${path} failed`, { error: body.msg });
+      sendError(res, status, body);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function errorAnswer(e: unknown): { status: number; body: { code: number; msg: string; details?: string } } {
+  if (e instanceof RequestError) return { status: e.httpStatus, body: { code: e.cniCode, msg: e.message } };
+  if (e instanceof RequestTimeoutError) return { status: 503, body: { code: CniCode.tryAgain, msg: e.message } };
+  if (e instanceof PodError) {
+    const status = e.transient ? 503 : e.cniCode === CniCode.invalidEnv || e.cniCode === CniCode.invalidConfig ? 400 : 500;
+    return { status, body: e.details === undefined ? { code: e.cniCode, msg: e.message } : { code: e.cniCode, msg: e.message, details: e.details } };
+  }
+  return { status: 500, body: { code: CniCode.internal, msg: e instanceof Error ? e.message : String(e) } };
+}

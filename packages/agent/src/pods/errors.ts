@@ -1,0 +1,85 @@
+/**
+ * Errors of the pod verbs. Each carries the CNI code the plugin passes on to the runtime: 11 ("try again
+ * later") for conditions that go away by themselves, a hostnic code of 100+ for the rest.
+ */
+
+import { IaasError, IaasTransportError, JobTimeoutError } from '@hostnic/iaas-client';
+import { MaxRetriesError, StoreUnavailableError } from '@hostnic/ipam';
+import { LockTimeoutError, TimeoutError } from '@hostnic/netlink';
+import { NicTimeoutError } from '../nics/index.ts';
+
+export const CniCode = {
+  /** CNI: invalid environment variables (a required attachment field is missing). */
+  invalidEnv: 4,
+  /** CNI: invalid network configuration / malformed request. */
+  invalidConfig: 7,
+  /** CNI: try again later. */
+  tryAgain: 11,
+  ipam: 100,
+  nic: 101,
+  wiring: 102,
+  arpReply: 103,
+  datastore: 104,
+  checkMismatch: 105,
+  badAnnotation: 106,
+  conflict: 107,
+  internal: 199,
+} as const;
+
+/** The step of a verb a failure happened in; named in the message. */
+export type PodStep =
+  | 'validate'
+  | 'read-pod'
+  | 'parse-annotation'
+  | 'allocate-ip'
+  | 'describe-vxnet'
+  | 'ensure-nic'
+  | 'wire-pod'
+  | 'arp-reply'
+  | 'record'
+  | 'unwire-pod'
+  | 'release-ip'
+  | 'check'
+  | 'spool';
+
+export class PodError extends Error {
+  override name = 'PodError';
+  readonly step: PodStep;
+  readonly cniCode: number;
+  readonly details: string | undefined;
+
+  constructor(step: PodStep, cniCode: number, message: string, options?: { cause?: unknown; details?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.step = step;
+    this.cniCode = cniCode;
+    this.details = options?.details;
+  }
+
+  get transient(): boolean {
+    return this.cniCode === CniCode.tryAgain;
+  }
+}
+
+/** QingCloud ret_codes that mean "busy, retry": 5000 internal, 5100 busy, 5200 lease, 5300 rate limited. */
+const IAAS_BUSY = new Set([5000, 5100, 5200, 5300]);
+
+/** Whether a failure goes away by itself (the runtime should retry the verb rather than give up). */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof PodError) return e.transient;
+  if (e instanceof IaasTransportError || e instanceof JobTimeoutError || e instanceof NicTimeoutError) return true;
+  if (e instanceof IaasError) return IAAS_BUSY.has(e.retCode);
+  if (e instanceof StoreUnavailableError || e instanceof MaxRetriesError) return true;
+  if (e instanceof LockTimeoutError || e instanceof TimeoutError) return true;
+  return false;
+}
+
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Wraps a failure of `step` as a PodError, transient ones with code 11. */
+export function stepError(step: PodStep, fallbackCode: number, e: unknown): PodError {
+  if (e instanceof PodError) return e;
+  const code = isTransient(e) ? CniCode.tryAgain : fallbackCode;
+  return new PodError(step, code, `${step} failed: ${messageOf(e)}`, { cause: e });
+}

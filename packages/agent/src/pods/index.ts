@@ -1,0 +1,13 @@
+export { PodService } from './service.ts';
+export type { PodAnnotations, PodIpam, PodLogger, PodNics, PodServiceOptions, PodStore } from './service.ts';
+export { CniCode, PodError, isTransient } from './errors.ts';
+export type { PodStep } from './errors.ts';
+export { cachedVxnetLookup, VxnetNotUsableError } from './vxnets.ts';
+export type { VxnetDescriber, VxnetLookup } from './vxnets.ts';
+export { FIXED_IPS_ANNOTATION, BadAnnotationError, fixedIpsOf } from './annotations.ts';
+export { replaySpool, parseSpooledRelease, SPOOL_DEFAULT_CONFIG } from './spool.ts';
+export type { SpoolReplayResult } from './spool.ts';
+export { arpOfRecord, resultOfRecord, ipOfResult } from './records.ts';
+export type { PodServiceRecord } from './records.ts';
+export { installArpReply, uninstallArpReply, inInterfaceArpRule } from './arp.ts';
+export type { ArpMatch, InstalledArpReply } from './arp.ts';

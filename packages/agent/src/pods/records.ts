@@ -1,0 +1,45 @@
+/** The pod record as the pod service writes it: PodRecord plus the ARP responder form (optional fields). */
+
+import type { CniResult } from '@hostnic/cni-plugin/protocol';
+import { POD_GATEWAY } from '@hostnic/netlink';
+import type { PodRecord } from '../types.ts';
+import type { ArpMatch, InstalledArpReply } from './arp.ts';
+
+export interface PodServiceRecord extends PodRecord {
+  /** Which arpreply form ADD installed; absent on records of other writers (DEL then removes by IP). */
+  arpMatch?: ArpMatch;
+  /** The bridge (`logical-in`) or NIC link (`in`) the entry matches. */
+  arpDev?: string;
+  /** MTU of the veth pair. */
+  mtu?: number;
+}
+
+export function attachmentKey(containerId: string, ifName: string): string {
+  return `${containerId}/${ifName}`;
+}
+
+export function arpOfRecord(record: PodServiceRecord): InstalledArpReply | undefined {
+  if (record.arpMatch === undefined || record.arpDev === undefined) return undefined;
+  return { match: record.arpMatch, dev: record.arpDev, ip: record.ip, mac: record.nicId };
+}
+
+/** The CNI result of a recorded attachment (also the answer to a repeated ADD). */
+export function resultOfRecord(record: PodRecord): CniResult {
+  return {
+    interfaces: [
+      { name: record.ifName, mac: record.podMac, sandbox: record.netns },
+      { name: record.hostVeth, mac: record.hostVethMac },
+    ],
+    ips: [{ interface: 0, address: `${record.ip}/32`, gateway: POD_GATEWAY }],
+    dns: {},
+  };
+}
+
+/** The pod IP of a prevResult: the address of the pod interface, else the first one. */
+export function ipOfResult(result: CniResult | undefined, ifName: string): string | undefined {
+  if (!result) return undefined;
+  const podIf = result.interfaces.findIndex((i) => i.name === ifName && i.sandbox !== undefined);
+  const ip = result.ips.find((c) => c.interface === podIf) ?? result.ips[0];
+  const address = ip?.address.split('/')[0];
+  return address === undefined || address === '' ? undefined : address;
+}

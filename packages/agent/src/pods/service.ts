@@ -1,0 +1,327 @@
+/**
+ * The CNI verbs on the agent side (spec agent.md 2.3-2.4, cni-dataplane.md 3.4-3.5 and 4, architecture 5):
+ * ADD allocates, makes sure of the NIC, wires the pod and records it, undoing every step on failure;
+ * DEL, CHECK and GC work from the record and are idempotent.
+ */
+
+import type {
+  AddRequest,
+  AddResponse,
+  Attachment,
+  CheckRequest,
+  DelRequest,
+  GcRequest,
+  GcResponse,
+  PluginConfig,
+} from '@hostnic/cni-plugin/protocol';
+import { podHandleId } from '@hostnic/ipam';
+import type { AllocateRequest, Allocation } from '@hostnic/ipam';
+import { CURRENT_NETNS, checkPod, hostVethName, netnsAtPath, unwirePod, wirePod } from '@hostnic/netlink';
+import type { Netns, PodWiring } from '@hostnic/netlink';
+import { KeyedLock } from '../nics/index.ts';
+import type { NicRecord, PodRecord, VxnetInfo } from '../types.ts';
+import { fixedIpsOf } from './annotations.ts';
+import { countArpReply, installArpReply, removeArpRepliesForIp, uninstallArpReply } from './arp.ts';
+import type { InstalledArpReply } from './arp.ts';
+import { CniCode, PodError, messageOf, stepError } from './errors.ts';
+import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
+import type { PodServiceRecord } from './records.ts';
+import type { VxnetLookup } from './vxnets.ts';
+
+/** The allocator as the service uses it (`Ipam` of @hostnic/ipam). */
+export interface PodIpam {
+  allocate(request: AllocateRequest): Promise<Allocation>;
+  release(handleId: string): Promise<unknown>;
+}
+
+/** The NIC manager as the service uses it. */
+export interface PodNics {
+  ensureNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicRecord>;
+}
+
+/** The datastore as the service uses it (`AgentDatastore`). */
+export interface PodStore {
+  getPod(containerId: string, ifName: string): Promise<PodRecord | undefined>;
+  putPod(pod: PodRecord): Promise<void>;
+  deletePod(containerId: string, ifName: string): Promise<PodRecord | undefined>;
+  listPods(): Promise<PodRecord[]>;
+  beginIntent(kind: 'wire-pod' | 'unwire-pod', data: Record<string, string | number | boolean | null>): Promise<{ id: string }>;
+  finishIntent(id: string): Promise<void>;
+}
+
+/** The pod's annotations (the Kubernetes read); a rejection means the API server could not be asked. */
+export type PodAnnotations = (namespace: string, name: string) => Promise<Readonly<Record<string, string>> | undefined>;
+
+export interface PodLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface PodServiceOptions {
+  ipam: PodIpam;
+  nics: PodNics;
+  store: PodStore;
+  vxnets: VxnetLookup;
+  podAnnotations: PodAnnotations;
+  /** This node's name (stored with the allocation). */
+  nodeName: string;
+  /** The node's namespace (default: the agent's own). */
+  hostNetns?: Netns;
+  /** ebtables lock file (default: netlink's /var/run/hostnic/hostnic.lock). */
+  ebtablesLockPath?: string;
+  logger?: PodLogger;
+  now?: () => Date;
+}
+
+const silent: PodLogger = { info: () => undefined, warn: () => undefined };
+
+function checkAttachment(a: Attachment | undefined, needNetns: boolean): Attachment {
+  if (!a || typeof a !== 'object') throw new PodError('validate', CniCode.invalidEnv, 'request has no attachment');
+  const fields: (keyof Attachment)[] = ['containerId', 'ifName', 'podNamespace', 'podName', 'infraContainerId'];
+  if (needNetns) fields.push('netns');
+  for (const f of fields) {
+    if (typeof a[f] !== 'string' || a[f] === '') throw new PodError('validate', CniCode.invalidEnv, `attachment.${f} is missing`);
+  }
+  return a;
+}
+
+function handleOf(a: Attachment): string {
+  try {
+    return podHandleId(a.podNamespace, a.podName, a.infraContainerId || a.containerId).id;
+  } catch (e) {
+    throw new PodError('validate', CniCode.invalidEnv, `bad pod identity: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+export class PodService {
+  readonly #o: PodServiceOptions;
+  readonly #locks = new KeyedLock();
+  readonly #log: PodLogger;
+  readonly #hostNetns: Netns;
+
+  constructor(options: PodServiceOptions) {
+    this.#o = options;
+    this.#log = options.logger ?? silent;
+    this.#hostNetns = options.hostNetns ?? CURRENT_NETNS;
+  }
+
+  #ebtables(): { netns: Netns; lockPath?: string } {
+    return this.#o.ebtablesLockPath === undefined
+      ? { netns: this.#hostNetns }
+      : { netns: this.#hostNetns, lockPath: this.#o.ebtablesLockPath };
+  }
+
+  #now(): Date {
+    return this.#o.now?.() ?? new Date();
+  }
+
+  add(request: AddRequest, signal?: AbortSignal): Promise<AddResponse> {
+    const a = checkAttachment(request.attachment, true);
+    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#add(a, request.config, signal));
+  }
+
+  async #add(a: Attachment, config: PluginConfig, signal?: AbortSignal): Promise<AddResponse> {
+    const store = this.#o.store;
+    const existing = await store.getPod(a.containerId, a.ifName);
+    if (existing) {
+      if (existing.netns === a.netns) return { result: resultOfRecord(existing), vxnet: existing.vxnetId };
+      throw new PodError('validate', CniCode.conflict, `attachment ${a.containerId}/${a.ifName} is already wired in netns ${existing.netns}`);
+    }
+    const handleId = handleOf(a);
+
+    let annotations: Readonly<Record<string, string>> | undefined;
+    try {
+      annotations = await this.#o.podAnnotations(a.podNamespace, a.podName);
+    } catch (e) {
+      throw new PodError('read-pod', CniCode.tryAgain, `read-pod failed: reading pod ${a.podNamespace}/${a.podName}: ${messageOf(e)}`, { cause: e });
+    }
+    let fixedIps: string[];
+    try {
+      fixedIps = fixedIpsOf(annotations);
+    } catch (e) {
+      throw new PodError('parse-annotation', CniCode.badAnnotation, `parse-annotation failed: ${messageOf(e)}`, { cause: e });
+    }
+
+    const intent = await store.beginIntent('wire-pod', { containerId: a.containerId, ifName: a.ifName, handleId, netns: a.netns });
+    // Undo steps, newest first; each is tried even when an earlier one fails.
+    const undo: { what: string; run: () => Promise<unknown> }[] = [];
+    let keepIntent = false;
+    try {
+      signal?.throwIfAborted();
+      const allocation = await this.#step('allocate-ip', CniCode.ipam, () =>
+        this.#o.ipam.allocate({ handleId, namespace: a.podNamespace, pod: a.podName, node: this.#o.nodeName, fixedIps }),
+      );
+      undo.push({ what: 'release-ip', run: () => this.#o.ipam.release(handleId) });
+
+      const vxnet = await this.#step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal));
+      const nic = await this.#step('ensure-nic', CniCode.nic, () => this.#o.nics.ensureNic(vxnet, signal));
+      signal?.throwIfAborted();
+
+      const hostVeth = hostVethName(a.podNamespace, a.podName, config.vethPrefix || undefined);
+      const podNetns = netnsAtPath(a.netns);
+      const wiring: PodWiring = await this.#step('wire-pod', CniCode.wiring, () =>
+        wirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: allocation.address, mtu: config.mtu }),
+      );
+      undo.push({
+        what: 'unwire-pod',
+        run: () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac }),
+      });
+
+      const arp: InstalledArpReply = await this.#step('arp-reply', CniCode.arpReply, () =>
+        installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables()),
+      );
+      undo.push({ what: 'remove-arp-reply', run: () => uninstallArpReply(arp, this.#ebtables()) });
+
+      const record: PodServiceRecord = {
+        containerId: a.containerId,
+        ifName: a.ifName,
+        podNamespace: a.podNamespace,
+        podName: a.podName,
+        infraContainerId: a.infraContainerId,
+        netns: a.netns,
+        handleId,
+        ip: allocation.address,
+        vxnetId: allocation.pool,
+        nicId: nic.nicId,
+        hostVeth: wiring.hostVeth,
+        hostVethMac: wiring.hostMac,
+        podMac: wiring.podMac,
+        createdAt: this.#now().toISOString(),
+        arpMatch: arp.match,
+        arpDev: arp.dev,
+        mtu: wiring.mtu,
+      };
+      await this.#step('record', CniCode.datastore, () => store.putPod(record));
+      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match });
+      return { result: resultOfRecord(record), vxnet: record.vxnetId };
+    } catch (e) {
+      const failure =
+        e instanceof PodError
+          ? e
+          : new PodError('validate', signal?.aborted === true ? CniCode.tryAgain : CniCode.internal, `add aborted: ${messageOf(e)}`, { cause: e });
+      const undoFailures: string[] = [];
+      for (const step of undo.reverse()) {
+        try {
+          await step.run();
+        } catch (u) {
+          undoFailures.push(`${step.what}: ${messageOf(u)}`);
+        }
+      }
+      if (undoFailures.length > 0) {
+        this.#log.warn('ADD rollback incomplete', { attachment: attachmentKey(a.containerId, a.ifName), failures: undoFailures });
+        keepIntent = true;
+        throw new PodError(failure.step, failure.cniCode, `${failure.message}; rollback incomplete: ${undoFailures.join('; ')}`, { cause: e });
+      }
+      throw failure;
+    } finally {
+      // Kept only when the rollback was incomplete: the reconciler finishes what it could not.
+      if (!keepIntent) await store.finishIntent(intent.id).catch(() => undefined);
+    }
+  }
+
+  async #step<T>(step: Parameters<typeof stepError>[0], code: number, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw stepError(step, code, e);
+    }
+  }
+
+  del(request: DelRequest): Promise<void> {
+    const a = checkAttachment(request.attachment, false);
+    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, ipOfResult(request.prevResult, a.ifName)));
+  }
+
+  async #del(a: Attachment, config: PluginConfig | undefined, prevIp: string | undefined): Promise<void> {
+    const store = this.#o.store;
+    const record = (await store.getPod(a.containerId, a.ifName)) as PodServiceRecord | undefined;
+    const handleId = record?.handleId ?? handleOf(a);
+    const ip = record?.ip ?? prevIp;
+    const netnsPath = a.netns !== '' ? a.netns : record?.netns;
+    const hostVeth = record?.hostVeth ?? hostVethName(a.podNamespace, a.podName, config?.vethPrefix || undefined);
+    const intent = await store.beginIntent('unwire-pod', { containerId: a.containerId, ifName: a.ifName, handleId, ip: ip ?? null });
+
+    const arp = record ? arpOfRecord(record) : undefined;
+    if (arp) {
+      await this.#step('unwire-pod', CniCode.arpReply, () => uninstallArpReply(arp, this.#ebtables()));
+    } else if (ip !== undefined && !(await this.#ipHeldByOther(ip, a))) {
+      // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
+      await this.#step('unwire-pod', CniCode.arpReply, () => removeArpRepliesForIp(ip, this.#ebtables()));
+    }
+    await this.#step('unwire-pod', CniCode.wiring, () =>
+      unwirePod({
+        podNetns: netnsPath === undefined ? undefined : netnsAtPath(netnsPath),
+        hostNetns: this.#hostNetns,
+        ifName: a.ifName,
+        hostVeth,
+        podIP: ip,
+        hostMac: record?.hostVethMac,
+      }),
+    );
+    await this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId));
+    await this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName));
+    await store.finishIntent(intent.id);
+    if (record || ip !== undefined) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ip });
+  }
+
+  async #ipHeldByOther(ip: string, a: Attachment): Promise<boolean> {
+    const pods = await this.#o.store.listPods();
+    return pods.some((p) => p.ip === ip && !(p.containerId === a.containerId && p.ifName === a.ifName));
+  }
+
+  async check(request: CheckRequest): Promise<void> {
+    const a = checkAttachment(request.attachment, true);
+    const record = (await this.#o.store.getPod(a.containerId, a.ifName)) as PodServiceRecord | undefined;
+    const mismatch = (msg: string): PodError => new PodError('check', CniCode.checkMismatch, `check failed: ${msg}`);
+    if (!record) throw mismatch(`the agent has no record of ${a.containerId}/${a.ifName}`);
+    const prevIp = ipOfResult(request.prevResult, a.ifName);
+    if (prevIp !== undefined && prevIp !== record.ip) throw mismatch(`prevResult has ${prevIp}, the agent recorded ${record.ip}`);
+    if (record.netns !== a.netns) throw mismatch(`recorded netns ${record.netns}, asked about ${a.netns}`);
+    const arp = arpOfRecord(record);
+    const outcome = await this.#step('check', CniCode.checkMismatch, () =>
+      checkPod({
+        podNetns: netnsAtPath(a.netns),
+        hostNetns: this.#hostNetns,
+        ifName: a.ifName,
+        hostVeth: record.hostVeth,
+        podIP: record.ip,
+        mtu: record.mtu ?? request.config.mtu,
+      }),
+    );
+    if (!outcome.ok) throw mismatch(outcome.mismatch);
+    if (arp) {
+      const copies = await this.#step('check', CniCode.checkMismatch, () => countArpReply(arp, this.#ebtables()));
+      if (copies !== 1) throw mismatch(`arpreply entry for ${arp.ip} on ${arp.dev}: ${copies} copies, want 1`);
+    }
+  }
+
+  async gc(request: GcRequest): Promise<GcResponse> {
+    // A GC without the list of valid attachments would release everything: never.
+    if (!Array.isArray(request.validAttachments)) return { released: [] };
+    const valid = new Set(request.validAttachments.map((v) => attachmentKey(v.containerId, v.ifName)));
+    const released: GcResponse['released'] = [];
+    const failures: string[] = [];
+    for (const p of await this.#o.store.listPods()) {
+      if (valid.has(attachmentKey(p.containerId, p.ifName))) continue;
+      const attachment: Attachment = {
+        containerId: p.containerId,
+        netns: p.netns,
+        ifName: p.ifName,
+        podNamespace: p.podNamespace,
+        podName: p.podName,
+        infraContainerId: p.infraContainerId,
+      };
+      try {
+        await this.#locks.run(attachmentKey(p.containerId, p.ifName), () => this.#del(attachment, request.config, p.ip));
+        released.push({ containerId: p.containerId, ifName: p.ifName });
+      } catch (e) {
+        failures.push(`${attachmentKey(p.containerId, p.ifName)}: ${messageOf(e)}`);
+      }
+    }
+    if (failures.length > 0) {
+      this.#log.warn('GC could not release some attachments', { failures, released });
+      throw new PodError('release-ip', CniCode.tryAgain, `gc released ${released.length}, failed: ${failures.join('; ')}`);
+    }
+    return { released };
+  }
+}

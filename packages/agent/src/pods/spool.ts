@@ -1,0 +1,94 @@
+/**
+ * Replay of the plugin's release spool: releases the plugin could not deliver while the agent was down,
+ * one `<containerId>_<ifName>.json` file each (protocol SpooledRelease).
+ */
+
+import { mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '@hostnic/cni-plugin/protocol';
+import type { Attachment, CniResult, PluginConfig, SpooledRelease } from '@hostnic/cni-plugin/protocol';
+import { messageOf } from './errors.ts';
+import type { PodService } from './service.ts';
+
+export interface SpoolReplayResult {
+  /** Files whose release was done (and that were deleted). */
+  released: string[];
+  /** Files that are not a SpooledRelease, moved to `<dir>/bad/`. */
+  bad: { file: string; reason: string }[];
+  /** Files whose release failed; kept for the next replay. */
+  failed: { file: string; reason: string }[];
+}
+
+/** Used for the host veth name when DEL has no record (the plugin's defaults). */
+export const SPOOL_DEFAULT_CONFIG: PluginConfig = {
+  cniVersion: '1.0.0',
+  name: 'hostnic',
+  vethPrefix: 'vnic',
+  mtu: 1500,
+  serviceCIDR: undefined,
+  natMark: '0x10000/0x10000',
+  interface: 'eth0',
+  hairpin: false,
+};
+
+const ATTACHMENT_FIELDS = ['containerId', 'netns', 'ifName', 'podNamespace', 'podName', 'infraContainerId'] as const;
+
+export function parseSpooledRelease(text: string): SpooledRelease {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
+  const o = value as Record<string, unknown>;
+  if (o['version'] !== PROTOCOL_VERSION) throw new Error(`version ${String(o['version'])}, want ${PROTOCOL_VERSION}`);
+  const a = o['attachment'];
+  if (typeof a !== 'object' || a === null) throw new Error('no attachment');
+  const att = a as Record<string, unknown>;
+  for (const f of ATTACHMENT_FIELDS) {
+    if (typeof att[f] !== 'string') throw new Error(`attachment.${f} is not a string`);
+  }
+  for (const f of ['containerId', 'ifName', 'podNamespace', 'podName'] as const) {
+    if (att[f] === '') throw new Error(`attachment.${f} is empty`);
+  }
+  if (o['ip'] !== undefined && typeof o['ip'] !== 'string') throw new Error('ip is not a string');
+  return value as SpooledRelease;
+}
+
+/** Performs the DEL of every spooled release; a missing directory is an empty spool. */
+export async function replaySpool(
+  dir: string,
+  pods: Pick<PodService, 'del'>,
+  config: PluginConfig = SPOOL_DEFAULT_CONFIG,
+): Promise<SpoolReplayResult> {
+  const out: SpoolReplayResult = { released: [], bad: [], failed: [] };
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw e;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    let release: SpooledRelease;
+    try {
+      release = parseSpooledRelease(await readFile(path, 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // replayed by a concurrent run
+      const reason = messageOf(e);
+      await mkdir(join(dir, 'bad'), { recursive: true, mode: 0o700 });
+      await rename(path, join(dir, 'bad', name)).catch(() => undefined);
+      out.bad.push({ file: name, reason });
+      continue;
+    }
+    const attachment: Attachment = { ...release.attachment };
+    if (attachment.infraContainerId === '') attachment.infraContainerId = attachment.containerId;
+    const prevResult: CniResult | undefined =
+      release.ip === undefined ? undefined : { interfaces: [], ips: [{ address: `${release.ip}/32` }], dns: {} };
+    try {
+      await pods.del(prevResult ? { attachment, config, prevResult, timeoutMs: 0 } : { attachment, config, timeoutMs: 0 });
+      await unlink(path).catch(() => undefined);
+      out.released.push(name);
+    } catch (e) {
+      out.failed.push({ file: name, reason: messageOf(e) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PodError, arpOfRecord, installArpReply, uninstallArpReply } from '../../src/pods/index.ts';
+import type { PodServiceRecord } from '../../src/pods/index.ts';
+import { CONFIG, POD_VXNET, arpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
+import type { PodHarness } from './helpers.ts';
+
+describe.skipIf(!isRoot)('PodService against the sandbox', () => {
+  let h: PodHarness;
+
+  beforeEach(async () => {
+    h = await startPodHarness();
+  });
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('ADD wires a reachable pod, a repeated ADD answers the same, DEL removes everything twice over', async () => {
+    const pod = await h.podNetns('web-1');
+    const request = h.addRequest(pod);
+    const { result, vxnet } = await h.service.add(request);
+    expect(vxnet).toBe(POD_VXNET.id);
+    const address = result.ips[0]?.address ?? '';
+    expect(address).toMatch(/\/32$/);
+    const ip = address.replace('/32', '');
+    expect(ip.startsWith('172.16.3.')).toBe(true);
+    expect(result.ips[0]?.gateway).toBe('169.254.1.1');
+    expect(result.interfaces[0]).toMatchObject({ name: 'eth0', sandbox: pod.path });
+    expect(result.interfaces[1]?.name).toMatch(/^vnic[0-9a-f]{11}$/);
+    expect(result.dns).toEqual({});
+
+    const record = (await h.store.getPod(request.attachment.containerId, 'eth0')) as PodServiceRecord | undefined;
+    expect(record).toMatchObject({ ip, vxnetId: POD_VXNET.id, hostVeth: result.interfaces[1]?.name });
+    expect(['logical-in', 'in']).toContain(record?.arpMatch);
+    console.log(`arpreply form used: ${record?.arpMatch ?? '?'}`);
+    expect(h.store.snapshot().intents).toEqual([]);
+
+    const node = h.sandbox.node('node-1');
+    expect(await h.sandbox.ping(pod, node.ip, { attempts: 3 })).toBe(true);
+    expect(await h.sandbox.ping(pod, POD_VXNET.gateway, { attempts: 3 })).toBe(true);
+    // The VPC router reaching the pod IP needs the ARP responder on the NIC's bridge.
+    expect(await h.sandbox.vpcPing(ip, { attempts: 3 })).toBe(true);
+    // Control: without the entry (and with the router's neighbour cache flushed) the router cannot reach it.
+    const arp = arpOfRecord(record as PodServiceRecord);
+    if (!arp) throw new Error('record has no arpreply form');
+    const ebtables = { netns: node.netns, lockPath: h.lockPath };
+    await uninstallArpReply(arp, ebtables);
+    await h.sandbox.exec('vpc', ['ip', 'neigh', 'flush', 'to', ip]);
+    expect(await h.sandbox.vpcPing(ip)).toBe(false);
+    await installArpReply({ ip, mac: record?.nicId ?? '', bridge: arp.match === 'logical-in' ? arp.dev : 'br_260', nicLink: arp.match === 'in' ? arp.dev : 'hostnic_pods001' }, ebtables);
+    await h.sandbox.exec('vpc', ['ip', 'neigh', 'flush', 'to', ip]);
+    expect(await h.sandbox.vpcPing(ip, { attempts: 3 })).toBe(true);
+
+    const again = await h.service.add(request);
+    expect(again).toEqual({ result, vxnet });
+    expect(await h.ipam.addressesOf(record?.handleId ?? '')).toHaveLength(1);
+
+    await h.service.del({ attachment: request.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    const state = await nodeSnapshot(h);
+    expect(state.links.find((l) => l.name === record?.hostVeth)).toBeUndefined();
+    expect(state.routes.find((r) => r.dst === `${ip}/32` || r.dst === ip)).toBeUndefined();
+    expect(state.rules.filter((r) => r.priority === 1535)).toEqual([]);
+    expect(await arpReplyIps(h)).toEqual([]);
+    expect(await h.ipam.addressesOf(record?.handleId ?? '')).toEqual([]);
+    expect(await h.store.getPod(request.attachment.containerId, 'eth0')).toBeUndefined();
+    const inPod = await h.sandbox.exec(pod, ['ip', '-o', 'link', 'show', 'eth0']);
+    expect(inPod.code).not.toBe(0);
+
+    await h.service.del({ attachment: request.attachment, config: CONFIG, timeoutMs: 30_000 });
+    expect(h.store.snapshot().intents).toEqual([]);
+  });
+
+  it('rolls back the IP when wiring fails (the pod netns does not exist) and leaves nothing', async () => {
+    const pod = await h.podNetns('gone-1');
+    const request = h.addRequest(pod);
+    request.attachment.netns = `${pod.path}-missing`;
+    const error = await h.service.add(request).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PodError);
+    expect((error as PodError).step).toBe('wire-pod');
+    expect((error as PodError).message).toMatch(/wire-pod/);
+    expect((error as PodError).cniCode).toBeGreaterThanOrEqual(100);
+    const handles = await h.ipamStore.listHandles();
+    expect(handles).toHaveLength(0);
+    expect(await h.store.listPods()).toEqual([]);
+    expect(h.store.snapshot().intents).toEqual([]);
+    expect(await arpReplyIps(h)).toEqual([]);
+    expect((await nodeSnapshot(h)).rules.filter((r) => r.priority === 1535)).toEqual([]);
+  });
+
+  it('answers code 11 and allocates nothing when the pod cannot be read', async () => {
+    h.annotations = async () => {
+      throw new Error('connect ECONNREFUSED apiserver');
+    };
+    const pod = await h.podNetns('api-down');
+    const error = (await h.service.add(h.addRequest(pod)).catch((e: unknown) => e)) as PodError;
+    expect(error).toBeInstanceOf(PodError);
+    expect(error.cniCode).toBe(11);
+    expect(error.step).toBe('read-pod');
+    expect(await h.store.listPods()).toEqual([]);
+  });
+
+  it('takes the fixed IP of the annotation', async () => {
+    h.annotations = async () => ({ 'cni.projectcalico.org/ipAddrs': '["172.16.3.77"]' });
+    const pod = await h.podNetns('fixed');
+    const { result } = await h.service.add(h.addRequest(pod));
+    expect(result.ips[0]?.address).toBe('172.16.3.77/32');
+  });
+
+  it('CHECK passes for a wired pod and names a mismatch', async () => {
+    const pod = await h.podNetns('chk');
+    const request = h.addRequest(pod);
+    const { result } = await h.service.add(request);
+    await h.service.check({ attachment: request.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    const wrong = { ...result, ips: [{ interface: 0, address: '172.16.3.250/32' }] };
+    await expect(h.service.check({ attachment: request.attachment, config: CONFIG, prevResult: wrong, timeoutMs: 30_000 })).rejects.toThrow(/172\.16\.3\.250/);
+    await h.sandbox.exec(pod, ['ip', 'link', 'set', 'eth0', 'down']);
+    await expect(h.service.check({ attachment: request.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 })).rejects.toThrow(PodError);
+  });
+
+  it('GC releases recorded attachments the runtime no longer knows, and nothing without a list', async () => {
+    const a = await h.podNetns('gc-a');
+    const b = await h.podNetns('gc-b');
+    const ra = h.addRequest(a);
+    const rb = h.addRequest(b);
+    await h.service.add(ra);
+    await h.service.add(rb);
+    const none = await h.service.gc({ config: CONFIG, timeoutMs: 30_000 } as unknown as Parameters<typeof h.service.gc>[0]);
+    expect(none.released).toEqual([]);
+    const out = await h.service.gc({ validAttachments: [{ containerId: ra.attachment.containerId, ifName: 'eth0' }], config: CONFIG, timeoutMs: 30_000 });
+    expect(out.released).toEqual([{ containerId: rb.attachment.containerId, ifName: 'eth0' }]);
+    expect((await h.store.listPods()).map((p) => p.containerId)).toEqual([ra.attachment.containerId]);
+  });
+});
