@@ -33,8 +33,6 @@ export interface CliIo {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
-/** `run` validated everything but has no daemon loop to start yet. */
-export const EXIT_NOT_WIRED = 3;
 
 const PATH_FLAGS: { name: AgentPathName; flag: string; help: string }[] = [
   { name: 'config', flag: '--config <file>', help: 'hostnic.json (default /etc/hostnic/hostnic.json; absent = defaults)' },
@@ -87,6 +85,7 @@ interface RunOptions {
   k8sApiBurst?: number;
   dbpath?: string;
   validateOnly?: boolean;
+  kubeconfig?: string;
 }
 
 async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions): Promise<number> {
@@ -130,11 +129,24 @@ async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions)
     io.stderr('hostnic-agent: configuration, identity and credentials file are valid\n');
     return EXIT_OK;
   }
-  io.stderr(
-    `hostnic-agent: configuration, identity and credentials file are valid, but the daemon loop is not wired ` +
-      `in this build yet; exiting with code ${EXIT_NOT_WIRED}\n`,
-  );
-  return EXIT_NOT_WIRED;
+  // Loaded lazily for the same reason as the IaaS client: inspect and install-cni need none of it.
+  const { jsonLogger, startAgent, waitForStopSignal } = await import('./daemon/index.ts');
+  const log = jsonLogger(io.stderr);
+  const stop = waitForStopSignal();
+  const agent = await startAgent({
+    config,
+    paths,
+    instanceId,
+    nodeName: node.nodeName,
+    iaasConfig: iaas,
+    kubeconfig: opts.kubeconfig,
+    env: io.env,
+    log,
+  });
+  const signal = await stop;
+  log.info('signal received; stopping gracefully', { signal });
+  await agent.close();
+  return EXIT_OK;
 }
 
 async function installCniCommand(io: CliIo, opts: Record<string, unknown>): Promise<number> {
@@ -192,12 +204,11 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
 
   const run = program
     .command('run', { isDefault: true })
-    .summary('validate config and identity (daemon loop NOT wired yet)')
+    .summary('run the agent (the default command)')
     .description(
-      'Load hostnic.json, the instance id, the node name and the QingCloud config file, and print the ' +
-        'effective configuration.\nNOT YET: the daemon loop is not wired in this build; after validating, run ' +
-        `exits with code ${EXIT_NOT_WIRED} (0 with --validate-only).\nThis is the default command, so the Go ` +
-        "agent's command line (--v=5 --metrics-port=9191) is accepted.",
+      'Load hostnic.json, the instance id, the node name and the QingCloud config file, print the effective ' +
+        'configuration, then run the daemon until SIGTERM/SIGINT (exit 0). With --validate-only, exit 0 after ' +
+        "validating.\nThis is the default command, so the Go agent's command line (--v=5 --metrics-port=9191) is accepted.",
     );
   addPathFlags(run, ['config', 'qingcloudConfig', 'instanceIdFile', 'stateDir', 'socket', 'spoolDir']);
   run
@@ -207,6 +218,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .option('--k8s-api-burst <n>', 'Kubernetes client burst (default agent.k8sApiBurst, 100)', intOption('--k8s-api-burst', 1, 100000))
     .option('--v <level>', 'log verbosity (klog compatibility; accepted)', intOption('--v', 0, 10))
     .addOption(new Option('--logtostderr [bool]', 'klog compatibility; ignored (logs always go to stderr)').hideHelp())
+    .option('--kubeconfig <file>', 'kubeconfig (default env KUBECONFIG, else the in-cluster service account)')
     .option('--validate-only', 'exit 0 after validating')
     .action(async (_o: unknown, cmd: Command) => {
       setCode(await runCommand(io, cmd.opts()));

@@ -1,0 +1,215 @@
+/**
+ * The daemon: wires the datastore, the IaaS client, IPAM on Kubernetes, the NIC manager, the pod service and
+ * the socket together (spec agent.md 1.3, with its REIMPL: the socket is served as soon as the datastore is
+ * open and answers "not ready" until the start-up reconcile and spool replay are done).
+ */
+
+import { IaasClient } from '@hostnic/iaas-client';
+import type { IaasConfig } from '@hostnic/iaas-client';
+import { Ipam } from '@hostnic/ipam';
+import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { CURRENT_NETNS } from '@hostnic/netlink';
+import { AgentServer } from '../api/index.ts';
+import type { AgentConfig, AgentPaths } from '../config/index.ts';
+import { AgentDatastore } from '../datastore/index.ts';
+import { NicManager } from '../nics/index.ts';
+import { abortableSleep } from '../nics/context.ts';
+import { PodService, cachedVxnetLookup, replaySpool } from '../pods/index.ts';
+import { loadKubeConfig, podAnnotationReader } from './kube.ts';
+import { errorText } from './log.ts';
+import type { DaemonLogger } from './log.ts';
+import { startMetricsServer } from './metrics.ts';
+import type { MetricsServer } from './metrics.ts';
+import { every } from './periodic.ts';
+import type { Periodic } from './periodic.ts';
+
+export interface StartAgentOptions {
+  /** Effective configuration (flags already applied). */
+  config: AgentConfig;
+  paths: AgentPaths;
+  instanceId: string;
+  nodeName: string;
+  iaasConfig: IaasConfig;
+  /** --kubeconfig; KUBECONFIG, then in-cluster when absent. */
+  kubeconfig?: string | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  log: DaemonLogger;
+  /** Metrics bind address; default all interfaces, as the original. */
+  metricsHost?: string | undefined;
+}
+
+export interface Agent {
+  readonly server: AgentServer;
+  readonly metricsPort: number | undefined;
+  /** Resolves when the start-up reconcile and spool replay are done and CNI verbs are served. */
+  readonly ready: Promise<void>;
+  /** Stops serving and the timers, closes the datastore; never touches NICs, bridges, rules or pods. */
+  close(): Promise<void>;
+}
+
+export class AgentStartError extends Error {
+  override name = 'AgentStartError';
+}
+
+/** Undo list for a failed start: whatever was opened is closed, newest first. */
+class Closers {
+  readonly #list: { what: string; close: () => Promise<unknown> }[] = [];
+  push(what: string, close: () => Promise<unknown>): void {
+    this.#list.push({ what, close });
+  }
+  async run(log: DaemonLogger): Promise<void> {
+    for (const c of this.#list.splice(0).reverse()) {
+      try {
+        await c.close();
+      } catch (e) {
+        log.warn('close failed', { what: c.what, error: errorText(e) });
+      }
+    }
+  }
+}
+
+export async function startAgent(o: StartAgentOptions): Promise<Agent> {
+  const closers = new Closers();
+  try {
+    return await start(o, closers);
+  } catch (e) {
+    await closers.run(o.log);
+    throw e;
+  }
+}
+
+async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
+  const { config, paths, log } = o;
+  const store = AgentDatastore.open(paths.stateDir, {
+    onProblem: (p) => log.warn('datastore value unreadable', { database: p.database, key: p.key, reason: p.reason }),
+  });
+  closers.push('datastore', () => store.close());
+
+  const iaas = new IaasClient({ config: o.iaasConfig });
+  closers.push('iaas client', () => iaas.close());
+  try {
+    const owner = await iaas.whoAmI();
+    log.info('iaas credentials checked', { zone: o.iaasConfig.zone, owner: String(owner) });
+  } catch (e) {
+    throw new AgentStartError(
+      `QingCloud start-up check (DescribeAccessKeys at ${o.iaasConfig.protocol}://${o.iaasConfig.host}:${o.iaasConfig.port}) failed: ${errorText(e)}`,
+      { cause: e },
+    );
+  }
+
+  let kube: ReturnType<typeof loadKubeConfig>;
+  try {
+    kube = loadKubeConfig(o.kubeconfig, o.env);
+  } catch (e) {
+    throw new AgentStartError(`Kubernetes client configuration: ${errorText(e)}`, { cause: e });
+  }
+  log.info('kubernetes client configured', { source: kube.source, server: kube.kc.getCurrentCluster()?.server });
+  const ipam = new Ipam(KubernetesIpamStore.fromKubeConfig(kube.kc), { cooldownMs: config.agent.releaseCooldownSec * 1000 });
+
+  const nics = new NicManager({
+    iaas,
+    store,
+    instanceId: o.instanceId,
+    netns: CURRENT_NETNS,
+    routeTableBase: config.pool.routeTableBase,
+    maxNic: config.pool.maxNic,
+    tagId: config.pool.tag,
+    attachTimeoutMs: config.agent.attachTimeoutSec * 1000,
+    linkTimeoutMs: config.agent.linkTimeoutSec * 1000,
+    jobPoll: { maxIntervalMs: config.agent.jobPollIntervalSec * 1000 },
+    orphanGraceMs: config.agent.orphanNicGraceSec * 1000,
+    log,
+  });
+  const pods = new PodService({
+    ipam,
+    nics,
+    store,
+    vxnets: cachedVxnetLookup(iaas),
+    podAnnotations: podAnnotationReader(kube.kc),
+    nodeName: o.nodeName,
+    ebtablesLockPath: `${paths.socket.replace(/[^/]*$/, '')}hostnic.lock`,
+    logger: log,
+  });
+
+  const server = new AgentServer({ socketPath: paths.socket, pods, snapshot: () => store.snapshot(), logger: log });
+  await server.listen();
+  closers.push('socket', () => server.close());
+  log.info('serving the CNI socket (not ready yet)', { socket: paths.socket });
+
+  let ready = false;
+  let metrics: MetricsServer | undefined;
+  try {
+    metrics = await startMetricsServer(config.agent.metricsPort, { nodeName: o.nodeName, snapshot: () => store.snapshot(), ready: () => ready }, o.metricsHost);
+    const m = metrics;
+    closers.push('metrics', () => m.close());
+    log.info('serving metrics', { port: metrics.port });
+  } catch (e) {
+    // As the original: no metrics is not a reason to leave the node without networking.
+    log.error('metrics endpoint not started', { port: config.agent.metricsPort, error: errorText(e) });
+  }
+
+  const stopping = new AbortController();
+  const timers: Periodic[] = [];
+  closers.push('timers', async () => {
+    stopping.abort(new Error('hostnic-agent is stopping'));
+    await Promise.all(timers.map((t) => t.stop()));
+  });
+
+  const reconcile = async (): Promise<void> => {
+    const summary = await nics.reconcile(stopping.signal);
+    log.info('reconcile done', { summary });
+  };
+  const replay = async (): Promise<void> => {
+    const r = await replaySpool(paths.spoolDir, pods);
+    if (r.released.length + r.bad.length + r.failed.length > 0) log.info('spool replayed', { ...r });
+  };
+  const freePeriodMs = config.pool.freePeriod * 60_000;
+  const releaseIdle = async (): Promise<void> => {
+    const idleMs = Math.max(freePeriodMs, config.agent.releaseCooldownSec * 1000);
+    const released = await nics.releaseIdleNics(idleMs, stopping.signal);
+    if (released.length > 0) log.info('idle NICs released', { released });
+  };
+
+  const startUp = async (): Promise<void> => {
+    const retryMs = config.pool.sync * 1000;
+    for (;;) {
+      if (stopping.signal.aborted) return;
+      try {
+        await reconcile();
+        await replay();
+        break;
+      } catch (e) {
+        server.setReady(false, `start-up reconcile failed, retrying: ${errorText(e)}`);
+        log.error('start-up reconcile failed; retrying', { error: errorText(e), retryInMs: retryMs });
+        await abortableSleep(retryMs, stopping.signal).catch(() => undefined);
+      }
+    }
+    if (stopping.signal.aborted) return;
+    ready = true;
+    server.setReady(true);
+    log.info('all setup done, agent ready', { node: o.nodeName, instanceId: o.instanceId });
+    const onError = (what: string) => (e: unknown) => {
+      if (!stopping.signal.aborted) log.error(`${what} failed`, { error: errorText(e) });
+    };
+    timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));
+    timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
+    timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
+  };
+  const readyPromise = startUp();
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    metricsPort: metrics?.port,
+    ready: readyPromise,
+    close: () => {
+      closing ??= (async () => {
+        log.info('stopping');
+        server.setReady(false, 'hostnic-agent is stopping');
+        await closers.run(log);
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
