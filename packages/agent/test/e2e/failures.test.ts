@@ -1,0 +1,135 @@
+/**
+ * End to end, as root: an ADD through the bundled plugin that fails at a step leaves nothing behind: no IPAM
+ * handle, no agent record, no pod link, no rule 1535, no arpreply entry, and for a failed NIC step no NIC in
+ * the fake QingCloud. Faults come from the fake kube-apiserver (IPAM store), the fake QingCloud (CreateNics,
+ * the AttachNics job) and a pod netns that is gone (wiring). Repeated ADD and DEL are idempotent.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nodeLeftovers, socketGet, startAgentCluster } from './harness.ts';
+import type { AgentCluster, RunResult } from './harness.ts';
+
+const isRoot = process.getuid?.() === 0;
+const PODS1 = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
+const PODS2 = { id: 'vxnet-pods002', cidr: '172.16.4.0/24' } as const;
+
+describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
+  let cluster: AgentCluster | undefined;
+  const undo: (() => void)[] = [];
+  let seq = 0;
+
+  const c = (): AgentCluster => {
+    if (cluster === undefined) throw new Error('no cluster');
+    return cluster;
+  };
+
+  beforeAll(async () => {
+    cluster = await startAgentCluster({
+      prefix: `hf${randomBytes(2).toString('hex')}`,
+      nodes: 1,
+      agentsOn: ['node-1'],
+      vxnets: [
+        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
+        { id: PODS1.id, cidr: PODS1.cidr },
+        { id: PODS2.id, cidr: PODS2.cidr },
+      ],
+      pools: [PODS1.id, PODS2.id],
+      // Namespace `b` is the only user of vxnet-pods002, so its first ADD needs a new NIC.
+      mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
+    });
+  }, 120_000);
+
+  afterEach(() => {
+    for (const u of undo.splice(0)) u();
+    c().sandbox.qingcloud.faults.clear();
+  });
+
+  afterAll(async () => {
+    await cluster?.close();
+  }, 60_000);
+
+  async function expectNothingLeft(why: string): Promise<void> {
+    expect(await c().handles(), `${why}: IPAM handles`).toEqual([]);
+    const pods = await socketGet(c().agent('node-1').socket, '/v1/pods');
+    expect(pods?.status, `${why}: /v1/pods`).toBe(200);
+    expect((pods?.body as { pods?: unknown[] } | undefined)?.pods, `${why}: agent records`).toEqual([]);
+    expect(await nodeLeftovers(c().sandbox, 'node-1'), why).toEqual({ links: [], rules: [], arp: [] });
+  }
+
+  function failed(r: RunResult): { code?: number; msg?: string } {
+    return JSON.parse(r.stdout || '{}') as { code?: number; msg?: string };
+  }
+
+  async function addOnce(namespace: string, removeNetns = false): Promise<RunResult> {
+    const { ref, netns } = await c().createPod('node-1', namespace, `f${++seq}`);
+    if (removeNetns) await netns.remove();
+    return c().agent('node-1').plugin('ADD', ref);
+  }
+
+  it('IPAM failure (the apiserver refuses IPAM blocks) answers an error and allocates nothing', async () => {
+    undo.push(c().kube.faults.fail({ verb: '*', resource: 'ipamblocks' }, 403));
+    const add = await addOnce('a');
+    expect(add.code, add.stdout).not.toBe(0);
+    expect(failed(add).code, add.stdout).toBe(100);
+    await expectNothingLeft('ipam');
+  }, 40_000);
+
+  it('NIC failure (CreateNics refused) answers 101 and leaks no NIC', async () => {
+    c().sandbox.qingcloud.faults.add({ action: 'CreateNics', retCode: 1400, message: 'injected' });
+    const add = await addOnce('b');
+    expect(add.code, add.stdout).not.toBe(0);
+    expect(failed(add).code, add.stdout).toBe(101);
+    await expectNothingLeft('CreateNics');
+    expect(c().sandbox.qingcloud.nics().filter((n) => n.vxnet_id === PODS2.id)).toEqual([]);
+  }, 40_000);
+
+  it('NIC failure (the AttachNics job fails) answers an error and leaks no NIC', async () => {
+    c().sandbox.qingcloud.faults.add({ action: 'AttachNics', job: 'fail' });
+    const add = await addOnce('b');
+    expect(add.code, add.stdout).not.toBe(0);
+    expect(failed(add).code, add.stdout).toBe(101);
+    await expectNothingLeft('AttachNics');
+    const nics = c().sandbox.qingcloud.nics().filter((n) => n.vxnet_id === PODS2.id);
+    expect(nics.filter((n) => n.instance_id !== ''), 'attached NICs').toEqual([]);
+    // Deleting the unattached NIC after a failed attach is the agent's job; none may stay behind.
+    expect(nics, 'NICs left in the fake').toEqual([]);
+  }, 40_000);
+
+  it('a pod netns gone before the ADD is refused by the plugin and leaves nothing', async () => {
+    const add = await addOnce('a', true);
+    expect(add.code, add.stdout).not.toBe(0);
+    await expectNothingLeft('netns gone before ADD');
+  }, 40_000);
+
+  it('wiring failure (the pod netns goes away after the IP is allocated) answers 102 and leaves nothing', async () => {
+    // The pod read is held, so the netns disappears after the plugin's own check but before the wiring.
+    undo.push(c().kube.faults.delay({ verb: 'get', resource: 'pods' }, 1500));
+    const { ref, netns } = await c().createPod('node-1', 'a', `f${++seq}`);
+    const adding = c().agent('node-1').plugin('ADD', ref);
+    await new Promise((r) => setTimeout(r, 700));
+    await netns.remove();
+    const add = await adding;
+    expect(add.code, add.stdout).not.toBe(0);
+    expect(failed(add).code, add.stdout).toBe(102);
+    await expectNothingLeft('wiring');
+  }, 40_000);
+
+  it('repeated ADD answers the same IP and one handle; repeated DEL succeeds and leaves nothing', async () => {
+    const { ref } = await c().createPod('node-1', 'a', `f${++seq}`);
+    const agent = c().agent('node-1');
+    const first = await agent.plugin('ADD', ref);
+    expect(first.code, `${first.stdout}\n${first.stderr}\n${agent.child.output()}`).toBe(0);
+    const second = await agent.plugin('ADD', ref);
+    expect(second.code, second.stdout).toBe(0);
+    const ipOf = (r: RunResult) => (JSON.parse(r.stdout) as { ips?: { address: string }[] }).ips?.[0]?.address;
+    expect(ipOf(second)).toBe(ipOf(first));
+    expect((await c().handles()).length).toBe(1);
+    expect((await nodeLeftovers(c().sandbox, 'node-1')).rules.length).toBe(1);
+    for (let i = 0; i < 2; i++) {
+      const del = await agent.plugin('DEL', ref);
+      expect(del.code, del.stdout).toBe(0);
+    }
+    await expectNothingLeft('repeated DEL');
+  }, 40_000);
+});
