@@ -15,7 +15,7 @@ import { AgentDatastore } from '../datastore/index.ts';
 import { NicManager } from '../nics/index.ts';
 import { abortableSleep } from '../nics/context.ts';
 import { PodService, cachedVxnetLookup, replaySpool } from '../pods/index.ts';
-import { loadKubeConfig, podAnnotationReader } from './kube.ts';
+import { loadKubeConfig, podAnnotationReader, podIpAnnotator } from './kube.ts';
 import { errorText } from './log.ts';
 import type { DaemonLogger } from './log.ts';
 import { startMetricsServer } from './metrics.ts';
@@ -126,6 +126,8 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     store,
     vxnets: cachedVxnetLookup(iaas),
     podAnnotations: podAnnotationReader(kube.kc),
+    // Exactly `calico`, as the original compares it; config validation warns about near misses.
+    podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube.kc) : undefined,
     nodeName: o.nodeName,
     ebtablesLockPath: `${paths.socket.replace(/[^/]*$/, '')}hostnic.lock`,
     logger: log,

@@ -1,7 +1,11 @@
-/** The agent's Kubernetes access: the kubeconfig and the one read on the ADD path (the pod's annotations). */
+/**
+ * The agent's Kubernetes access: the kubeconfig, the one read on the ADD path (the pod's annotations) and,
+ * with `networkPolicy: calico`, the one write (the pod IP annotations).
+ */
 
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { PodAnnotations } from '../pods/index.ts';
+import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CniCode, PodError } from '../pods/index.ts';
+import type { PodAnnotations, PodAnnotator } from '../pods/index.ts';
 
 /** `--kubeconfig`, else `KUBECONFIG`, else the in-cluster service account (the DaemonSet's case). */
 export function loadKubeConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>>): { kc: KubeConfig; source: string } {
@@ -35,6 +39,36 @@ export function podAnnotationReader(kc: KubeConfig): PodAnnotations {
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;
+    }
+  };
+}
+
+export const CALICO_POD_IP_ANNOTATION = 'cni.projectcalico.org/podIP';
+export const CALICO_POD_IPS_ANNOTATION = 'cni.projectcalico.org/podIPs';
+
+/** No answer at all, or one the apiserver gives while overloaded or restarting: the runtime should retry. */
+function transientStatus(status: number | undefined): boolean {
+  return status === undefined || status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Patches the pod's status subresource (spec agent.md 2.3 step 6, assertion 21): Calico reads the pod IP from
+ * these annotations, and the status subresource is what a node's credentials may write. Both carry the bare
+ * IP, as the original does. Strategic merge, as the spec says; for an annotations-only body it merges the
+ * same as a JSON merge patch.
+ */
+export function podIpAnnotator(kc: KubeConfig): PodAnnotator {
+  const core = kc.makeApiClient(CoreV1Api);
+  const options = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+  return async (namespace, name, ip) => {
+    const body = { metadata: { annotations: { [CALICO_POD_IP_ANNOTATION]: ip, [CALICO_POD_IPS_ANNOTATION]: ip } } };
+    try {
+      await core.patchNamespacedPodStatus({ name, namespace, body }, options);
+    } catch (e) {
+      const status = statusOf(e);
+      const text = `patching the Calico annotations of pod ${namespace}/${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${e instanceof Error ? e.message : String(e)}`;
+      if (transientStatus(status)) throw new PodError('annotate-pod', CniCode.tryAgain, `annotate-pod failed: ${text}`, { cause: e });
+      throw new Error(text, { cause: e });
     }
   };
 }

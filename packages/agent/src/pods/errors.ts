@@ -36,6 +36,7 @@ export type PodStep =
   | 'ensure-nic'
   | 'wire-pod'
   | 'arp-reply'
+  | 'annotate-pod'
   | 'record'
   | 'unwire-pod'
   | 'release-ip'

@@ -1,5 +1,5 @@
 export { PodService } from './service.ts';
-export type { PodAnnotations, PodIpam, PodLogger, PodNics, PodServiceOptions, PodStore } from './service.ts';
+export type { PodAnnotations, PodAnnotator, PodIpam, PodLogger, PodNics, PodServiceOptions, PodStore } from './service.ts';
 export { CniCode, PodError, isTransient } from './errors.ts';
 export type { PodStep } from './errors.ts';
 export { cachedVxnetLookup, VxnetNotUsableError } from './vxnets.ts';

@@ -52,6 +52,12 @@ export interface PodStore {
 /** The pod's annotations (the Kubernetes read); a rejection means the API server could not be asked. */
 export type PodAnnotations = (namespace: string, name: string) => Promise<Readonly<Record<string, string>> | undefined>;
 
+/**
+ * Publishes the pod IP on the pod (the Calico annotations, spec agent.md 2.3 step 6). A rejection fails the
+ * ADD; a PodError with code 11 marks an API server condition that goes away by itself.
+ */
+export type PodAnnotator = (namespace: string, name: string, ip: string) => Promise<void>;
+
 export interface PodLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -63,12 +69,16 @@ export interface PodServiceOptions {
   store: PodStore;
   vxnets: VxnetLookup;
   podAnnotations: PodAnnotations;
+  /** Absent unless hostnic.json `server.networkPolicy` is `calico`: then every ADD publishes the pod IP. */
+  podAnnotator?: PodAnnotator | undefined;
   /** This node's name (stored with the allocation). */
   nodeName: string;
   /** The node's namespace (default: the agent's own). */
   hostNetns?: Netns;
   /** ebtables lock file (default: netlink's /var/run/hostnic/hostnic.lock). */
   ebtablesLockPath?: string;
+  /** The ebtables program (default: `ebtables` in PATH); tests point it at one that fails. */
+  ebtablesProgram?: string | undefined;
   logger?: PodLogger;
   now?: () => Date;
 }
@@ -105,10 +115,12 @@ export class PodService {
     this.#hostNetns = options.hostNetns ?? CURRENT_NETNS;
   }
 
-  #ebtables(): { netns: Netns; lockPath?: string } {
-    return this.#o.ebtablesLockPath === undefined
-      ? { netns: this.#hostNetns }
-      : { netns: this.#hostNetns, lockPath: this.#o.ebtablesLockPath };
+  #ebtables(): { netns: Netns; lockPath?: string; ebtables?: string } {
+    return {
+      netns: this.#hostNetns,
+      ...(this.#o.ebtablesLockPath === undefined ? {} : { lockPath: this.#o.ebtablesLockPath }),
+      ...(this.#o.ebtablesProgram === undefined ? {} : { ebtables: this.#o.ebtablesProgram }),
+    };
   }
 
   #now(): Date {
@@ -167,10 +179,27 @@ export class PodService {
         run: () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac }),
       });
 
-      const arp: InstalledArpReply = await this.#step('arp-reply', CniCode.arpReply, () =>
+      // Registered before the install: a failed install may still have inserted an entry (or the first of its
+      // two forms). The IP was just allocated to this handle, so every entry for it is ours.
+      const installed: { entry?: InstalledArpReply } = {};
+      undo.push({
+        what: 'remove-arp-reply',
+        run: () =>
+          installed.entry
+            ? uninstallArpReply(installed.entry, this.#ebtables())
+            : removeArpRepliesForIp(allocation.address, this.#ebtables()),
+      });
+      const arp = await this.#step('arp-reply', CniCode.arpReply, () =>
         installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables()),
       );
-      undo.push({ what: 'remove-arp-reply', run: () => uninstallArpReply(arp, this.#ebtables()) });
+      installed.entry = arp;
+
+      // Last before the record: a failed patch then has only node-local steps to undo, and a recorded pod
+      // (which a repeated ADD answers from) always has its annotations.
+      const annotator = this.#o.podAnnotator;
+      if (annotator) {
+        await this.#step('annotate-pod', CniCode.badAnnotation, () => annotator(a.podNamespace, a.podName, allocation.address));
+      }
 
       const record: PodServiceRecord = {
         containerId: a.containerId,

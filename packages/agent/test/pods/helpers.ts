@@ -13,7 +13,7 @@ import type { PodNamespace, SandboxNetwork } from '../../../sandbox/src/cluster/
 import { AgentDatastore } from '../../src/datastore/index.ts';
 import { NicManager } from '../../src/nics/index.ts';
 import { PodService, cachedVxnetLookup } from '../../src/pods/index.ts';
-import type { PodAnnotations } from '../../src/pods/index.ts';
+import type { PodAnnotations, PodServiceOptions } from '../../src/pods/index.ts';
 import { clientFor } from '../nics/helpers.ts';
 
 export const isRoot = process.getuid?.() === 0;
@@ -36,6 +36,8 @@ export interface PodHarness {
   ipamStore: MemoryIpamStore;
   ipam: Ipam;
   service: PodService;
+  /** Another service over the same node, IPAM and datastore, with some dependencies replaced. */
+  serviceWith(overrides: Partial<PodServiceOptions>): PodService;
   dir: string;
   lockPath: string;
   /** What the injected Kubernetes read answers; a thrown error simulates an unreachable API server. */
@@ -95,6 +97,7 @@ export async function startPodHarness(): Promise<PodHarness> {
     lockPath,
     annotations: async () => ({}),
     service: undefined as unknown as PodService,
+    serviceWith: (overrides) => new PodService({ ...options, ...overrides }),
     podNetns: (name) => sandbox.podNetns('node-1', name),
     attachment: (pod, containerId = `c${randomBytes(6).toString('hex')}`) => ({
       containerId,
@@ -118,7 +121,7 @@ export async function startPodHarness(): Promise<PodHarness> {
       }
     },
   };
-  h.service = new PodService({
+  const options: PodServiceOptions = {
     ipam,
     nics,
     store,
@@ -127,7 +130,8 @@ export async function startPodHarness(): Promise<PodHarness> {
     nodeName: 'node-1',
     hostNetns: node.netns,
     ebtablesLockPath: lockPath,
-  });
+  };
+  h.service = new PodService(options);
   return h;
 }
 

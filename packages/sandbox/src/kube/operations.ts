@@ -296,7 +296,7 @@ export class Operations {
       throw conflict(def, name);
     }
     this.#checkUid(def, name, m, existing);
-    const next = subresource === 'status' ? withStatusOf(existing, obj) : this.#withServerFields(def, existing, obj);
+    const next = subresource === 'status' ? withStatusOf(def, existing, obj) : this.#withServerFields(def, existing, obj);
     return { code: 200, body: present(def, t.version, this.#commitUpdate(def, key, existing, next, dryRun)) };
   }
 
@@ -345,7 +345,7 @@ export class Operations {
     const rv = getString(m, 'resourceVersion');
     if (rv && rv !== getString(meta(existing), 'resourceVersion')) throw conflict(def, name);
     this.#checkUid(def, name, m, existing);
-    const next = subresource === 'status' ? withStatusOf(existing, obj) : this.#withServerFields(def, existing, obj);
+    const next = subresource === 'status' ? withStatusOf(def, existing, obj) : this.#withServerFields(def, existing, obj);
     return { code: 200, body: present(def, t.version, this.#commitUpdate(def, key, existing, next, dryRun)) };
   }
 
@@ -744,10 +744,23 @@ function normalize(def: ResourceDef, obj: JsonObject): void {
   delete obj['stringData'];
 }
 
-function withStatusOf(existing: JsonObject, obj: JsonObject): JsonObject {
+function withStatusOf(def: ResourceDef, existing: JsonObject, obj: JsonObject): JsonObject {
   const next = clone(existing);
   const status = obj['status'];
   if (status === undefined) delete next['status'];
   else next['status'] = status;
+  // The apiserver's pod status strategy resets only the spec (and owner references), so labels and
+  // annotations written through pods/status stick; Calico's CNI plugin relies on this for its podIP annotations.
+  if (def.group === '' && def.plural === 'pods') {
+    const from = getObject(obj, 'metadata');
+    const to = getObject(next, 'metadata');
+    if (from && to) {
+      for (const key of ['labels', 'annotations']) {
+        const value = from[key];
+        if (value === undefined) delete to[key];
+        else to[key] = clone(value);
+      }
+    }
+  }
   return next;
 }

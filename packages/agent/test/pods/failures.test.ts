@@ -1,0 +1,186 @@
+/**
+ * ADD failing at the steps after the wiring (ARP responder, Calico annotation, record): each answers its CNI
+ * code and leaves nothing on the node, in IPAM or in the datastore.
+ */
+
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AddRequest } from '@hostnic/cni-plugin/protocol';
+import { podHandleId } from '@hostnic/ipam';
+import { CniCode, PodError } from '../../src/pods/index.ts';
+import type { PodAnnotator, PodStore } from '../../src/pods/index.ts';
+import { arpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
+import type { PodHarness } from './helpers.ts';
+import type { PodNamespace } from '../../../sandbox/src/cluster/index.ts';
+
+async function addError(add: Promise<unknown>): Promise<PodError> {
+  const outcome = await add.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(outcome instanceof PodError)) throw new Error(`expected a PodError, got ${String(outcome)}`);
+  return outcome;
+}
+
+/** Everything an ADD can leave behind, checked for one attachment. */
+async function expectNothingLeft(h: PodHarness, pod: PodNamespace, request: AddRequest): Promise<void> {
+  const a = request.attachment;
+  const handleId = podHandleId(a.podNamespace, a.podName, a.infraContainerId).id;
+  expect(await h.ipam.addressesOf(handleId)).toEqual([]);
+  expect(await h.ipamStore.listHandles()).toEqual([]);
+  const state = await nodeSnapshot(h);
+  expect(state.links.filter((l) => l.name.startsWith('vnic'))).toEqual([]);
+  expect(state.routes.filter((r) => r.dst.startsWith('172.16.3.') && (r.dst.endsWith('/32') || !r.dst.includes('/')))).toEqual([]);
+  expect(state.rules.filter((r) => r.priority === 1535)).toEqual([]);
+  expect(await arpReplyIps(h)).toEqual([]);
+  const inPod = await h.sandbox.exec(pod, ['ip', '-o', 'link', 'show', a.ifName]);
+  expect(inPod.code).not.toBe(0);
+  expect(await h.store.getPod(a.containerId, a.ifName)).toBeUndefined();
+  expect(await h.store.listPods()).toEqual([]);
+  expect(h.store.snapshot().intents).toEqual([]);
+}
+
+/** A datastore whose pod writes fail, as a full or broken lmdb environment would. */
+function storeFailingPutPod(h: PodHarness): PodStore {
+  const s = h.store;
+  return {
+    getPod: (containerId, ifName) => s.getPod(containerId, ifName),
+    putPod: () => Promise.reject(new Error('MDB_MAP_FULL: Environment mapsize limit reached')),
+    deletePod: (containerId, ifName) => s.deletePod(containerId, ifName),
+    listPods: () => s.listPods(),
+    beginIntent: (kind, data) => s.beginIntent(kind, data),
+    finishIntent: (id) => s.finishIntent(id),
+  };
+}
+
+describe.skipIf(!isRoot)('PodService ADD failures after the wiring', () => {
+  let h: PodHarness | undefined;
+
+  beforeEach(async () => {
+    h = await startPodHarness();
+  });
+
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('ARP responder step: ebtables inserts then fails → 103, every entry removed, nothing left', async () => {
+    if (!h) throw new Error('no harness');
+    // A real ebtables that does the insert and then reports failure: the worst case for the rollback,
+    // because the entries exist although the install "failed" (the fallback form gets inserted too).
+    const program = join(h.dir, 'ebtables-failing-insert');
+    await writeFile(
+      program,
+      [
+        '#!/bin/sh',
+        `echo "$*" >> ${join(h.dir, 'ebtables.log')}`,
+        'ebtables "$@" || exit $?',
+        'for arg in "$@"; do',
+        '  if [ "$arg" = "-I" ]; then echo "ebtables: simulated failure after the insert" >&2; exit 1; fi',
+        'done',
+        'exit 0',
+        '',
+      ].join('\n'),
+    );
+    await chmod(program, 0o755);
+    const service = h.serviceWith({ ebtablesProgram: program });
+    const pod = await h.podNetns('arp-fail');
+    const request = h.addRequest(pod);
+
+    const error = await addError(service.add(request));
+    expect(error.step).toBe('arp-reply');
+    expect(error.cniCode).toBe(CniCode.arpReply);
+    expect(error.cniCode).toBe(103);
+    expect(error.message).toMatch(/simulated failure/);
+    expect(error.message).not.toMatch(/rollback incomplete/);
+    // An entry really was inserted (the `-i` form where the kernel refuses `--logical-in`, else both), and the
+    // rollback deleted it.
+    const calls = (await readFile(join(h.dir, 'ebtables.log'), 'utf8')).split('\n');
+    expect(calls.filter((c) => c.includes(' -I PREROUTING') && / -i hostnic_/.test(c))).toHaveLength(1);
+    expect(calls.filter((c) => c.includes(' -D PREROUTING')).length).toBeGreaterThanOrEqual(1);
+    await expectNothingLeft(h, pod, request);
+
+    // The same attachment goes through once ebtables works again.
+    const { result } = await h.service.add(request);
+    expect(result.ips[0]?.address).toMatch(/^172\.16\.3\.\d+\/32$/);
+    expect(await arpReplyIps(h)).toHaveLength(1);
+  });
+
+  it('ARP responder step: ebtables refuses everything → 103, nothing left', async () => {
+    if (!h) throw new Error('no harness');
+    const program = join(h.dir, 'ebtables-refusing');
+    await writeFile(program, '#!/bin/sh\necho "ebtables: simulated refusal" >&2\nexit 1\n');
+    await chmod(program, 0o755);
+    const pod = await h.podNetns('arp-refused');
+    const request = h.addRequest(pod);
+    const error = await addError(h.serviceWith({ ebtablesProgram: program }).add(request));
+    expect(error.step).toBe('arp-reply');
+    expect(error.cniCode).toBe(103);
+    // The rollback goes through the same failing ebtables: the entry removal fails, so the intent is kept
+    // for the reconciler; everything else is undone.
+    expect(error.message).toMatch(/rollback incomplete: remove-arp-reply/);
+    const a = request.attachment;
+    expect(await h.ipamStore.listHandles()).toEqual([]);
+    expect((await nodeSnapshot(h)).links.filter((l) => l.name.startsWith('vnic'))).toEqual([]);
+    expect(await arpReplyIps(h)).toEqual([]);
+    expect(await h.store.getPod(a.containerId, a.ifName)).toBeUndefined();
+    expect(h.store.snapshot().intents.map((i) => i.kind)).toEqual(['wire-pod']);
+  });
+
+  it('datastore step: the pod record cannot be written → 104, nothing left', async () => {
+    if (!h) throw new Error('no harness');
+    const service = h.serviceWith({ store: storeFailingPutPod(h) });
+    const pod = await h.podNetns('db-fail');
+    const request = h.addRequest(pod);
+
+    const error = await addError(service.add(request));
+    expect(error.step).toBe('record');
+    expect(error.cniCode).toBe(CniCode.datastore);
+    expect(error.cniCode).toBe(104);
+    expect(error.message).toMatch(/MDB_MAP_FULL/);
+    expect(error.message).not.toMatch(/rollback incomplete/);
+    await expectNothingLeft(h, pod, request);
+  });
+
+  it('Calico annotation: the annotator is called with the bare pod IP after the wiring', async () => {
+    if (!h) throw new Error('no harness');
+    const calls: [string, string, string][] = [];
+    const annotator: PodAnnotator = async (namespace, name, ip) => {
+      calls.push([namespace, name, ip]);
+    };
+    const service = h.serviceWith({ podAnnotator: annotator });
+    const pod = await h.podNetns('calico-ok');
+    const request = h.addRequest(pod);
+    const { result } = await service.add(request);
+    const ip = (result.ips[0]?.address ?? '').replace(/\/32$/, '');
+    expect(ip).toMatch(/^172\.16\.3\.\d+$/);
+    expect(calls).toEqual([['default', pod.pod, ip]]);
+    expect(await h.store.getPod(request.attachment.containerId, 'eth0')).toMatchObject({ ip });
+    // A repeated ADD answers from the record, which exists only once the annotations were written.
+    await service.add(request);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('Calico annotation: a failed patch rolls the ADD back completely (11 when transient, 106 otherwise)', async () => {
+    if (!h) throw new Error('no harness');
+    const transient: PodAnnotator = () =>
+      Promise.reject(new PodError('annotate-pod', CniCode.tryAgain, 'annotate-pod failed: apiserver answered 503'));
+    const pod = await h.podNetns('calico-503');
+    const request = h.addRequest(pod);
+    const busy = await addError(h.serviceWith({ podAnnotator: transient }).add(request));
+    expect(busy.step).toBe('annotate-pod');
+    expect(busy.cniCode).toBe(11);
+    await expectNothingLeft(h, pod, request);
+
+    const refused: PodAnnotator = () => Promise.reject(new Error('pods "calico-403" is forbidden'));
+    const pod2 = await h.podNetns('calico-403');
+    const request2 = h.addRequest(pod2);
+    const forbidden = await addError(h.serviceWith({ podAnnotator: refused }).add(request2));
+    expect(forbidden.step).toBe('annotate-pod');
+    expect(forbidden.cniCode).toBe(106);
+    expect(forbidden.message).toMatch(/forbidden/);
+    await expectNothingLeft(h, pod2, request2);
+  });
+});
