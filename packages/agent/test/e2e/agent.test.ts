@@ -11,7 +11,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import { startSandboxNetwork } from '../../../sandbox/src/cluster/index.ts';
 import type { PodNamespace, SandboxNetwork, SandboxNode } from '../../../sandbox/src/cluster/index.ts';
 import { registerHostnicCrds, startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
 import type { FakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import { run, socketGet, startChild, unixBridge, until } from './harness.ts';
+import { run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from './harness.ts';
 import type { Child, RunResult } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -112,31 +112,7 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     children.push(relay);
     await relay.waitForOutput('ready', 10_000);
 
-    const etc = join(dir, 'node-1');
-    await mkdir(etc, { recursive: true });
-    const qcConfig = join(etc, 'config.yaml');
-    await writeFile(
-      qcConfig,
-      [
-        `qy_access_key_id: '${qc.accessKey.accessKeyId}'`,
-        `qy_secret_access_key: '${qc.accessKey.secretAccessKey}'`,
-        `zone: '${qc.zone}'`,
-        `host: '${qc.endpoint.host}'`,
-        `port: ${qc.endpoint.port}`,
-        'protocol: http',
-        '',
-      ].join('\n'),
-    );
-    const kubeconfig = join(etc, 'kubeconfig');
-    await writeFile(kubeconfig, kube.kubeconfig());
-    const hostnicJson = join(etc, 'hostnic.json');
-    await writeFile(
-      hostnicJson,
-      JSON.stringify({
-        pool: { maxNic: 60, sync: 2, freePeriod: 60 },
-        agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15 },
-      }),
-    );
+    const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, 'node-1'), qc, kube.kubeconfig());
     socket = node.paths.socket;
     spoolDir = join(node.paths.stateDir, 'spool');
     await writeFile(

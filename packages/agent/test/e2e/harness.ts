@@ -132,6 +132,39 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
 // `hostnic-agent run` (with its own relay) per node asked for.
 
 
+/** The agent's input files for one node: QingCloud config.yaml, kubeconfig and hostnic.json with short timers. */
+export async function writeAgentConfigs(
+  etc: string,
+  qc: SandboxNetwork['qingcloud'],
+  kubeconfigText: string,
+): Promise<{ qcConfig: string; kubeconfig: string; hostnicJson: string }> {
+  await mkdir(etc, { recursive: true });
+  const qcConfig = join(etc, 'config.yaml');
+  await writeFile(
+    qcConfig,
+    [
+      `qy_access_key_id: '${qc.accessKey.accessKeyId}'`,
+      `qy_secret_access_key: '${qc.accessKey.secretAccessKey}'`,
+      `zone: '${qc.zone}'`,
+      `host: '${qc.endpoint.host}'`,
+      `port: ${qc.endpoint.port}`,
+      'protocol: http',
+      '',
+    ].join('\n'),
+  );
+  const kubeconfig = join(etc, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigText);
+  const hostnicJson = join(etc, 'hostnic.json');
+  await writeFile(
+    hostnicJson,
+    JSON.stringify({
+      pool: { maxNic: 60, sync: 2, freePeriod: 60 },
+      agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15 },
+    }),
+  );
+  return { qcConfig, kubeconfig, hostnicJson };
+}
+
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 export const AGENT_CLI = join(REPO, 'packages/agent/src/cli.ts');
 export const PLUGIN = join(REPO, 'packages/cni-plugin/dist/hostnic');
@@ -264,31 +297,7 @@ export async function startAgentCluster(options: AgentClusterOptions): Promise<A
       const relay = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO);
       children.push(relay);
       await relay.waitForOutput('ready', 10_000);
-      const etc = join(dir, name);
-      await mkdir(etc, { recursive: true });
-      const qcConfig = join(etc, 'config.yaml');
-      await writeFile(
-        qcConfig,
-        [
-          `qy_access_key_id: '${qc.accessKey.accessKeyId}'`,
-          `qy_secret_access_key: '${qc.accessKey.secretAccessKey}'`,
-          `zone: '${qc.zone}'`,
-          `host: '${qc.endpoint.host}'`,
-          `port: ${qc.endpoint.port}`,
-          'protocol: http',
-          '',
-        ].join('\n'),
-      );
-      const kubeconfig = join(etc, 'kubeconfig');
-      await writeFile(kubeconfig, kubeconfigText);
-      const hostnicJson = join(etc, 'hostnic.json');
-      await writeFile(
-        hostnicJson,
-        JSON.stringify({
-          pool: { maxNic: 60, sync: 2, freePeriod: 60 },
-          agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15 },
-        }),
-      );
+      const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText);
       const socket = node.paths.socket;
       const spoolDir = join(node.paths.stateDir, 'spool');
       const conf = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18', socketPath: socket, spoolDir };
