@@ -21,10 +21,12 @@ export interface Fence {
 /** A fence that is always open: the CLI and single-replica tests. */
 export const openFence: Fence = { check: () => undefined };
 
-export function fenceOf(isLeader: () => boolean): Fence {
+/** @param onPass - sees every write that passed (tests check that a stand-by replica never writes) */
+export function fenceOf(isLeader: () => boolean, onPass?: (operation: string) => void): Fence {
   return {
     check(operation) {
       if (!isLeader()) throw new NotLeaderError(operation);
+      onPass?.(operation);
     },
   };
 }

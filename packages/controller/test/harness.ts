@@ -4,8 +4,8 @@
  * 172.16.3.0/24, DHCP .2-.254).
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { IaasClient, parseConfig } from '@hostnic/iaas-client';
-import { startFakeQingCloud } from '@hostnic/iaas-client/fake';
+import type { IaasClient } from '@hostnic/iaas-client';
+import { clientFor, startFakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { FakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { IpamStore } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
@@ -62,20 +62,7 @@ export async function startHarness(options: { jobWorkMs?: number } = {}): Promis
   const fake = await startFakeQingCloud({ clock: 'realtime', jobDurations: { pendingMs: 0, workMs: options.jobWorkMs ?? 20 }, seed: 11 });
   const clients: IaasClient[] = [];
   const newIaasClient = (): IaasClient => {
-    const c = new IaasClient({
-      config: parseConfig({
-        qy_access_key_id: ACCESS_KEY,
-        qy_secret_access_key: SECRET,
-        zone: 'pek3a',
-        host: fake.endpoint.host,
-        port: fake.endpoint.port,
-        protocol: 'http',
-        connection_retries: 3,
-      }),
-      backoff: { baseDelayMs: 2, maxDelayMs: 10 },
-      rateLimit: false,
-      requestTimeoutMs: 5_000,
-    });
+    const c = clientFor(fake, { config: { qy_access_key_id: ACCESS_KEY, qy_secret_access_key: SECRET, connection_retries: 3 } });
     clients.push(c);
     return c;
   };

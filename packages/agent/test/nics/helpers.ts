@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { IaasClient, parseConfig } from '@hostnic/iaas-client';
+import type { IaasClient } from '@hostnic/iaas-client';
+import { clientFor as fakeClient } from '@hostnic/iaas-client/fake';
 import type { FakeQingCloud } from '@hostnic/iaas-client/fake';
 import { readSnapshot } from '@hostnic/netlink';
 import type { Netns, Snapshot } from '@hostnic/netlink';
@@ -63,18 +64,7 @@ export class MemoryNicStore implements NicStore {
 }
 
 export function clientFor(fake: FakeQingCloud): IaasClient {
-  return new IaasClient({
-    config: parseConfig({
-      qy_access_key_id: fake.accessKey.accessKeyId,
-      qy_secret_access_key: fake.accessKey.secretAccessKey,
-      zone: fake.zone,
-      host: fake.endpoint.host,
-      port: fake.endpoint.port,
-      protocol: 'http',
-    }),
-    rateLimit: false,
-    backoff: { baseDelayMs: 5, maxDelayMs: 20 },
-  });
+  return fakeClient(fake, { backoff: { baseDelayMs: 5, maxDelayMs: 20 } });
 }
 
 /** A settable clock for grace periods and idle ages. */

@@ -34,7 +34,7 @@ function optionalString(doc: Record<string, unknown>, key: string, source: strin
 }
 
 /** Parses qingcloud.yaml; unknown keys (defaultVxNetForLB, isApp, instanceIDs, ...) are ignored. */
-export function parseClusterConfig(text: string, source = CLUSTER_CONFIGMAP.key): ClusterConfig {
+export function parseClusterConfig(text: string, source: string = CLUSTER_CONFIGMAP.key): ClusterConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text);

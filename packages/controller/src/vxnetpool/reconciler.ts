@@ -198,13 +198,12 @@ export class VxNetPoolReconciler {
 
   async #syncVxnet(prep: VxnetPrep, spec: VxNetPoolSpec, stored: IPPool | undefined, ref: ReturnType<typeof vxnetPoolRef>): Promise<VxnetOutcome> {
     const vxnetId = prep.vxnetId;
-    const subnetsOf = async (): Promise<string[]> =>
-      (await this.#o.store.listBlocks({ pool: vxnetId })).map((b) => b.object.metadata.name).sort(compareBlockNames);
-    const outcome = async (ready: boolean, reason: string, message: string): Promise<VxnetOutcome> => {
+    let subnets: readonly string[] = [];
+    const outcome = (ready: boolean, reason: string, message: string): VxnetOutcome => {
       this.#transition(vxnetId, reason, message, ref);
-      const subnets = stored === undefined ? [] : await subnetsOf();
-      return { info: { name: vxnetId, ippool: vxnetId, subnets }, ready, reason, message };
+      return { info: { name: vxnetId, ippool: vxnetId, subnets: [...subnets].sort(compareBlockNames) }, ready, reason, message };
     };
+    if (stored !== undefined) subnets = (await this.#o.store.listBlocks({ pool: vxnetId })).map((b) => b.object.metadata.name);
 
     // A pool that was complete stays usable through an IaaS outage: its VIPs were there when it was made.
     const transient = prep.reason === PrepReason.IaasError && stored !== undefined;
@@ -230,13 +229,14 @@ export class VxNetPoolReconciler {
       }
     }
     if (pool === undefined) return outcome(false, prep.reason, prep.message);
-    stored = pool;
 
-    const have = (await this.#o.store.listBlocks({ pool: vxnetId })).map((b) => b.object.metadata.name);
-    const missing = missingBlocks(pool, have);
+    if (stored === undefined) subnets = (await this.#o.store.listBlocks({ pool: vxnetId })).map((b) => b.object.metadata.name);
+    const missing = missingBlocks(pool, subnets);
     if (missing.length > 0) {
       const created = await this.#createBlocks(missing, ref);
       if (!created) return outcome(false, 'BlocksPending', `waiting for the pod cache before creating ${missing.length} blocks (running pods' addresses are recovered into new blocks)`);
+      // The list may come from a cache that has not seen the new blocks yet.
+      subnets = [...subnets, ...missing.map((b) => b.metadata.name)];
     }
     if (transient) return outcome(true, PrepReason.Ready, `IPPool and blocks complete; the IaaS could not be checked just now (${prep.message})`);
     return outcome(true, PrepReason.Ready, prep.message);

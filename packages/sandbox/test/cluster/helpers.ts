@@ -1,24 +1,15 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IaasClient, parseConfig } from '@hostnic/iaas-client';
+import type { IaasClient } from '@hostnic/iaas-client';
+import { clientFor as fakeClient } from '@hostnic/iaas-client/fake';
 import type { FakeQingCloud } from '@hostnic/iaas-client/fake';
 import { listNamedNetns, readLinks } from '@hostnic/netlink';
 import type { Link, Netns } from '@hostnic/netlink';
 
 /** The real client against the fake, without client-side rate limits (tests would wait for tokens). */
 export function clientFor(fake: FakeQingCloud): IaasClient {
-  return new IaasClient({
-    config: parseConfig({
-      qy_access_key_id: fake.accessKey.accessKeyId,
-      qy_secret_access_key: fake.accessKey.secretAccessKey,
-      zone: fake.zone,
-      host: fake.endpoint.host,
-      port: fake.endpoint.port,
-      protocol: 'http',
-    }),
-    rateLimit: false,
-  });
+  return fakeClient(fake);
 }
 
 /** Fast jobs, so that an attach takes tens of milliseconds. */
