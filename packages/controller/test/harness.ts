@@ -126,6 +126,14 @@ export function putNamespace(kube: FakeKubeApiServer, name: string): KubeObject 
   return kube.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } } as KubeObject);
 }
 
+export function putNode(kube: FakeKubeApiServer, name: string, instanceId: string): KubeObject {
+  return kube.put('nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, annotations: { 'node.beta.kubernetes.io/instance-id': instanceId } },
+  } as KubeObject);
+}
+
 export function putPod(kube: FakeKubeApiServer, namespace: string, name: string, podIP: string | undefined, node = 'node-1', phase = 'Running'): KubeObject {
   return kube.put('pods', {
     apiVersion: 'v1',

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ipam, parseIpamConfig } from '@hostnic/ipam';
-import { putIpamConfig, putNamespace, putPod, putVxNetPool, seedVxnets, startHarness, until, VXNET } from '../harness.ts';
+import { putIpamConfig, putNamespace, putNode, putPod, putVxNetPool, seedVxnets, startHarness, until, VXNET } from '../harness.ts';
 import type { Harness } from '../harness.ts';
 import { startController } from '../../src/daemon/controller.ts';
 import type { ControllerOptions, RunningController } from '../../src/daemon/controller.ts';
@@ -206,4 +206,34 @@ describe('cleanup, end to end', () => {
     expect(await ipam.addressesOf('default-gone-c1')).toEqual([]);
     expect((await ipam.addressesOf('default-live-c1')).map((x) => x.address)).toEqual([live.address]);
   });
+
+  it('removes the NIC left on an instance whose node was deleted, and never touches the live node\'s NIC', async () => {
+    putVxNetPool(h.kube, [VXNET], 27);
+    const live = h.fake.addInstance({ instance_id: 'i-live0001', vxnet_id: VXNET });
+    const gone = h.fake.addInstance({ instance_id: 'i-gone0001', vxnet_id: VXNET });
+    putNode(h.kube, 'node-live', live.instance_id);
+    putNode(h.kube, 'node-gone', gone.instance_id);
+    const liveNic = h.fake.addNic({ vxnet_id: VXNET, nic_name: `hostnic_${live.instance_id}`, instance_id: live.instance_id, status: 'in-use' });
+    const leftNic = h.fake.addNic({ vxnet_id: VXNET, nic_name: `hostnic_${gone.instance_id}`, instance_id: gone.instance_id, status: 'in-use' });
+    const foreign = h.fake.addNic({ vxnet_id: VXNET, nic_name: 'hostnic_i-other001', instance_id: '', status: 'available' });
+    const c = await start('replica-a', { nicGcIntervalMs: 3_600_000, nicLeakGraceMs: 0, jobTimeoutMs: 5_000 });
+    await until('caches', () => c.ready());
+    await until('leading', () => c.isLeader());
+    await until('v-pool ready', () => vpoolStatus()?.ready);
+    await c.runCleanup();
+    // The node goes; the instance keeps the NIC attached.
+    h.kube.delete('nodes', 'node-gone');
+    await until('node gone from the cache', async () => ((await c.runCleanup()).nics?.pending ?? 0) > 0 || undefined);
+    await until('leaked NIC deleted', async () => {
+      await c.runCleanup();
+      return h.fake.nics().every((n) => n.nic_id !== leftNic.nic_id) || undefined;
+    });
+    const ids = h.fake.nics().map((n) => n.nic_id);
+    expect(ids).toContain(liveNic.nic_id);
+    expect(ids).toContain(foreign.nic_id);
+    // Remembered across restarts: the departed node is in the state ConfigMap.
+    const state = h.kube.get('configmaps', 'hostnic-controller-state', 'kube-system') as { data?: Record<string, string> } | undefined;
+    expect(state?.data?.['nodes.json']).toContain(gone.instance_id);
+  });
 });
+
