@@ -15,7 +15,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
@@ -25,14 +24,10 @@ import { startSandboxNetwork } from '../../../sandbox/src/cluster/index.ts';
 import type { PodNamespace, SandboxNetwork, SandboxNode } from '../../../sandbox/src/cluster/index.ts';
 import { registerHostnicCrds, startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
 import type { FakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import { run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from './harness.ts';
+import { AGENT_CLI, PLUGIN, RELAY_SCRIPT as RELAY, REPO, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from './harness.ts';
 import type { Child, RunResult } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const AGENT_CLI = join(REPO, 'packages/agent/src/cli.ts');
-const PLUGIN = join(REPO, 'packages/cni-plugin/dist/hostnic');
-const RELAY = fileURLToPath(new URL('./fixtures/relay.ts', import.meta.url));
 const POD_VXNET = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
 const METRICS_PORT = 19191;
 

@@ -1,0 +1,38 @@
+/** The files an agent reads on a sandbox node. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SandboxNetwork } from '../cluster/index.ts';
+
+/** The agent's input files for one node: QingCloud config.yaml, kubeconfig and hostnic.json with short timers. */
+export async function writeAgentConfigs(
+  etc: string,
+  qc: SandboxNetwork['qingcloud'],
+  kubeconfigText: string,
+): Promise<{ qcConfig: string; kubeconfig: string; hostnicJson: string }> {
+  await mkdir(etc, { recursive: true });
+  const qcConfig = join(etc, 'config.yaml');
+  await writeFile(
+    qcConfig,
+    [
+      `qy_access_key_id: '${qc.accessKey.accessKeyId}'`,
+      `qy_secret_access_key: '${qc.accessKey.secretAccessKey}'`,
+      `zone: '${qc.zone}'`,
+      `host: '${qc.endpoint.host}'`,
+      `port: ${qc.endpoint.port}`,
+      'protocol: http',
+      '',
+    ].join('\n'),
+  );
+  const kubeconfig = join(etc, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigText);
+  const hostnicJson = join(etc, 'hostnic.json');
+  await writeFile(
+    hostnicJson,
+    JSON.stringify({
+      pool: { maxNic: 60, sync: 2, freePeriod: 60 },
+      agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15 },
+    }),
+  );
+  return { qcConfig, kubeconfig, hostnicJson };
+}
+

@@ -1,0 +1,340 @@
+/**
+ * The whole of hostnic on one machine: the fake kube-apiserver, the sandbox network (VPC, nodes and the fake
+ * QingCloud behind it), IPAM pools made either by `hostnic-controller run` (as the Deployment would) or
+ * directly through the library, one `hostnic-agent run` per node in the node's namespace, and the bundled
+ * plugin run as kubelet would. Used by end-to-end tests, benchmarks and the demo.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
+import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { startSandboxNetwork } from '../cluster/index.ts';
+import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '../cluster/index.ts';
+import { registerHostnicCrds, startFakeKubeApiServer } from '../kube/index.ts';
+import type { FakeKubeApiServer } from '../kube/index.ts';
+import { writeAgentConfigs } from './agent-files.ts';
+import { run, socketGet, startChild, until } from './processes.ts';
+import type { Child, RunResult } from './processes.ts';
+import { RELAY_SCRIPT, unixBridge } from './relay.ts';
+
+export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+export const AGENT_CLI = join(REPO, 'packages/agent/src/cli.ts');
+export const CONTROLLER_CLI = join(REPO, 'packages/controller/src/cli.ts');
+export const PLUGIN = join(REPO, 'packages/cni-plugin/dist/hostnic');
+
+export interface NodeAgent {
+  readonly node: SandboxNode;
+  readonly socket: string;
+  readonly spoolDir: string;
+  readonly child: Child;
+  /** Runs the bundled plugin in the node namespace as kubelet would. */
+  plugin(command: 'ADD' | 'DEL', pod: PodRef, prevResult?: unknown): Promise<RunResult>;
+}
+
+export interface PodRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly containerId: string;
+  readonly netnsPath: string;
+}
+
+/** How the IPAM pools come to be. */
+export type StackIpam =
+  | {
+      /** `hostnic-controller run` makes them from VxNetPool v-pool, as in a cluster. */
+      readonly kind: 'controller';
+      readonly vxnets: readonly string[];
+      readonly blockSize?: number;
+      /** The `data` of ConfigMap hostnic-ipam-config. */
+      readonly ipamConfig: Readonly<Record<string, string>>;
+    }
+  | {
+      /** Made through the library (no controller), with a manual mapping. */
+      readonly kind: 'direct';
+      readonly pools: readonly string[];
+      readonly blockSize?: number;
+      /** The `ipam` value; block names of a pool are given by `blocksOf(pool)`. */
+      mapping(blocksOf: (pool: string) => string[]): Record<string, string[]>;
+    };
+
+export interface StackOptions {
+  readonly prefix: string;
+  readonly nodes: number;
+  /** Nodes that get an agent, e.g. ['node-1', 'node-2']. */
+  readonly agentsOn: readonly string[];
+  readonly vxnets: readonly VxnetOption[];
+  readonly ipam: StackIpam;
+  /** Told what happens, for the demo's narration. */
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface HostnicStack {
+  readonly dir: string;
+  readonly kube: FakeKubeApiServer;
+  readonly kc: KubeConfig;
+  readonly kubeconfigFile: string;
+  readonly sandbox: SandboxNetwork;
+  readonly agents: ReadonlyMap<string, NodeAgent>;
+  /** The controller process, when `ipam.kind` is `controller`. */
+  readonly controller: Child | undefined;
+  agent(node: string): NodeAgent;
+  /** Creates the Pod object (and its namespace if new) and the pod's netns on the node. */
+  createPod(node: string, namespace: string, name: string): Promise<{ ref: PodRef; netns: PodNamespace }>;
+  /** Names of the IPAMHandle objects that exist. */
+  handles(): Promise<string[]>;
+  /** Runs `hostnic-controller` with these arguments against the stack (e.g. `ipam show`). */
+  controllerCli(args: readonly string[]): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+function hostIn(cidr: string, host: number): string {
+  const [base] = cidr.split('/');
+  const parts = (base ?? '').split('.');
+  parts[3] = String(host);
+  return parts.join('.');
+}
+
+async function settle(p: Promise<unknown>, ms: number): Promise<void> {
+  await Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
+}
+
+function nodeCommand(cli: string): string[] {
+  return [process.execPath, '--conditions=@hostnic/source', cli];
+}
+
+async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extract<StackIpam, { kind: 'direct' }>): Promise<void> {
+  const store = KubernetesIpamStore.fromKubeConfig(kc);
+  try {
+    const lib = new Ipam(store);
+    for (const id of ipam.pools) {
+      const vx = sb.vxnet(id);
+      const range = podRangeOfVxnet({
+        vxnetId: id,
+        ipNetwork: vx.cidr,
+        managerIp: vx.gateway,
+        dynIpStart: hostIn(vx.cidr, 2),
+        dynIpEnd: hostIn(vx.cidr, 254),
+        tunnelType: vx.tunnelType,
+      });
+      await lib.ensurePool(newIPPool(range, ipam.blockSize ?? 26));
+    }
+    const blocks = new Map<string, string[]>();
+    for (const id of ipam.pools) blocks.set(id, (await store.listBlocks({ pool: id })).map((b) => b.object.metadata.name));
+    const mapping = ipam.mapping((pool) => blocks.get(pool) ?? []);
+    await store.setIpamConfig({ 'subnet-auto-assign': 'off', ipam: JSON.stringify(mapping) });
+  } finally {
+    await store.close();
+  }
+}
+
+export async function startHostnicStack(options: StackOptions): Promise<HostnicStack> {
+  const say = options.onProgress ?? (() => undefined);
+  if (!existsSync(PLUGIN)) {
+    say('building the CNI plugin bundle');
+    const built = await run(['npm', 'run', 'build'], process.env, '', join(REPO, 'packages/cni-plugin'));
+    if (built.code !== 0) throw new Error(`building the plugin failed:\n${built.stderr}`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), `hostnic-${options.prefix}-`));
+  const children: Child[] = [];
+  const bridges: Server[] = [];
+  let kube: FakeKubeApiServer | undefined;
+  let sandbox: SandboxNetwork | undefined;
+  let controller: Child | undefined;
+  const close = async (): Promise<void> => {
+    // The controller first, so that it does not react to the agents going away.
+    if (controller !== undefined) {
+      controller.process.kill('SIGTERM');
+      await settle(controller.exited, 5000);
+    }
+    for (const c of children) c.kill();
+    await Promise.all(children.map((c) => settle(c.exited, 5000)));
+    for (const b of bridges) await new Promise((r) => b.close(r));
+    try {
+      await sandbox?.close();
+    } finally {
+      try {
+        await kube?.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  };
+  try {
+    say('starting the fake kube-apiserver');
+    kube = await startFakeKubeApiServer();
+    registerHostnicCrds(kube);
+    const kc = new KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    const kubeconfigFile = join(dir, 'kubeconfig');
+    await writeFile(kubeconfigFile, kube.kubeconfig());
+    const core = kc.makeApiClient(CoreV1Api);
+    say(`building the VPC and ${options.nodes} nodes as network namespaces (prefix ${options.prefix})`);
+    sandbox = await startSandboxNetwork({
+      prefix: options.prefix,
+      nodes: options.nodes,
+      vxnets: options.vxnets,
+      fakeOptions: { jobDurations: { pendingMs: 5, workMs: 50 } },
+    });
+    const sb = sandbox;
+    const qc = sb.qingcloud;
+    for (const node of sb.nodes) {
+      await core.createNode({ body: { metadata: { name: node.name, annotations: { 'node.beta.kubernetes.io/instance-id': node.instanceId } } } });
+    }
+
+    const ipam = options.ipam;
+    if (ipam.kind === 'direct') {
+      await makePoolsDirectly(kc, sb, ipam);
+    } else {
+      const { qcConfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig());
+      kube.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hostnic-ipam-config', namespace: 'kube-system' }, data: { ...ipam.ipamConfig } });
+      kube.put('vxnetpools', {
+        apiVersion: 'network.qingcloud.com/v1alpha1',
+        kind: 'VxNetPool',
+        metadata: { name: 'v-pool' },
+        spec: { vxnets: ipam.vxnets.map((name) => ({ name })), blockSize: ipam.blockSize ?? 26 },
+      });
+      say('starting hostnic-controller (VxNetPool v-pool → VIPs, IPPools, blocks)');
+      controller = startChild(
+        [...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', kubeconfigFile, '--iaas-config', qcConfig, '--metrics-port', '0', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms'],
+        { ...process.env, KUBECONFIG: '' },
+        REPO,
+      );
+      const started = controller;
+      await until('VxNetPool v-pool to be ready', 60_000, async () => {
+        const status = kube?.get('vxnetpools', 'v-pool')?.['status'] as { ready?: boolean } | undefined;
+        return status?.ready === true ? true : undefined;
+      }).catch((e: unknown) => {
+        throw new Error(`${String(e)}\ncontroller output:\n${started.output()}`);
+      });
+    }
+
+    const kubePort = Number(new URL(kube.url).port);
+    const bridgePaths: string[] = [];
+    for (const [name, port] of [['qingcloud', qc.endpoint.port], ['kube', kubePort]] as const) {
+      const path = join(dir, `${name}.sock`);
+      bridges.push(await unixBridge(path, port));
+      bridgePaths.push(`${port}=${path}`);
+    }
+    const kubeconfigText = kube.kubeconfig();
+    const agents = new Map<string, NodeAgent>();
+    for (const name of options.agentsOn) {
+      const node = sb.node(name);
+      const relay = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO);
+      children.push(relay);
+      await relay.waitForOutput('ready', 10_000);
+      const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText);
+      const socket = node.paths.socket;
+      const spoolDir = join(node.paths.stateDir, 'spool');
+      const conf = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18', socketPath: socket, spoolDir };
+      await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
+      say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
+      const child = startChild(
+        [
+          'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
+          '--config', hostnicJson,
+          '--qingcloud-config', qcConfig,
+          '--instance-id-file', node.paths.instanceIdFile,
+          '--state-dir', join(node.paths.stateDir, 'agent'),
+          '--socket', socket,
+          '--spool-dir', spoolDir,
+          '--kubeconfig', kubeconfig,
+          '--metrics-port', '19191',
+        ],
+        { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '' },
+        REPO,
+      );
+      children.push(child);
+      agents.set(name, {
+        node,
+        socket,
+        spoolDir,
+        child,
+        plugin: (command, pod, prevResult) =>
+          run(
+            ['ip', 'netns', 'exec', node.netnsName, process.execPath, PLUGIN],
+            {
+              PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+              CNI_COMMAND: command,
+              CNI_CONTAINERID: pod.containerId,
+              CNI_NETNS: pod.netnsPath,
+              CNI_IFNAME: 'eth0',
+              CNI_PATH: node.paths.cniBinDir,
+              CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}`,
+            },
+            JSON.stringify(prevResult === undefined ? conf : { ...conf, prevResult }),
+            REPO,
+          ),
+      });
+    }
+    await Promise.all(
+      [...agents.values()].map((a) =>
+        until(`the agent on ${a.node.name} to be ready`, 60_000, async () => {
+          const s = await socketGet(a.socket, '/v1/status');
+          return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
+        }).catch((e: unknown) => {
+          throw new Error(`${String(e)}\nagent output:\n${a.child.output()}`);
+        }),
+      ),
+    );
+    const namespaces = new Set<string>(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    return {
+      dir,
+      kube,
+      kc,
+      kubeconfigFile,
+      sandbox: sb,
+      agents,
+      controller,
+      agent: (name) => {
+        const a = agents.get(name);
+        if (a === undefined) throw new Error(`no agent on ${name}`);
+        return a;
+      },
+      createPod: async (nodeName, namespace, name) => {
+        if (!namespaces.has(namespace)) {
+          namespaces.add(namespace);
+          await core.createNamespace({ body: { metadata: { name: namespace } } });
+        }
+        await core.createNamespacedPod({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { nodeName, containers: [{ name: 'c', image: 'pause' }] } },
+        });
+        const netns = await sb.podNetns(nodeName, `${namespace}-${name}`);
+        return { ref: { namespace, name, containerId: randomBytes(16).toString('hex'), netnsPath: netns.path }, netns };
+      },
+      handles: async () => {
+        const list = (await custom.listClusterCustomObject({
+          group: 'network.qingcloud.com',
+          version: 'v1alpha1',
+          plural: 'ipamhandles',
+        })) as { items?: { metadata?: { name?: string } }[] };
+        return (list.items ?? []).map((i) => i.metadata?.name ?? '?');
+      },
+      controllerCli: (args) => run([...nodeCommand(CONTROLLER_CLI), ...args, '--kubeconfig', kubeconfigFile], { ...process.env, KUBECONFIG: '' }, '', REPO),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** What pods leave in a node namespace: pod links (veth host ends), rules at 1535, arpreply entries. */
+export async function nodeLeftovers(sandbox: SandboxNetwork, node: string): Promise<{ links: string[]; rules: string[]; arp: string[] }> {
+  const links = (await sandbox.exec(node, ['ip', '-o', 'link', 'show', 'type', 'veth'])).stdout
+    .split('\n')
+    .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined && !n.startsWith('hostnic_') && n !== 'eth0');
+  const rules = (await sandbox.exec(node, ['ip', 'rule', 'show'])).stdout.split('\n').filter((l) => l.startsWith('1535:'));
+  const arp = (await sandbox.exec(node, ['ebtables', '-t', 'nat', '-L', 'PREROUTING'])).stdout
+    .split('\n')
+    .filter((l) => l.includes('arpreply'));
+  return { links, rules, arp };
+}

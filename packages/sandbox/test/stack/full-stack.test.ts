@@ -1,0 +1,133 @@
+/**
+ * All of hostnic together, as root: `hostnic-controller run` turns VxNetPool v-pool into VIPs, IPPools and
+ * blocks and maps namespaces (auto mode); `hostnic-agent run` on two nodes; pods wired by the bundled plugin
+ * get addresses from their namespace's blocks and reach each other and the VPC; the controller's tools see
+ * the allocations; DEL gives everything back.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIpamConfig, parseCidr } from '@hostnic/ipam';
+import type { PodNamespace } from '../../src/cluster/index.ts';
+import { nodeLeftovers, startHostnicStack, until } from '../../src/stack/index.ts';
+import type { HostnicStack, PodRef } from '../../src/stack/index.ts';
+
+const isRoot = process.getuid?.() === 0;
+const PODS1 = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
+const PODS2 = { id: 'vxnet-pods002', cidr: '172.16.4.0/24' } as const;
+
+interface Wired {
+  readonly node: string;
+  readonly ref: PodRef;
+  readonly netns: PodNamespace;
+  ip: string;
+}
+
+function inBlock(ip: string, blockName: string): boolean {
+  // 4100-172-16-3-64-27 → 172.16.3.64/27
+  const parts = blockName.split('-');
+  const cidr = `${parts.slice(1, 5).join('.')}/${parts[5] ?? ''}`;
+  const { address, size } = parseCidr(cidr);
+  const [a, b, c, d] = ip.split('.').map(Number);
+  const value = (((a ?? 0) << 24) >>> 0) + ((b ?? 0) << 16) + ((c ?? 0) << 8) + (d ?? 0);
+  return value >= address && value < address + size;
+}
+
+describe.skipIf(!isRoot)('controller, agents and plugin together (e2e)', () => {
+  let stack: HostnicStack | undefined;
+  const pods = new Map<string, Wired>();
+  const s = (): HostnicStack => {
+    if (stack === undefined) throw new Error('no stack');
+    return stack;
+  };
+  const pod = (key: string): Wired => {
+    const p = pods.get(key);
+    if (p === undefined) throw new Error(`no pod ${key}`);
+    return p;
+  };
+
+  beforeAll(async () => {
+    stack = await startHostnicStack({
+      prefix: `hf${randomBytes(2).toString('hex')}`,
+      nodes: 2,
+      agentsOn: ['node-1', 'node-2'],
+      vxnets: [
+        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
+        { id: PODS1.id, cidr: PODS1.cidr },
+        { id: PODS2.id, cidr: PODS2.cidr },
+      ],
+      ipam: { kind: 'controller', vxnets: [PODS1.id, PODS2.id], blockSize: 27, ipamConfig: { 'subnet-auto-assign': 'on', ipam: '{}' } },
+    });
+    for (const [key, node, ns, name] of [
+      ['a1', 'node-1', 'team-a', 'web-1'],
+      ['a2', 'node-2', 'team-a', 'web-2'],
+      ['b1', 'node-2', 'team-b', 'db-1'],
+    ] as const) {
+      const { ref, netns } = await s().createPod(node, ns, name);
+      pods.set(key, { node, ref, netns, ip: '' });
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  }, 60_000);
+
+  it('the controller prepared the IaaS and the pools', () => {
+    const qc = s().sandbox.qingcloud;
+    for (const id of [PODS1.id, PODS2.id]) {
+      expect(qc.vips().filter((v) => v.vxnet_id === id && v.vip_name === `hostnic_${id}`).length).toBeGreaterThan(200);
+      expect(s().kube.get('ippools', id)?.['spec']).toMatchObject({ type: 'local', blockSize: 27 });
+    }
+  });
+
+  it('pods get addresses from their namespace\'s blocks and reach each other and the VPC', async () => {
+    const mapping = async (): Promise<Map<string, readonly string[]>> => {
+      const cm = s().kube.get('configmaps', 'hostnic-ipam-config', 'kube-system') as { data?: Record<string, string> } | undefined;
+      return new Map(parseIpamConfig(cm?.data).namespaces);
+    };
+    await until('team-a and team-b mapped', 30_000, async () => {
+      const m = await mapping();
+      return m.has('team-a') && m.has('team-b') ? true : undefined;
+    });
+    for (const p of pods.values()) {
+      const add = await s().agent(p.node).plugin('ADD', p.ref);
+      expect(add.code, `${add.stdout}\n${add.stderr}\n${s().agent(p.node).child.output()}`).toBe(0);
+      const result = JSON.parse(add.stdout) as { ips?: { address: string }[] };
+      p.ip = result.ips?.[0]?.address.split('/')[0] ?? '';
+    }
+    const m = await mapping();
+    for (const [key, ns] of [['a1', 'team-a'], ['a2', 'team-a'], ['b1', 'team-b']] as const) {
+      expect((m.get(ns) ?? []).some((block) => inBlock(pod(key).ip, block)), `${key} ${pod(key).ip} in ${ns}'s blocks ${String(m.get(ns))}`).toBe(true);
+    }
+    const sb = s().sandbox;
+    expect(await sb.ping(pod('a1').netns, pod('a2').ip, { attempts: 3 }), 'a1 → a2 across nodes').toBe(true);
+    expect(await sb.ping(pod('a2').netns, pod('b1').ip, { attempts: 3 }), 'a2 → b1 same node').toBe(true);
+    expect(await sb.vpcPing(pod('a1').ip, { attempts: 3 }), 'VPC → a1, no NAT').toBe(true);
+  });
+
+  it('the controller\'s tools and status see the allocations', async () => {
+    const show = await s().controllerCli(['ipam', '-o', 'json', 'show']);
+    expect(show.code, show.stderr).toBe(0);
+    const report = JSON.parse(show.stdout) as { pools: { name: string; allocated: number }[] };
+    const allocated = report.pools.reduce((n, p) => n + p.allocated, 0);
+    expect(allocated).toBe(3);
+    const check = await s().controllerCli(['ipam', 'check']);
+    expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
+    await until('IPPool status counts the pods', 30_000, async () => {
+      const total = [PODS1.id, PODS2.id].reduce((n, id) => n + ((s().kube.get('ippools', id)?.['status'] as { allocations?: number } | undefined)?.allocations ?? 0), 0);
+      return total === 3 ? true : undefined;
+    });
+  });
+
+  it('DEL gives every address back and leaves nothing on the nodes', async () => {
+    for (const p of pods.values()) {
+      const del = await s().agent(p.node).plugin('DEL', p.ref);
+      expect(del.code, del.stderr).toBe(0);
+    }
+    expect(await s().handles()).toEqual([]);
+    for (const node of ['node-1', 'node-2']) expect(await nodeLeftovers(s().sandbox, node)).toEqual({ links: [], rules: [], arp: [] });
+    await until('IPPool status back to 0', 30_000, async () => {
+      const total = [PODS1.id, PODS2.id].reduce((n, id) => n + ((s().kube.get('ippools', id)?.['status'] as { allocations?: number } | undefined)?.allocations ?? -1), 0);
+      return total === 0 ? true : undefined;
+    });
+  });
+});
