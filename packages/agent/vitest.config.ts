@@ -1,4 +1,5 @@
 import { mergeConfig } from 'vitest/config';
 import { shared } from '../../vitest.shared.ts';
 
-export default mergeConfig(shared, {});
+// The agent's dataplane tests build sandboxes; the sandbox's own setup sweeps those of killed runs.
+export default mergeConfig(shared, { test: { globalSetup: ['../sandbox/test/global-setup.ts'] } });

@@ -6,7 +6,7 @@
 export { startSandboxNetwork } from './network.ts';
 export { createHostHook, HostHookError } from './host-hook.ts';
 export type { HostEventHandler, SandboxHostHook } from './host-hook.ts';
-export { sweepStale } from './sweep.ts';
+export { sweepOrphans, sweepStale } from './sweep.ts';
 export type { SweepOptions, SweepResult } from './sweep.ts';
 export { SandboxCleanupError } from './teardown.ts';
 export { DEFAULT_VXNETS } from './vxnets.ts';

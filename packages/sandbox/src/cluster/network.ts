@@ -19,6 +19,7 @@ import { createNode } from './nodes.ts';
 import { requireOwnNetns } from './owned-netns.ts';
 import { createPodNetns } from './pods.ts';
 import { Teardown, throwIfAny } from './teardown.ts';
+import { writeOwner } from './sweep.ts';
 import type {
   ExecInNamespaceOptions,
   NamespaceRef,
@@ -120,6 +121,8 @@ async function createSandboxDir(directory: string, prefix: string): Promise<void
     }
     throw err;
   }
+  // Who made it: a run killed before its teardown (a cancelled CI task) is found by sweepOrphans.
+  await writeOwner(directory);
 }
 
 async function connectQingCloud(options: SandboxNetworkOptions, hook: SandboxHostHook, teardown: Teardown): Promise<FakeQingCloud> {

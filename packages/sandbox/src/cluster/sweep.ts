@@ -3,7 +3,7 @@
  * and its directory. The demo uses a fixed prefix and calls this before starting.
  */
 
-import { rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteNamedNetns, listNamedNetns } from '@hostnic/netlink';
@@ -52,6 +52,56 @@ export async function sweepStale(prefix: string, options?: SweepOptions): Promis
   }
   throwIfAny(errors, `sweeping sandbox prefix ${prefix} left things behind`);
   return { namespaces, directories };
+}
+
+const OWNER_FILE = 'owner.json';
+const DIRECTORY_SUFFIX = '-sandbox';
+
+/** Records this process as the sandbox's owner. */
+export async function writeOwner(directory: string): Promise<void> {
+  await writeFile(join(directory, OWNER_FILE), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but is not ours to signal.
+    return (err as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+async function ownerOf(directory: string): Promise<number | undefined> {
+  try {
+    const owner = JSON.parse(await readFile(join(directory, OWNER_FILE), 'utf8')) as { pid?: unknown };
+    return typeof owner.pid === 'number' && Number.isInteger(owner.pid) && owner.pid > 0 ? owner.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sweeps every sandbox whose owning process is gone (killed before its teardown could run), leaving sandboxes
+ * of live processes alone, so that concurrent runs are safe. Sandboxes without an owner record are left too.
+ * @returns the prefixes swept
+ */
+export async function sweepOrphans(options?: SweepOptions): Promise<string[]> {
+  const base = options?.baseDir ?? tmpdir();
+  const swept: string[] = [];
+  for (const entry of await readdir(base)) {
+    if (!entry.endsWith(DIRECTORY_SUFFIX)) continue;
+    const prefix = entry.slice(0, -DIRECTORY_SUFFIX.length);
+    const pid = await ownerOf(join(base, entry));
+    if (pid === undefined || isAlive(pid)) continue;
+    try {
+      await sweepStale(prefix, options);
+      swept.push(prefix);
+    } catch {
+      // An invalid prefix or a namespace that would not go: the next run tries again.
+    }
+  }
+  return swept;
 }
 
 async function exists(path: string): Promise<boolean> {

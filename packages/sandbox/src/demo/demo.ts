@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseIpamConfig } from '@hostnic/ipam';
+import { sweepOrphans } from '../cluster/index.ts';
 import type { PodNamespace } from '../cluster/index.ts';
 import { nodeLeftovers, startHostnicStack, until } from '../stack/index.ts';
 import type { HostnicStack, PodRef } from '../stack/index.ts';
@@ -71,6 +72,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   };
 
   step('Building a cluster on this machine');
+  const swept = await sweepOrphans();
+  if (swept.length > 0) out(`    removed what killed runs left: ${swept.join(', ')}`);
   const stack: HostnicStack = await startHostnicStack({
     prefix: options.prefix ?? `hd${randomBytes(2).toString('hex')}`,
     nodes: 2,

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeQingCloud } from '@hostnic/iaas-client/fake';
 import { createNamedNetns, deleteNamedNetns } from '@hostnic/netlink';
-import { createHostHook, randomPrefix, startSandboxNetwork, sweepStale } from '../../src/cluster/index.ts';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createHostHook, randomPrefix, startSandboxNetwork, sweepOrphans, sweepStale } from '../../src/cluster/index.ts';
 import { FAST_JOBS, entriesOf, netnsWithPrefix, rootLinksWithPrefix, tempBaseDir } from './helpers.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -66,6 +68,24 @@ describe.skipIf(!isRoot)('sandbox network cleanup', () => {
     await expect(startSandboxNetwork({ prefix, baseDir: base.dir })).rejects.toThrow(/already exists.*sweepStale/);
     expect((await stat(leftover)).isDirectory()).toBe(true);
     expect(await netnsWithPrefix(prefix)).toEqual([]);
+  });
+
+  it('sweepOrphans removes the sandbox of a killed process and leaves a live one alone', async () => {
+    const script = fileURLToPath(new URL('./fixtures/start-and-die.ts', import.meta.url));
+    const child = spawnSync(process.execPath, ['--conditions=@hostnic/source', script, prefix, base.dir], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.stdout).toContain('started');
+    expect(child.signal).toBe('SIGKILL');
+    expect((await netnsWithPrefix(prefix)).length).toBeGreaterThan(0);
+    const livePrefix = randomPrefix();
+    const live = await startSandboxNetwork({ prefix: livePrefix, baseDir: base.dir, nodes: 1, fakeOptions: FAST_JOBS });
+    try {
+      expect(await sweepOrphans({ baseDir: base.dir })).toEqual([prefix]);
+      expect(await netnsWithPrefix(prefix)).toEqual([]);
+      expect((await netnsWithPrefix(livePrefix)).length).toBeGreaterThan(0);
+    } finally {
+      await live.close();
+    }
+    await expectNothingLeft();
   });
 
   it('sweepStale removes what a crashed run left, and nothing of another prefix', async () => {
