@@ -1,7 +1,9 @@
 import { getObject, getString, getStringArray, isJsonObject } from './json.ts';
-import type { JsonObject } from './json.ts';
+import type { JsonObject, JsonValue } from './json.ts';
 import { CRD_GROUP } from './resources.ts';
 import type { ResourceDef, Scope } from './resources.ts';
+import { toStructural } from './schema.ts';
+import type { Structural } from './schema.ts';
 
 /** The short form accepted by `registerCrd`. */
 export interface CrdDefinition {
@@ -105,6 +107,77 @@ export function defFromCrd(crd: JsonObject): ResourceDef {
     allowUnconditionalUpdate: false,
     returnDeletedObject: true,
     selectableFields: [],
+  };
+}
+
+/**
+ * The schema custom resources of `version` are pruned, defaulted and validated by, or undefined to store
+ * them as sent. A root that declares neither properties nor additionalProperties (`type: object` alone,
+ * or with x-kubernetes-preserve-unknown-fields) counts as no schema: a real apiserver would prune such
+ * objects to nothing, but CRDs written for this fake before it enforced schemas rely on it.
+ */
+export function crdSchema(crd: JsonObject, version: string): Structural | undefined {
+  const versions = getObject(crd, 'spec')?.['versions'];
+  if (!Array.isArray(versions)) return undefined;
+  const entry = versions.find((v) => isJsonObject(v) && v['name'] === version);
+  const root = isJsonObject(entry) ? getObject(getObject(entry, 'schema') ?? {}, 'openAPIV3Schema') : undefined;
+  if (!root) return undefined;
+  if (!isJsonObject(root['properties']) && !isJsonObject(root['additionalProperties'])) return undefined;
+  return toStructural(root);
+}
+
+/** client-node's typed models (what its loadAllYaml returns) rename these JSONSchemaProps fields. */
+const MODEL_FIELDS: Readonly<Record<string, string>> = { _default: 'default', _enum: 'enum' };
+
+function wireSchemaNode(node: JsonValue): JsonValue {
+  if (!isJsonObject(node)) return node;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    const wireKey = MODEL_FIELDS[key] ?? (key.startsWith('x_kubernetes_') ? key.replaceAll('_', '-') : key);
+    switch (wireKey) {
+      case 'properties':
+      case 'definitions':
+      case 'patternProperties':
+        out[wireKey] = isJsonObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wireSchemaNode(v)])) : value;
+        break;
+      case 'items':
+      case 'additionalProperties':
+      case 'additionalItems':
+      case 'not':
+        out[wireKey] = Array.isArray(value) ? value.map(wireSchemaNode) : wireSchemaNode(value);
+        break;
+      case 'allOf':
+      case 'anyOf':
+      case 'oneOf':
+        out[wireKey] = Array.isArray(value) ? value.map(wireSchemaNode) : value;
+        break;
+      default:
+        out[wireKey] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * A CRD as it travels on the wire. Objects parsed by a plain YAML parser already are; client-node's typed
+ * models spell some schema fields differently (`x_kubernetes_preserve_unknown_fields`, `_default`), which
+ * the apiserver would not recognise, so they are renamed back.
+ */
+export function wireCrd(crd: JsonObject): JsonObject {
+  const spec = getObject(crd, 'spec');
+  const versions = spec?.['versions'];
+  if (!spec || !Array.isArray(versions)) return crd;
+  return {
+    ...crd,
+    spec: {
+      ...spec,
+      versions: versions.map((v) => {
+        const schema = isJsonObject(v) ? getObject(v, 'schema') : undefined;
+        const root = schema?.['openAPIV3Schema'];
+        if (!isJsonObject(v) || !schema || root === undefined) return v;
+        return { ...v, schema: { ...schema, openAPIV3Schema: wireSchemaNode(root) } };
+      }),
+    },
   };
 }
 

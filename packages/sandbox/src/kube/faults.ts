@@ -9,6 +9,8 @@ export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'd
 export interface RequestInfo {
   readonly method: string;
   readonly path: string;
+  /** The authenticated user (`admin` for the server's own token). */
+  readonly user: string | undefined;
   readonly verb: Verb | undefined;
   /** `''` for the core group; undefined for non-resource requests (discovery, health). */
   readonly group: string | undefined;
@@ -33,6 +35,7 @@ export type RequestMatch =
       readonly resource?: string;
       readonly namespace?: string;
       readonly name?: string;
+      readonly user?: string;
     };
 
 export function resourceMatches(pattern: string, info: { group: string | undefined; resource: string | undefined; subresource: string | undefined }): boolean {
@@ -60,6 +63,7 @@ export function requestMatches(match: RequestMatch | undefined, info: RequestInf
   if (match.resource !== undefined && !resourceMatches(match.resource, info)) return false;
   if (match.namespace !== undefined && match.namespace !== info.namespace) return false;
   if (match.name !== undefined && match.name !== info.name) return false;
+  if (match.user !== undefined && match.user !== info.user) return false;
   return true;
 }
 

@@ -9,6 +9,18 @@
  * kc.loadFromString(server.kubeconfig());
  * server.faults.conflictOn({ verb: 'update', resource: 'ipamblocks' });
  * // ... run code under test ...
+ * ```
+ *
+ * Closer to a real cluster, opt-in: `users` tells clients apart by token, `enableRbac(manifests)` enforces
+ * RBAC on them, and CRDs applied with a structural schema (`applyCrdManifest`, or POST/PUT through the API)
+ * get their objects pruned, defaulted and validated:
+ *
+ * ```ts
+ * const server = await startFakeKubeApiServer({ users: { 'node-token': serviceAccountUser('kube-system', 'hostnic-node') } });
+ * for (const crd of crdManifests) server.applyCrdManifest(crd);
+ * server.enableRbac(rbacManifests);
+ * kc.loadFromString(server.kubeconfig({ token: 'node-token' }));
+ * // ... run code under test, then: expect(server.rbacDenials()).toEqual([]);
  * await server.close();
  * ```
  */
@@ -19,6 +31,9 @@ export type { CrdDefinition } from './crds.ts';
 export { Faults } from './faults.ts';
 export type { FailOptions, RequestInfo, RequestMatch, Verb } from './faults.ts';
 export type { RequestLogEntry, RequestLogFilter } from './request-log.ts';
+export { serviceAccountUser } from './rbac.ts';
+export type { PolicyRule, RbacDenial } from './rbac.ts';
+export { ADMIN_USER } from './users.ts';
 export type { KubeConfigOptions, KubeconfigSettings } from './kubeconfig.ts';
 export type { KubeObject, ObjectMeta, OwnerReference } from './types.ts';
 export type { WatchInfo } from './watch.ts';

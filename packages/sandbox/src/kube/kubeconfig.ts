@@ -11,10 +11,13 @@ export interface KubeconfigSettings {
   namespace?: string;
   /** Names of the cluster, user and context entries. Default `hostnic-sandbox`. */
   name?: string;
+  /** Bearer token of the user entry, e.g. one of the server's `users`. Default: the server's own (admin) token. */
+  token?: string;
 }
 
 /** The fake speaks plain HTTP; client-node accepts http:// only with skipTLSVerify set. */
-export function kubeConfigOptions(server: string, token: string | undefined, settings: KubeconfigSettings = {}): KubeConfigOptions {
+export function kubeConfigOptions(server: string, serverToken: string | undefined, settings: KubeconfigSettings = {}): KubeConfigOptions {
+  const token = settings.token ?? serverToken;
   const name = settings.name ?? 'hostnic-sandbox';
   const user: { name: string; token?: string } = { name };
   if (token !== undefined) user.token = token;
@@ -29,9 +32,10 @@ export function kubeConfigOptions(server: string, token: string | undefined, set
 }
 
 /** Kubeconfig YAML (scalars JSON-quoted, which YAML reads as double-quoted strings) for client-node or kubectl. */
-export function kubeconfigYaml(server: string, token: string | undefined, settings: KubeconfigSettings = {}): string {
+export function kubeconfigYaml(server: string, serverToken: string | undefined, settings: KubeconfigSettings = {}): string {
   const q = (s: string): string => JSON.stringify(s);
-  const options = kubeConfigOptions(server, token, settings);
+  const token = settings.token ?? serverToken;
+  const options = kubeConfigOptions(server, serverToken, settings);
   const name = options.currentContext;
   const lines = [
     'apiVersion: v1',

@@ -1,11 +1,13 @@
-import { defFromCrd, establishedStatus } from './crds.ts';
+import { crdSchema, defFromCrd, establishedStatus } from './crds.ts';
 import { formatTime } from './ids.ts';
 import type { IdSource } from './ids.ts';
 import { clone, getNumber, getObject, getString, getStringArray, isJsonObject, jsonEqual, parseJson } from './json.ts';
 import type { JsonObject, JsonValue } from './json.ts';
 import { PatchError, applyJsonPatch, applyMergePatch } from './patch.ts';
-import { CRD_GROUP, apiVersionOf, resourceId } from './resources.ts';
+import { CRD_GROUP, RBAC_GROUP, apiVersionOf, resourceId } from './resources.ts';
 import type { ResourceDef, ResourceRegistry } from './resources.ts';
+import { admit } from './schema.ts';
+import type { Structural, WritePart } from './schema.ts';
 import { isEmptySelection, parseFieldSelector, parseLabelSelector, selects } from './selectors.ts';
 import type { Selection } from './selectors.ts';
 import {
@@ -167,6 +169,8 @@ export class Operations {
   readonly #opts: OperationsOptions;
   /** Propagation policies of deletions waiting for finalizers, applied when the object finally goes. */
   readonly #pendingPolicies = new Map<string, string>();
+  /** Compiled schemas per stored CRD object; a CRD update stores a new object, so entries never go stale. */
+  readonly #schemas = new WeakMap<JsonObject, Map<string, Structural | undefined>>();
 
   constructor(store: Store, registry: ResourceRegistry, options: OperationsOptions) {
     this.#store = store;
@@ -268,14 +272,16 @@ export class Operations {
     if (def.scope === 'Namespaced') this.#checkNamespaceAccepts(def, t.namespace ?? '', name || generateName);
     this.#prepareCreate(def, obj);
     normalize(def, obj);
-    const causes = this.#validate(def, obj);
+    const admitted = this.#admitCustom(def, t.version, obj, 'all', undefined);
+    const causes = [...this.#validate(def, admitted.object), ...admitted.causes];
     if (causes.length > 0) throw invalid(def, name, causes);
+    const created = admitted.object;
     const key = this.#key(def, t.namespace, name);
     if (this.#store.get(resourceId(def), key)) throw alreadyExists(def, name);
     m['uid'] = this.#opts.ids.uid();
     m['creationTimestamp'] = this.#now();
     m['generation'] = 1;
-    const stored = dryRun ? obj : this.#store.put(resourceId(def), key, obj);
+    const stored = dryRun ? created : this.#store.put(resourceId(def), key, created);
     if (!dryRun) this.#afterWrite(def, stored);
     return { code: 201, body: present(def, t.version, stored) };
   }
@@ -297,7 +303,8 @@ export class Operations {
     }
     this.#checkUid(def, name, m, existing);
     const next = subresource === 'status' ? withStatusOf(def, existing, obj) : this.#withServerFields(def, existing, obj);
-    return { code: 200, body: present(def, t.version, this.#commitUpdate(def, key, existing, next, dryRun)) };
+    const part = writePart(def, subresource);
+    return { code: 200, body: present(def, t.version, this.#commitUpdate(def, t.version, part, key, existing, next, dryRun)) };
   }
 
   patch(t: Target, contentType: string, text: string, dryRun: boolean, subresource?: 'status'): Outcome {
@@ -346,7 +353,8 @@ export class Operations {
     if (rv && rv !== getString(meta(existing), 'resourceVersion')) throw conflict(def, name);
     this.#checkUid(def, name, m, existing);
     const next = subresource === 'status' ? withStatusOf(def, existing, obj) : this.#withServerFields(def, existing, obj);
-    return { code: 200, body: present(def, t.version, this.#commitUpdate(def, key, existing, next, dryRun)) };
+    const part = writePart(def, subresource);
+    return { code: 200, body: present(def, t.version, this.#commitUpdate(def, t.version, part, key, existing, next, dryRun)) };
   }
 
   delete(t: Target, options: DeleteOptions, dryRun: boolean): Outcome {
@@ -523,10 +531,29 @@ export class Operations {
   }
 
   #validate(def: ResourceDef, obj: JsonObject): StatusCause[] {
-    const causes = validateObjectMeta(obj, isNamespaces(def) ? 'label' : 'subdomain');
+    const causes = validateObjectMeta(obj, isNamespaces(def) ? 'label' : def.group === RBAC_GROUP ? 'path-segment' : 'subdomain');
     if (def.group === '' && def.plural === 'pods') causes.push(...validatePod(obj));
     if (isCrds(def)) causes.push(...validateCrd(obj));
     return causes;
+  }
+
+  /** The CRD's structural schema at work on a custom resource: pruned and defaulted object, schema violations. */
+  #admitCustom(def: ResourceDef, version: string, obj: JsonObject, part: WritePart, old: JsonObject | undefined): { object: JsonObject; causes: StatusCause[] } {
+    const schema = this.#schemaOf(def, version);
+    return schema ? admit(obj, schema, part, old) : { object: obj, causes: [] };
+  }
+
+  #schemaOf(def: ResourceDef, version: string): Structural | undefined {
+    if (!def.custom) return undefined;
+    const crd = this.#store.get(`customresourcedefinitions.${CRD_GROUP}`, resourceId(def));
+    if (!crd) return undefined;
+    let byVersion = this.#schemas.get(crd);
+    if (!byVersion) {
+      byVersion = new Map();
+      this.#schemas.set(crd, byVersion);
+    }
+    if (!byVersion.has(version)) byVersion.set(version, crdSchema(crd, version));
+    return byVersion.get(version);
   }
 
   /** A main-resource write: the client owns everything but server metadata and, with a status subresource, status. */
@@ -549,7 +576,11 @@ export class Operations {
     return obj;
   }
 
-  #commitUpdate(def: ResourceDef, key: string, existing: JsonObject, next: JsonObject, dryRun: boolean): JsonObject {
+  #commitUpdate(
+    def: ResourceDef, version: string, part: WritePart, key: string, existing: JsonObject, proposed: JsonObject, dryRun: boolean,
+  ): JsonObject {
+    const admitted = this.#admitCustom(def, version, proposed, part, existing);
+    const next = admitted.object;
     const old = meta(existing);
     const m = writableMeta(next);
     const name = nameOf(existing);
@@ -564,7 +595,7 @@ export class Operations {
         }]);
       }
     }
-    const causes = this.#validate(def, next);
+    const causes = [...this.#validate(def, next), ...admitted.causes];
     if (causes.length > 0) throw invalid(def, name, causes);
     const generation = getNumber(old, 'generation') ?? 1;
     m['generation'] = jsonEqual(specPart(def, existing), specPart(def, next)) ? generation : generation + 1;
@@ -742,6 +773,12 @@ function normalize(def: ResourceDef, obj: JsonObject): void {
     obj['data'] = data;
   }
   delete obj['stringData'];
+}
+
+/** What a write may change: a status write only status; a main write with a status subresource all but status. */
+function writePart(def: ResourceDef, subresource: 'status' | undefined): WritePart {
+  if (subresource === 'status') return 'status';
+  return def.statusSubresource ? 'main' : 'all';
 }
 
 function withStatusOf(def: ResourceDef, existing: JsonObject, obj: JsonObject): JsonObject {

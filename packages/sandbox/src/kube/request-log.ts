@@ -6,6 +6,8 @@ export interface RequestLogEntry {
   /** Milliseconds since the epoch when the request arrived. */
   readonly at: number;
   readonly method: string;
+  /** The authenticated user (`admin` for the server's own token); undefined when the credentials proved no one. */
+  readonly user: string | undefined;
   readonly path: string;
   /** The raw query string without `?`. */
   readonly query: string;
@@ -30,6 +32,7 @@ export type RequestLogFilter =
       readonly name?: string;
       readonly status?: number;
       readonly method?: string;
+      readonly user?: string;
     };
 
 type MutableEntry = { -readonly [K in keyof RequestLogEntry]: RequestLogEntry[K] };
@@ -46,6 +49,7 @@ function filterMatches(filter: RequestLogFilter | undefined, entry: RequestLogEn
   if (filter.name !== undefined && filter.name !== entry.name) return false;
   if (filter.status !== undefined && filter.status !== entry.status) return false;
   if (filter.method !== undefined && filter.method !== entry.method) return false;
+  if (filter.user !== undefined && filter.user !== entry.user) return false;
   return true;
 }
 

@@ -66,6 +66,7 @@ function builtin(spec: BuiltinSpec): ResourceDef {
 }
 
 export const CRD_GROUP = 'apiextensions.k8s.io';
+export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /** The built-in kinds hostnic touches; each with the field selectors its real registry supports. */
 export function builtinResources(): ResourceDef[] {
@@ -83,7 +84,12 @@ export function builtinResources(): ResourceDef[] {
       fields: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
     }),
     builtin({ plural: 'services', kind: 'Service', scope: 'Namespaced', shortNames: ['svc'], status: true, fields: ['spec.clusterIP', 'spec.type'] }),
+    builtin({ plural: 'serviceaccounts', kind: 'ServiceAccount', scope: 'Namespaced', shortNames: ['sa'], returnDeletedObject: true }),
     builtin({ group: 'coordination.k8s.io', plural: 'leases', kind: 'Lease', scope: 'Namespaced' }),
+    builtin({ group: RBAC_GROUP, plural: 'clusterroles', kind: 'ClusterRole', scope: 'Cluster' }),
+    builtin({ group: RBAC_GROUP, plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', scope: 'Cluster' }),
+    builtin({ group: RBAC_GROUP, plural: 'roles', kind: 'Role', scope: 'Namespaced' }),
+    builtin({ group: RBAC_GROUP, plural: 'rolebindings', kind: 'RoleBinding', scope: 'Namespaced' }),
     builtin({ group: CRD_GROUP, plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', scope: 'Cluster', shortNames: ['crd', 'crds'], status: true, returnDeletedObject: true }),
   ];
 }

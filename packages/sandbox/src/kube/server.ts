@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { crdManifest } from './crds.ts';
+import { crdManifest, wireCrd } from './crds.ts';
 import type { CrdDefinition } from './crds.ts';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.ts';
 import { Faults, resourceMatches } from './faults.ts';
@@ -14,17 +14,22 @@ import { kubeConfigOptions, kubeconfigYaml } from './kubeconfig.ts';
 import type { KubeConfigOptions, KubeconfigSettings } from './kubeconfig.ts';
 import { Operations } from './operations.ts';
 import type { DeleteOptions, ListQuery, Target } from './operations.ts';
+import { RBAC_KINDS, authorize, forbiddenMessage, missingRule } from './rbac.ts';
+import type { RbacDenial, RbacPolicy, ResourceAttributes, UserInfo } from './rbac.ts';
 import { RequestLog } from './request-log.ts';
 import type { RequestLogEntry, RequestLogFilter } from './request-log.ts';
-import { CRD_GROUP, ResourceRegistry, builtinResources, resourceId } from './resources.ts';
+import { CRD_GROUP, RBAC_GROUP, ResourceRegistry, builtinResources, resourceId } from './resources.ts';
 import { parsePath, verbOf } from './routes.ts';
 import type { ResourceRoute, Route } from './routes.ts';
 import { selects } from './selectors.ts';
-import { ApiError, badRequest, errorForCode, methodNotAllowed, pathNotFound, statusBody, unsupportedMediaType } from './status.ts';
+import {
+  ApiError, badRequest, errorForCode, forbiddenRequest, invalid, methodNotAllowed, pathNotFound, statusBody, unsupportedMediaType,
+} from './status.ts';
 import { Store } from './store.ts';
 import { toKubeObject } from './types.ts';
 import type { KubeObject } from './types.ts';
-import { validateCrd } from './validation.ts';
+import { Authenticator } from './users.ts';
+import { validateCrd, validateObjectMeta } from './validation.ts';
 import { WatchHub } from './watch.ts';
 import type { WatchInfo } from './watch.ts';
 
@@ -35,8 +40,21 @@ export interface FakeKubeApiServerOptions {
   port?: number;
   /** Seed for uids and generateName suffixes. Default `hostnic`. */
   seed?: string | number;
-  /** Bearer token clients must present; `null` turns authentication off. Default `hostnic-sandbox-token`. */
+  /**
+   * Bearer token of the user `admin`, who may do anything (RBAC does not apply to it); `null` turns
+   * authentication off: requests without a known user's token are then admin's. Default `hostnic-sandbox-token`.
+   */
   token?: string | null;
+  /**
+   * Further bearer tokens, each mapped to a user name, e.g. `system:serviceaccount:kube-system:hostnic-node`
+   * (service-account names also get the groups RBAC Group subjects match). Use `kubeconfig({ token })`.
+   */
+  users?: Readonly<Record<string, string>>;
+  /**
+   * RBAC objects (rbac.authorization.k8s.io/v1 Role, ClusterRole, RoleBinding, ClusterRoleBinding; other
+   * kinds are ignored): when given, RBAC is enforced from the start, as after `enableRbac(rbac)`.
+   */
+  rbac?: readonly KubeObject[];
   /** Events kept per resource for watch resumption and paging; older resourceVersions get 410. Default 1000. */
   watchWindow?: number;
   /** Interval of BOOKMARK events on watches that allow them. Default 10 s (client-node gives up after 30 s of silence). */
@@ -114,6 +132,10 @@ export class FakeKubeApiServer {
   readonly #watches: WatchHub;
   readonly #log: RequestLog;
   readonly #token: string | undefined;
+  readonly #auth: Authenticator;
+  #rbac = false;
+  readonly #denials: RbacDenial[] = [];
+  readonly #maxDenials: number;
   readonly #maxBody: number;
   #url = '';
   #closing: Promise<void> | undefined;
@@ -131,11 +153,14 @@ export class FakeKubeApiServer {
     this.#watches = new WatchHub(this.#store, options.bookmarkIntervalMs ?? 10_000);
     this.#log = new RequestLog(options.maxRequestLog ?? 10_000);
     this.#token = options.token === null ? undefined : (options.token ?? 'hostnic-sandbox-token');
+    this.#auth = new Authenticator(this.#token, options.users ?? {});
+    this.#maxDenials = options.maxRequestLog ?? 10_000;
     this.#maxBody = options.maxBodyBytes ?? 3 * 1024 * 1024;
     const namespaces = this.#registry.resolve('namespaces');
     for (const name of options.namespaces ?? DEFAULT_NAMESPACES) {
       this.#ops.putDirect(namespaces, { metadata: { name }, status: { phase: 'Active' } });
     }
+    if (options.rbac) this.enableRbac(options.rbac);
     this.#http = createServer((req, res) => {
       void this.#handle(req, res);
     });
@@ -160,7 +185,7 @@ export class FakeKubeApiServer {
     return this.#url;
   }
 
-  /** Kubeconfig text for KubeConfig.loadFromString (or kubectl). */
+  /** Kubeconfig text for KubeConfig.loadFromString (or kubectl); `{ token }` picks one of the `users`. */
   kubeconfig(settings?: KubeconfigSettings): string {
     return kubeconfigYaml(this.#url, this.#token, settings);
   }
@@ -176,6 +201,51 @@ export class FakeKubeApiServer {
     const causes = validateCrd(manifest);
     if (causes.length > 0) throw new Error(`invalid CRD: ${causes.map((c) => `${c.field ?? ''}: ${c.message}`).join('; ')}`);
     return toKubeObject(this.#ops.putDirect(this.#registry.resolve(`customresourcedefinitions.${CRD_GROUP}`), manifest));
+  }
+
+  /**
+   * Creates or replaces a CustomResourceDefinition from its apiextensions.k8s.io/v1 manifest, as
+   * `kubectl apply` would, and starts serving its kind. A structural openAPIV3Schema is then enforced on
+   * writes of its objects: unknown fields pruned, defaults applied, invalid objects refused with 422.
+   * Takes the manifest as parsed YAML or as a client-node model (loadAllYaml). Throws a 422 ApiError when the
+   * CRD itself is invalid.
+   */
+  applyCrdManifest(manifest: KubeObject): KubeObject {
+    const json = toJson(manifest);
+    if (!isJsonObject(json) || getString(json, 'apiVersion') !== `${CRD_GROUP}/v1` || getString(json, 'kind') !== 'CustomResourceDefinition') {
+      throw new TypeError(`an ${CRD_GROUP}/v1 CustomResourceDefinition expected`);
+    }
+    const crd = wireCrd(json);
+    // As on create, status is the server's: a manifest's placeholder status would leave the CRD unestablished.
+    delete crd['status'];
+    const def = this.#registry.resolve(`customresourcedefinitions.${CRD_GROUP}`);
+    const causes = [...validateObjectMeta(crd, 'subdomain'), ...validateCrd(crd)];
+    if (causes.length > 0) throw invalid(def, getString(getObject(crd, 'metadata') ?? {}, 'name') ?? '', causes);
+    return toKubeObject(this.#ops.putDirect(def, crd));
+  }
+
+  /**
+   * Enforces RBAC from now on, for every user but admin, and stores the given RBAC objects (kinds other
+   * than Role, ClusterRole, RoleBinding and ClusterRoleBinding are skipped), replacing same-named ones.
+   * Call again, or write RBAC objects through the API or `put`, to grant more: every request is judged
+   * against what is stored at that moment. Discovery and health stay open to any authenticated user.
+   */
+  enableRbac(objects: readonly KubeObject[] = []): void {
+    for (const obj of objects) {
+      const plural = typeof obj.kind === 'string' ? RBAC_KINDS[obj.kind] : undefined;
+      if (plural === undefined || obj.apiVersion !== `${RBAC_GROUP}/v1`) continue;
+      this.put(`${plural}.${RBAC_GROUP}`, obj);
+    }
+    this.#rbac = true;
+  }
+
+  /** Requests RBAC refused since the start (or the last clear), oldest first, with the rule each lacked. */
+  rbacDenials(): RbacDenial[] {
+    return this.#denials.map((d) => ({ ...d }));
+  }
+
+  clearRbacDenials(): void {
+    this.#denials.length = 0;
   }
 
   /**
@@ -254,11 +324,35 @@ export class FakeKubeApiServer {
     return this.#closing;
   }
 
-  #authorized(req: IncomingMessage, pathname: string): boolean {
-    if (this.#token === undefined) return true;
-    // The apiserver lets anyone probe health and version.
-    if (/^\/(healthz|livez|readyz|version)(\/|$)/.test(pathname)) return true;
-    return req.headers.authorization === `Bearer ${this.#token}`;
+  #policy(): RbacPolicy {
+    const objects = (plural: string): JsonObject[] => this.#store.entries(`${plural}.${RBAC_GROUP}`).map(([, obj]) => obj);
+    return {
+      roles: objects('roles'),
+      clusterRoles: objects('clusterroles'),
+      roleBindings: objects('rolebindings'),
+      clusterRoleBindings: objects('clusterrolebindings'),
+    };
+  }
+
+  /** The RBAC check the apiserver makes after authentication, before anything else looks at the request. */
+  #authorize(user: UserInfo, route: ResourceRoute, verb: Verb, query: URLSearchParams): void {
+    if (!this.#rbac) return;
+    const { def, subresource } = route;
+    let { namespace, name } = route;
+    // A namespace is addressed inside itself: a RoleBinding there may grant reading it.
+    if (def.group === '' && def.plural === 'namespaces' && name !== undefined) namespace = name;
+    // List and watch narrowed to one name by field selector count as requests for that name.
+    if ((verb === 'list' || verb === 'watch') && name === undefined) name = exactName(query.get('fieldSelector'));
+    const attrs: ResourceAttributes = { user, verb, apiGroup: def.group, resource: def.plural, subresource, namespace, name };
+    const decision = authorize(this.#policy(), attrs);
+    if (decision.allowed) return;
+    const message = forbiddenMessage(attrs, decision.reason);
+    this.#denials.push({
+      user: user.name, verb, apiGroup: def.group, resource: def.plural, subresource, namespace, name, message, missingRule: missingRule(attrs),
+    });
+    // Bounded like the request log, so a test that runs long against a denial does not grow without end.
+    if (this.#denials.length > this.#maxDenials) this.#denials.shift();
+    throw forbiddenRequest(def, name, message);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -276,17 +370,21 @@ export class FakeKubeApiServer {
       early = error;
     }
     const rr = route?.kind === 'resource' ? route : undefined;
+    const user = this.#auth.authenticate(req.headers.authorization);
     const done = this.#log.begin({
-      method, path: url.pathname, query: url.search.slice(1), verb,
+      method, user: user?.name, path: url.pathname, query: url.search.slice(1), verb,
       group: rr?.def.group, resource: rr?.def.plural, subresource: rr?.subresource, namespace: rr?.namespace, name: rr?.name,
     });
     try {
-      if (!this.#authorized(req, url.pathname)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      // The apiserver lets anyone probe health and version.
+      if (!user && !/^\/(healthz|livez|readyz|version)(\/|$)/.test(url.pathname)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       if (early !== undefined) throw early;
       if (!route) throw pathNotFound();
       if (route.kind === 'resource') {
         if (!verb) throw methodNotAllowed();
-        await this.#serveResource(req, res, route, verb, url.searchParams, done);
+        if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+        this.#authorize(user, route, verb, url.searchParams);
+        await this.#serveResource(req, res, route, verb, url.searchParams, user.name, done);
         return;
       }
       if (method !== 'GET') throw methodNotAllowed();
@@ -321,7 +419,7 @@ export class FakeKubeApiServer {
   }
 
   async #serveResource(
-    req: IncomingMessage, res: ServerResponse, route: ResourceRoute, verb: Verb, query: URLSearchParams,
+    req: IncomingMessage, res: ServerResponse, route: ResourceRoute, verb: Verb, query: URLSearchParams, user: string,
     done: (status: number) => void,
   ): Promise<void> {
     const text = await readBody(req, this.#maxBody);
@@ -341,7 +439,7 @@ export class FakeKubeApiServer {
     }
     const { def, version, namespace, name, subresource } = route;
     const info: RequestInfo = {
-      method: req.method ?? 'GET', path: req.url ?? '', verb, group: def.group, version, resource: def.plural,
+      method: req.method ?? 'GET', path: req.url ?? '', user, verb, group: def.group, version, resource: def.plural,
       subresource, namespace, name, body,
     };
     const fault = await this.faults.apply(info);
@@ -401,6 +499,15 @@ export class FakeKubeApiServer {
       throw badRequest(`the body of the request could not be decoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** The name a field selector pins down with `metadata.name=x` (or `==`), as RequestInfo reads it for list and watch. */
+function exactName(fieldSelector: string | null): string | undefined {
+  for (const term of (fieldSelector ?? '').split(',')) {
+    const match = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(term);
+    if (match?.[1]) return match[1];
+  }
+  return undefined;
 }
 
 export async function startFakeKubeApiServer(options: FakeKubeApiServerOptions = {}): Promise<FakeKubeApiServer> {

@@ -110,6 +110,15 @@ export function forbidden(r: ResourceNaming, name: string, why: string): ApiErro
   });
 }
 
+/** An authorizer's 403: `message` is the whole text; the details name the resource as the apiserver's NewForbidden does. */
+export function forbiddenRequest(r: ResourceNaming, name: string | undefined, message: string): ApiError {
+  return new ApiError(403, 'Forbidden', message, {
+    ...(name ? { name } : {}),
+    ...groupDetail(r),
+    kind: r.plural,
+  });
+}
+
 export function unsupportedMediaType(contentType: string): ApiError {
   return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json (got ${contentType || 'none'})`);
 }

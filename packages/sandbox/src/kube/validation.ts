@@ -1,5 +1,6 @@
 import { getObject, getString, isJsonObject } from './json.ts';
 import type { JsonObject } from './json.ts';
+import { structuralErrors } from './schema.ts';
 import type { StatusCause } from './status.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -41,13 +42,23 @@ export function required(field: string, why = ''): StatusCause {
   return { reason: 'FieldValueRequired', message: `Required value${why ? `: ${why}` : ''}`, field };
 }
 
+/** RBAC names (`system:controller:x`) only have to be usable as one URL path segment. */
+function pathSegmentProblem(name: string): string | undefined {
+  if (name === '.' || name === '..') return `may not be '${name}'`;
+  for (const c of ['/', '%']) if (name.includes(c)) return `may not contain '${c}'`;
+  return undefined;
+}
+
 /** Checks shared by every kind: the name, labels and the shape of finalizers. */
-export function validateObjectMeta(obj: JsonObject, nameRule: 'subdomain' | 'label'): StatusCause[] {
+export function validateObjectMeta(obj: JsonObject, nameRule: 'subdomain' | 'label' | 'path-segment'): StatusCause[] {
   const causes: StatusCause[] = [];
   const meta = getObject(obj, 'metadata') ?? {};
   const name = getString(meta, 'name') ?? '';
   if (name === '') {
     causes.push(required('metadata.name', 'name or generateName is required'));
+  } else if (nameRule === 'path-segment') {
+    const problem = pathSegmentProblem(name);
+    if (problem) causes.push(invalidValue('metadata.name', name, problem));
   } else if (nameRule === 'label' ? !isDnsLabel(name) : !isDnsSubdomain(name)) {
     causes.push(invalidValue('metadata.name', name, nameRule === 'label' ? LABEL_MESSAGE : SUBDOMAIN_MESSAGE));
   }
@@ -126,6 +137,9 @@ export function validateCrd(obj: JsonObject): StatusCause[] {
     versions.forEach((v, i) => {
       const name = isJsonObject(v) ? getString(v, 'name') : undefined;
       if (!name || !isDnsLabel(name)) causes.push(required(`spec.versions[${i}].name`));
+      // A version without a schema is served as it always was here; one with a schema must be structural.
+      const schema = isJsonObject(v) ? getObject(v, 'schema')?.['openAPIV3Schema'] : undefined;
+      if (schema !== undefined && schema !== null) causes.push(...structuralErrors(schema, `spec.versions[${i}].schema.openAPIV3Schema`));
     });
   }
   const name = getString(getObject(obj, 'metadata'), 'name') ?? '';

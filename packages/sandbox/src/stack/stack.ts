@@ -6,18 +6,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
 import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import { startSandboxNetwork } from '../cluster/index.ts';
 import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '../cluster/index.ts';
-import { registerHostnicCrds, startFakeKubeApiServer } from '../kube/index.ts';
-import type { FakeKubeApiServer } from '../kube/index.ts';
+import { serviceAccountUser, startFakeKubeApiServer } from '../kube/index.ts';
+import type { FakeKubeApiServer, KubeObject } from '../kube/index.ts';
 import { writeAgentConfigs } from './agent-files.ts';
 import { run, socketGet, startChild, until } from './processes.ts';
 import type { Child, RunResult } from './processes.ts';
@@ -27,6 +27,17 @@ export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 export const AGENT_CLI = join(REPO, 'packages/agent/src/cli.ts');
 export const CONTROLLER_CLI = join(REPO, 'packages/controller/src/cli.ts');
 export const PLUGIN = join(REPO, 'packages/cni-plugin/dist/hostnic');
+export const DEPLOY_MANIFEST = join(REPO, 'deploy/hostnic.yaml');
+
+/** Bearer tokens of the service accounts deploy/hostnic.yaml gives the agent and the controller. */
+const AGENT_TOKEN = 'hostnic-node-token';
+const CONTROLLER_TOKEN = 'hostnic-controller-token';
+
+/** deploy/hostnic.yaml as objects: its CRDs (structural schemas) and RBAC rules are what the stack runs under. */
+export async function deployManifests(): Promise<KubeObject[]> {
+  const docs: unknown[] = loadAllYaml(await readFile(DEPLOY_MANIFEST, 'utf8'));
+  return docs.filter((d): d is KubeObject => typeof d === 'object' && d !== null && !Array.isArray(d));
+}
 
 export interface NodeAgent {
   readonly node: SandboxNode;
@@ -100,6 +111,12 @@ function hostIn(cidr: string, host: number): string {
   return parts.join('.');
 }
 
+/** What RBAC refused so far, for error messages: the rule deploy/hostnic.yaml lacks. */
+function denials(kube: FakeKubeApiServer | undefined): string {
+  const list = kube?.rbacDenials() ?? [];
+  return list.length === 0 ? '' : `\nRBAC denials:\n${list.map((d) => `  ${d.message}`).join('\n')}`;
+}
+
 async function settle(p: Promise<unknown>, ms: number): Promise<void> {
   await Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
 }
@@ -166,9 +183,16 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     }
   };
   try {
-    say('starting the fake kube-apiserver');
-    kube = await startFakeKubeApiServer();
-    registerHostnicCrds(kube);
+    say('starting the fake kube-apiserver with deploy/hostnic.yaml (CRDs and RBAC enforced)');
+    kube = await startFakeKubeApiServer({
+      users: {
+        [AGENT_TOKEN]: serviceAccountUser('kube-system', 'hostnic-node'),
+        [CONTROLLER_TOKEN]: serviceAccountUser('kube-system', 'hostnic-controller'),
+      },
+    });
+    const manifests = await deployManifests();
+    for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
+    kube.enableRbac(manifests);
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfig());
     const kubeconfigFile = join(dir, 'kubeconfig');
@@ -191,7 +215,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     if (ipam.kind === 'direct') {
       await makePoolsDirectly(kc, sb, ipam);
     } else {
-      const { qcConfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig());
+      const { qcConfig, kubeconfig: controllerKubeconfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig({ token: CONTROLLER_TOKEN }));
       kube.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hostnic-ipam-config', namespace: 'kube-system' }, data: { ...ipam.ipamConfig } });
       kube.put('vxnetpools', {
         apiVersion: 'network.qingcloud.com/v1alpha1',
@@ -201,7 +225,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       });
       say('starting hostnic-controller (VxNetPool v-pool → VIPs, IPPools, blocks)');
       controller = startChild(
-        [...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', kubeconfigFile, '--iaas-config', qcConfig, '--metrics-port', '0', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms'],
+        [...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig, '--metrics-port', '0', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms'],
         { ...process.env, KUBECONFIG: '' },
         REPO,
       );
@@ -210,7 +234,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         const status = kube?.get('vxnetpools', 'v-pool')?.['status'] as { ready?: boolean } | undefined;
         return status?.ready === true ? true : undefined;
       }).catch((e: unknown) => {
-        throw new Error(`${String(e)}\ncontroller output:\n${started.output()}`);
+        throw new Error(`${String(e)}\ncontroller output:\n${started.output()}${denials(kube)}`);
       });
     }
 
@@ -221,7 +245,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       bridges.push(await unixBridge(path, port));
       bridgePaths.push(`${port}=${path}`);
     }
-    const kubeconfigText = kube.kubeconfig();
+    const kubeconfigText = kube.kubeconfig({ token: AGENT_TOKEN });
     const agents = new Map<string, NodeAgent>();
     for (const name of options.agentsOn) {
       const node = sb.node(name);
@@ -278,7 +302,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
           const s = await socketGet(a.socket, '/v1/status');
           return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
         }).catch((e: unknown) => {
-          throw new Error(`${String(e)}\nagent output:\n${a.child.output()}`);
+          throw new Error(`${String(e)}\nagent output:\n${a.child.output()}${denials(kube)}`);
         }),
       ),
     );

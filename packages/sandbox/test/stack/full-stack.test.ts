@@ -2,7 +2,8 @@
  * All of hostnic together, as root: `hostnic-controller run` turns VxNetPool v-pool into VIPs, IPPools and
  * blocks and maps namespaces (auto mode); `hostnic-agent run` on two nodes; pods wired by the bundled plugin
  * get addresses from their namespace's blocks and reach each other and the VPC; the controller's tools see
- * the allocations; DEL gives everything back.
+ * the allocations; DEL gives everything back. The fake apiserver enforces deploy/hostnic.yaml's CRD schemas
+ * and RBAC rules, with the agents and the controller on their own service accounts.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +130,12 @@ describe.skipIf(!isRoot)('controller, agents and plugin together (e2e)', () => {
       const total = [PODS1.id, PODS2.id].reduce((n, id) => n + ((s().kube.get('ippools', id)?.['status'] as { allocations?: number } | undefined)?.allocations ?? -1), 0);
       return total === 0 ? true : undefined;
     });
+  });
+
+  it('ran within deploy/hostnic.yaml: no request of the agents or the controller was refused by its RBAC', () => {
+    const users = new Set(s().kube.requestLog().map((e) => e.user));
+    expect(users).toContain('system:serviceaccount:kube-system:hostnic-node');
+    expect(users).toContain('system:serviceaccount:kube-system:hostnic-controller');
+    expect(s().kube.rbacDenials().map((d) => d.message)).toEqual([]);
   });
 });
