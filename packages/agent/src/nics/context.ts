@@ -47,6 +47,11 @@ export interface NicManagerOptions {
   jobPoll?: { initialIntervalMs?: number; maxIntervalMs?: number };
   /** Detached NICs of ours without a record are deleted once seen for this long, default 10 min. */
   orphanGraceMs?: number;
+  /**
+   * A NIC whose host setup was verified this recently is not verified again by ensureNic, default 3 s: a burst
+   * of pod starts on one vxnet checks the host once, not once per pod (the periodic repair still runs).
+   */
+  hostCheckWindowMs?: number;
   clock?: NicClock;
   sleep?: Sleep;
   log?: NicLogger;

@@ -22,9 +22,13 @@ export class NicManager {
   readonly #ctx: NicContext;
   /** NIC id → when reconcile first saw it detached without a record (in memory: a restart restarts the grace). */
   readonly #orphansSeen = new Map<string, number>();
+  /** NIC id → when ensureNic last found its host setup whole. */
+  readonly #verifiedAt = new Map<string, number>();
+  readonly #hostCheckWindowMs: number;
 
   constructor(options: NicManagerOptions) {
     this.#ctx = resolveContext(options);
+    this.#hostCheckWindowMs = options.hostCheckWindowMs ?? 3_000;
   }
 
   get nicName(): string {
@@ -40,17 +44,32 @@ export class NicManager {
     return ctx.vxnetLocks.run(vxnet.vxnetId, async () => {
       signal?.throwIfAborted();
       let existing = await ctx.store.nicForVxnet(vxnet.vxnetId);
+      const verified = existing === undefined ? undefined : this.#verifiedAt.get(existing.nicId);
+      if (
+        existing?.phase === 'Succeeded' &&
+        verified !== undefined &&
+        ctx.clock.now() - verified < this.#hostCheckWindowMs &&
+        sameVxnet(existing.vxnet, vxnet)
+      ) {
+        return existing;
+      }
       if (existing) {
+        this.#verifiedAt.delete(existing.nicId);
         if (!sameVxnet(existing.vxnet, vxnet)) {
           // The vxnet changed under us (e.g. its router): setupHostNic replaces the stale routes and rule.
           existing = { ...existing, vxnet: { ...vxnet } };
           await ctx.store.putNic(existing);
         }
         const outcome = await repairNic(ctx, existing, signal);
-        if (outcome.kind === 'ok') return outcome.record;
+        if (outcome.kind === 'ok') {
+          this.#verifiedAt.set(outcome.record.nicId, ctx.clock.now());
+          return outcome.record;
+        }
         await dropVanished(ctx, existing);
       }
-      return createNic(ctx, vxnet, signal);
+      const created = await createNic(ctx, vxnet, signal);
+      this.#verifiedAt.set(created.nicId, ctx.clock.now());
+      return created;
     });
   }
 
@@ -63,6 +82,7 @@ export class NicManager {
     return ctx.vxnetLocks.run(first.vxnet.vxnetId, async () => {
       const record = await ctx.store.getNic(id);
       if (!record) return { released: false, nicId: id, reason: 'unknown' };
+      this.#verifiedAt.delete(record.nicId);
       return releaseRecord(ctx, record, signal);
     });
   }
@@ -95,6 +115,7 @@ export class NicManager {
         }
         const idleFor = now - Date.parse(record.idleSince);
         if (!(idleFor >= idleForMs)) return undefined;
+        this.#verifiedAt.delete(record.nicId);
         return releaseRecord(ctx, record, signal);
       });
       if (result) results.push(result);
@@ -104,6 +125,8 @@ export class NicManager {
 
   /** Converges store, IaaS and kernel; the agent runs it at start and on a timer. */
   reconcile(signal?: AbortSignal): Promise<ReconcileSummary> {
+    // What reconcile finds broken the next ADD must look at again, not trust a recent verification.
+    this.#verifiedAt.clear();
     return reconcileNics(this.#ctx, this.#orphansSeen, signal);
   }
 }

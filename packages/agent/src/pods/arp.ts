@@ -52,8 +52,16 @@ export function inInterfaceArpRule(dev: string, ip: string, mac: string): Ebtabl
   };
 }
 
-/** Installs the entry, falling back to the `-i` form when the kernel refuses `--logical-in`. */
-export async function installArpReply(spec: ArpReplySpec, options: EbtablesOptions): Promise<InstalledArpReply> {
+/**
+ * Installs the entry, falling back to the `-i` form when the kernel refuses `--logical-in`. With `form: 'in'`
+ * (the caller learnt that this kernel refuses it) the `-i` form is installed directly, which saves the
+ * refused attempt's spawns on every ADD.
+ */
+export async function installArpReply(spec: ArpReplySpec, options: EbtablesOptions, form?: ArpMatch): Promise<InstalledArpReply> {
+  if (form === 'in') {
+    await ensureEbtablesRule(inInterfaceArpRule(spec.nicLink, spec.ip, spec.mac), options);
+    return { match: 'in', dev: spec.nicLink, ip: spec.ip, mac: spec.mac };
+  }
   try {
     await ensureArpReply({ bridge: spec.bridge, ip: spec.ip, mac: spec.mac }, options);
     return { match: 'logical-in', dev: spec.bridge, ip: spec.ip, mac: spec.mac };

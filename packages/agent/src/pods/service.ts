@@ -22,7 +22,7 @@ import { KeyedLock } from '../nics/index.ts';
 import type { NicRecord, PodRecord, VxnetInfo } from '../types.ts';
 import { fixedIpsOf } from './annotations.ts';
 import { countArpReply, installArpReply, removeArpRepliesForIp, uninstallArpReply } from './arp.ts';
-import type { InstalledArpReply } from './arp.ts';
+import type { ArpMatch, InstalledArpReply } from './arp.ts';
 import { CniCode, PodError, messageOf, stepError } from './errors.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
 import type { PodServiceRecord } from './records.ts';
@@ -103,11 +103,15 @@ function handleOf(a: Attachment): string {
   }
 }
 
+type StepName = Parameters<typeof stepError>[0];
+
 export class PodService {
   readonly #o: PodServiceOptions;
   readonly #locks = new KeyedLock();
   readonly #log: PodLogger;
   readonly #hostNetns: Netns;
+  /** The ARP entry form this kernel took last; a kernel that refuses `--logical-in` refuses it every time. */
+  #arpForm: ArpMatch | undefined;
 
   constructor(options: PodServiceOptions) {
     this.#o = options;
@@ -141,9 +145,13 @@ export class PodService {
     }
     const handleId = handleOf(a);
 
+    // Milliseconds per step, logged with the result: where a slow pod start went.
+    const timings: Record<string, number> = {};
     let annotations: Readonly<Record<string, string>> | undefined;
+    const readStarted = performance.now();
     try {
       annotations = await this.#o.podAnnotations(a.podNamespace, a.podName);
+      timings['read-pod'] = Math.round(performance.now() - readStarted);
     } catch (e) {
       throw new PodError('read-pod', CniCode.tryAgain, `read-pod failed: reading pod ${a.podNamespace}/${a.podName}: ${messageOf(e)}`, { cause: e });
     }
@@ -154,24 +162,25 @@ export class PodService {
       throw new PodError('parse-annotation', CniCode.badAnnotation, `parse-annotation failed: ${messageOf(e)}`, { cause: e });
     }
 
+    const step = this.#timedSteps(timings);
     const intent = await store.beginIntent('wire-pod', { containerId: a.containerId, ifName: a.ifName, handleId, netns: a.netns });
     // Undo steps, newest first; each is tried even when an earlier one fails.
     const undo: { what: string; run: () => Promise<unknown> }[] = [];
     let keepIntent = false;
     try {
       signal?.throwIfAborted();
-      const allocation = await this.#step('allocate-ip', CniCode.ipam, () =>
+      const allocation = await step('allocate-ip', CniCode.ipam, () =>
         this.#o.ipam.allocate({ handleId, namespace: a.podNamespace, pod: a.podName, node: this.#o.nodeName, fixedIps }),
       );
       undo.push({ what: 'release-ip', run: () => this.#o.ipam.release(handleId) });
 
-      const vxnet = await this.#step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal));
-      const nic = await this.#step('ensure-nic', CniCode.nic, () => this.#o.nics.ensureNic(vxnet, signal));
+      const vxnet = await step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal));
+      const nic = await step('ensure-nic', CniCode.nic, () => this.#o.nics.ensureNic(vxnet, signal));
       signal?.throwIfAborted();
 
       const hostVeth = hostVethName(a.podNamespace, a.podName, config.vethPrefix || undefined);
       const podNetns = netnsAtPath(a.netns);
-      const wiring: PodWiring = await this.#step('wire-pod', CniCode.wiring, () =>
+      const wiring: PodWiring = await step('wire-pod', CniCode.wiring, () =>
         wirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: allocation.address, mtu: config.mtu }),
       );
       undo.push({
@@ -189,16 +198,17 @@ export class PodService {
             ? uninstallArpReply(installed.entry, this.#ebtables())
             : removeArpRepliesForIp(allocation.address, this.#ebtables()),
       });
-      const arp = await this.#step('arp-reply', CniCode.arpReply, () =>
-        installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables()),
+      const arp = await step('arp-reply', CniCode.arpReply, () =>
+        installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables(), this.#arpForm),
       );
       installed.entry = arp;
+      this.#arpForm = arp.match;
 
       // Last before the record: a failed patch then has only node-local steps to undo, and a recorded pod
       // (which a repeated ADD answers from) always has its annotations.
       const annotator = this.#o.podAnnotator;
       if (annotator) {
-        await this.#step('annotate-pod', CniCode.badAnnotation, () => annotator(a.podNamespace, a.podName, allocation.address));
+        await step('annotate-pod', CniCode.badAnnotation, () => annotator(a.podNamespace, a.podName, allocation.address));
       }
 
       const record: PodServiceRecord = {
@@ -220,8 +230,8 @@ export class PodService {
         arpDev: arp.dev,
         mtu: wiring.mtu,
       };
-      await this.#step('record', CniCode.datastore, () => store.putPod(record));
-      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match });
+      await step('record', CniCode.datastore, () => store.putPod(record));
+      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match, stepsMs: timings });
       return { result: resultOfRecord(record), vxnet: record.vxnetId };
     } catch (e) {
       const failure =
@@ -248,12 +258,24 @@ export class PodService {
     }
   }
 
-  async #step<T>(step: Parameters<typeof stepError>[0], code: number, fn: () => Promise<T>): Promise<T> {
+  async #step<T>(step: StepName, code: number, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
       throw stepError(step, code, e);
     }
+  }
+
+  /** `#step` that also adds each step's milliseconds to `timings`. */
+  #timedSteps(timings: Record<string, number>): <T>(step: StepName, code: number, fn: () => Promise<T>) => Promise<T> {
+    return async (step, code, fn) => {
+      const started = performance.now();
+      try {
+        return await this.#step(step, code, fn);
+      } finally {
+        timings[step] = (timings[step] ?? 0) + Math.round(performance.now() - started);
+      }
+    };
   }
 
   del(request: DelRequest): Promise<void> {
