@@ -15,7 +15,7 @@ import { AgentDatastore } from '../datastore/index.ts';
 import { NicManager } from '../nics/index.ts';
 import { abortableSleep } from '../nics/context.ts';
 import { PodService, cachedVxnetLookup, replaySpool } from '../pods/index.ts';
-import { loadKubeConfig, podAnnotationReader, podIpAnnotator } from './kube.ts';
+import { loadKubeConfig, podAnnotationReader, podIpAnnotator, podPresenceReader } from './kube.ts';
 import { errorText } from './log.ts';
 import type { DaemonLogger } from './log.ts';
 import { startMetricsServer } from './metrics.ts';
@@ -172,6 +172,12 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     if (released.length > 0) log.info('idle NICs released', { released });
   };
 
+  const presence = podPresenceReader(kube.kc, o.nodeName);
+  const releaseGone = async (): Promise<void> => {
+    const released = await pods.releaseGonePods(presence, { graceMs: config.agent.orphanPodGraceSec * 1000 });
+    if (released.length > 0) log.info('attachments of gone pods released', { released });
+  };
+
   const startUp = async (): Promise<void> => {
     const retryMs = config.pool.sync * 1000;
     for (;;) {
@@ -196,6 +202,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
+    timers.push(every(config.pool.sync * 1000, releaseGone, onError('release of gone pods')));
   };
   const readyPromise = startUp();
 

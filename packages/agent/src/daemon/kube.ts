@@ -5,7 +5,7 @@
 
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CniCode, PodError } from '../pods/index.ts';
-import type { PodAnnotations, PodAnnotator } from '../pods/index.ts';
+import type { PodAnnotations, PodAnnotator, PodPresence } from '../pods/index.ts';
 
 /** `--kubeconfig`, else `KUBECONFIG`, else the in-cluster service account (the DaemonSet's case). */
 export function loadKubeConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>>): { kc: KubeConfig; source: string } {
@@ -39,6 +39,26 @@ export function podAnnotationReader(kc: KubeConfig): PodAnnotations {
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;
+    }
+  };
+}
+
+/**
+ * Where a pod record's pod stands, for the release of pods gone without a DEL: 404 is gone, another node is
+ * elsewhere; any other failure is unknown (nothing is released on it).
+ */
+export function podPresenceReader(kc: KubeConfig, nodeName: string): (namespace: string, name: string) => Promise<PodPresence> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async (namespace, name) => {
+    try {
+      const pod = await core.readNamespacedPod({ name, namespace });
+      const node = pod.spec?.nodeName;
+      if (node !== undefined && node !== '' && node !== nodeName) return { kind: 'elsewhere', node };
+      const created = pod.metadata?.creationTimestamp;
+      return { kind: 'here', createdAt: created === undefined ? undefined : new Date(created) };
+    } catch (e) {
+      if (statusOf(e) === 404) return { kind: 'gone' };
+      return { kind: 'unknown', reason: e instanceof Error ? e.message : String(e) };
     }
   };
 }

@@ -11,3 +11,5 @@ export { arpOfRecord, resultOfRecord, ipOfResult } from './records.ts';
 export type { PodServiceRecord } from './records.ts';
 export { installArpReply, uninstallArpReply, inInterfaceArpRule } from './arp.ts';
 export type { ArpMatch, InstalledArpReply } from './arp.ts';
+export { GonePodTracker, RECREATED_MARGIN_MS, goneReason } from './gone.ts';
+export type { GoneCandidate, GoneReason, PodPresence } from './gone.ts';

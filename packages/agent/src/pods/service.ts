@@ -23,6 +23,8 @@ import type { NicRecord, PodRecord, VxnetInfo } from '../types.ts';
 import { fixedIpsOf } from './annotations.ts';
 import { countArpReply, installArpReply, removeArpRepliesForIp, uninstallArpReply } from './arp.ts';
 import type { ArpMatch, InstalledArpReply } from './arp.ts';
+import { GonePodTracker, goneReason } from './gone.ts';
+import type { GoneReason, PodPresence } from './gone.ts';
 import { CniCode, PodError, messageOf, stepError } from './errors.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
 import type { PodServiceRecord } from './records.ts';
@@ -112,6 +114,7 @@ export class PodService {
   readonly #hostNetns: Netns;
   /** The ARP entry form this kernel took last; a kernel that refuses `--logical-in` refuses it every time. */
   #arpForm: ArpMatch | undefined;
+  readonly #gone = new GonePodTracker();
 
   constructor(options: PodServiceOptions) {
     this.#o = options;
@@ -344,6 +347,51 @@ export class PodService {
       const copies = await this.#step('check', CniCode.checkMismatch, () => countArpReply(arp, this.#ebtables()));
       if (copies !== 1) throw mismatch(`arpreply entry for ${arp.ip} on ${arp.dev}: ${copies} copies, want 1`);
     }
+  }
+
+  /**
+   * Releases records whose pod is gone without a DEL (see gone.ts): looks every record's pod up, acts on
+   * those seen gone for `graceMs` in two looks, reads each once more right before releasing it, and then
+   * does what DEL does (ARP entry, host wiring, IP, record).
+   * @returns what was released, and why
+   */
+  async releaseGonePods(
+    lookup: (namespace: string, name: string) => Promise<PodPresence>,
+    options: { readonly graceMs: number },
+  ): Promise<{ containerId: string; ifName: string; pod: string; reason: GoneReason }[]> {
+    const records = await this.#o.store.listPods();
+    const presence = new Map<string, PodPresence>();
+    for (const r of records) {
+      const key = `${r.podNamespace}/${r.podName}`;
+      if (!presence.has(key)) presence.set(key, await lookup(r.podNamespace, r.podName).catch((e: unknown) => ({ kind: 'unknown' as const, reason: messageOf(e) })));
+    }
+    const due = this.#gone.observe(records, (r) => presence.get(`${r.podNamespace}/${r.podName}`) ?? { kind: 'unknown', reason: 'not looked up' }, this.#now().getTime(), options.graceMs);
+    const released: { containerId: string; ifName: string; pod: string; reason: GoneReason }[] = [];
+    for (const { record, reason } of due) {
+      // The final look: a pod that came back (or an API that cannot answer) keeps its record.
+      const fresh = await lookup(record.podNamespace, record.podName).catch((e: unknown) => ({ kind: 'unknown' as const, reason: messageOf(e) }));
+      if (goneReason(record, fresh) === undefined) {
+        this.#gone.forget(record);
+        continue;
+      }
+      const attachment: Attachment = {
+        containerId: record.containerId,
+        netns: record.netns,
+        ifName: record.ifName,
+        podNamespace: record.podNamespace,
+        podName: record.podName,
+        infraContainerId: record.infraContainerId,
+      };
+      try {
+        await this.#locks.run(attachmentKey(record.containerId, record.ifName), () => this.#del(attachment, undefined, record.ip));
+        this.#gone.forget(record);
+        released.push({ containerId: record.containerId, ifName: record.ifName, pod: `${record.podNamespace}/${record.podName}`, reason });
+        this.#log.info('released the attachment of a pod that is gone', { attachment: attachmentKey(record.containerId, record.ifName), pod: `${record.podNamespace}/${record.podName}`, ip: record.ip, reason });
+      } catch (e) {
+        this.#log.warn('releasing the attachment of a gone pod failed; retried at the next look', { attachment: attachmentKey(record.containerId, record.ifName), error: messageOf(e) });
+      }
+    }
+    return released;
   }
 
   async gc(request: GcRequest): Promise<GcResponse> {

@@ -30,7 +30,7 @@ export async function writeAgentConfigs(
     hostnicJson,
     JSON.stringify({
       pool: { maxNic: 60, sync: 2, freePeriod: 60 },
-      agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15 },
+      agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15, orphanPodGraceSec: 2 },
     }),
   );
   return { qcConfig, kubeconfig, hostnicJson };

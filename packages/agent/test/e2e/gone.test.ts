@@ -1,0 +1,72 @@
+/**
+ * End to end, as root: a pod whose Pod object is deleted without a CNI DEL (kubelet lost it) is released by
+ * the agent after its grace period (2 s in the test configuration): the ARP entry, host rule and IPAM handle
+ * go, and the agent no longer lists it. A pod that still exists keeps everything.
+ */
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeLeftovers, socketGet, startAgentCluster, until } from './harness.ts';
+import type { AgentCluster, PodRef } from './harness.ts';
+
+const isRoot = process.getuid?.() === 0;
+const PODS = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
+
+describe.skipIf(!isRoot)('pods gone without a DEL (e2e)', () => {
+  let cluster: AgentCluster | undefined;
+  const c = (): AgentCluster => {
+    if (cluster === undefined) throw new Error('no cluster');
+    return cluster;
+  };
+
+  beforeAll(async () => {
+    cluster = await startAgentCluster({
+      prefix: `hg${randomBytes(2).toString('hex')}`,
+      nodes: 1,
+      agentsOn: ['node-1'],
+      vxnets: [
+        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
+        { id: PODS.id, cidr: PODS.cidr },
+      ],
+      pools: [PODS.id],
+      mapping: () => ({ Default: [PODS.id] }),
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+  }, 60_000);
+
+  it('releases the attachment of a deleted pod after the grace period, and only that one', async () => {
+    const added: PodRef[] = [];
+    for (const name of ['kept', 'lost']) {
+      const { ref } = await c().createPod('node-1', 'apps', name);
+      const add = await c().agent('node-1').plugin('ADD', ref);
+      expect(add.code, add.stderr).toBe(0);
+      added.push(ref);
+    }
+    expect((await c().handles()).length).toBe(2);
+    expect((await nodeLeftovers(c().sandbox, 'node-1')).arp.length).toBe(2);
+
+    await c().kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: 'apps', name: 'lost' });
+    const agent = c().agent('node-1');
+    await until('the lost pod released', 30_000, async () => {
+      const pods = await socketGet(agent.socket, '/v1/pods');
+      const list = (pods?.body as { pods?: { podName: string }[] } | undefined)?.pods ?? [];
+      return list.length === 1 ? list : undefined;
+    });
+    const handles = await c().handles();
+    expect(handles).toHaveLength(1);
+    expect(handles[0]).toMatch(/^apps-kept-/);
+    const left = await nodeLeftovers(c().sandbox, 'node-1');
+    expect(left.arp).toHaveLength(1);
+    expect(left.rules).toHaveLength(1);
+    expect(agent.child.output()).toContain('released the attachment of a pod that is gone');
+
+    // The remaining pod's DEL still works.
+    const kept = added[0];
+    if (kept === undefined) throw new Error('no pod');
+    expect((await agent.plugin('DEL', kept)).code).toBe(0);
+    expect(await c().handles()).toEqual([]);
+  });
+});
