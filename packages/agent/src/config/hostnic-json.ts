@@ -60,7 +60,11 @@ export interface AgentSection {
   attachTimeoutSec: number;
   /** Bound on waiting for an attached NIC's link to appear in the kernel, seconds. */
   linkTimeoutSec: number;
-  /** Idle NICs to keep per vxnet in use (the warm pool comes later; 0 = none). */
+  /**
+   * The warm pool: with 1, every node keeps a NIC attached on the vxnet of every enabled IPPool, made before
+   * the first pod and kept while idle, so no pod start waits for CreateNics/AttachNics. 0 = off. One NIC
+   * serves all pods of a vxnet, so values above 1 act as 1.
+   */
   warmNicsPerVxnet: number;
   /** A NIC must be idle this long before the free tick releases it, seconds. */
   releaseCooldownSec: number;
@@ -407,10 +411,10 @@ function checkAcrossFields(config: AgentConfig, source: string, warnings: Config
       message: `agent.spoolDir is not the default ${DEFAULT_SPOOL_DIR}: set the CNI config's "spoolDir" to ${config.agent.spoolDir} too`,
     });
   }
-  if (config.agent.warmNicsPerVxnet > 0) {
+  if (config.agent.warmNicsPerVxnet > 1) {
     warnings.push({
       field: 'agent.warmNicsPerVxnet',
-      message: 'agent.warmNicsPerVxnet is reserved for the warm pool, which is not implemented yet; it has no effect',
+      message: `agent.warmNicsPerVxnet is ${config.agent.warmNicsPerVxnet}: one NIC serves every pod of a vxnet, so it acts as 1 (a NIC kept per vxnet)`,
     });
   }
 }

@@ -120,11 +120,12 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     orphanGraceMs: config.agent.orphanNicGraceSec * 1000,
     log,
   });
+  const vxnetLookup = cachedVxnetLookup(iaas);
   const pods = new PodService({
     ipam,
     nics,
     store,
-    vxnets: cachedVxnetLookup(iaas),
+    vxnets: vxnetLookup,
     podAnnotations: podAnnotationReader(kube.kc),
     // Exactly `calico`, as the original compares it; config validation warns about near misses.
     podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube.kc) : undefined,
@@ -165,10 +166,27 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     const r = await replaySpool(paths.spoolDir, pods);
     if (r.released.length + r.bad.length + r.failed.length > 0) log.info('spool replayed', { ...r });
   };
+  // The warm pool: the vxnets of every enabled IPPool (as last listed), each with its NIC kept attached.
+  let warmVxnets = new Set<string>();
+  const warmUp = async (): Promise<void> => {
+    if (config.agent.warmNicsPerVxnet < 1) return;
+    const pools = await ipam.store.listPools();
+    warmVxnets = new Set(pools.filter((p) => p.object.spec.disabled !== true && (p.object.spec.type === 'local' || p.object.spec.type === 'vlan')).map((p) => p.object.metadata.name));
+    const have = new Set((await store.listNics()).filter((n) => n.phase === 'Succeeded').map((n) => n.vxnet.vxnetId));
+    for (const vxnetId of warmVxnets) {
+      if (have.has(vxnetId) || stopping.signal.aborted) continue;
+      try {
+        const nic = await nics.ensureNic(await vxnetLookup(vxnetId, stopping.signal), stopping.signal);
+        log.info('warm NIC ready', { vxnet: vxnetId, nicId: nic.nicId, link: nic.linkName });
+      } catch (e) {
+        if (!stopping.signal.aborted) log.warn('warm NIC not made; retried at the next sync', { vxnet: vxnetId, error: errorText(e) });
+      }
+    }
+  };
   const freePeriodMs = config.pool.freePeriod * 60_000;
   const releaseIdle = async (): Promise<void> => {
     const idleMs = Math.max(freePeriodMs, config.agent.releaseCooldownSec * 1000);
-    const released = await nics.releaseIdleNics(idleMs, stopping.signal);
+    const released = await nics.releaseIdleNics(idleMs, stopping.signal, (vxnetId) => warmVxnets.has(vxnetId));
     if (released.length > 0) log.info('idle NICs released', { released });
   };
 
@@ -203,6 +221,12 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
     timers.push(every(config.pool.sync * 1000, releaseGone, onError('release of gone pods')));
+    if (config.agent.warmNicsPerVxnet > 0) {
+      // At once (so the first pods find their NIC), then with every sync (new pools, lost NICs).
+      const first = warmUp().catch(onError('warm pool'));
+      timers.push({ stop: () => first });
+      timers.push(every(config.pool.sync * 1000, warmUp, onError('warm pool')));
+    }
   };
   const readyPromise = startUp();
 

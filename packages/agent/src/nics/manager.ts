@@ -90,12 +90,15 @@ export class NicManager {
   /**
    * Releases NICs without pods for longer than `idleForMs` (the original's freePeriod, read as an idle
    * age). Tracks idleSince on records whose pod path did not: set at the first idle look, cleared with pods.
+   * NICs whose vxnet `keep` names (the warm pool) are left alone.
    */
-  async releaseIdleNics(idleForMs: number, signal?: AbortSignal): Promise<ReleaseResult[]> {
+  async releaseIdleNics(idleForMs: number, signal?: AbortSignal, keep?: (vxnetId: string) => boolean): Promise<ReleaseResult[]> {
     const ctx = this.#ctx;
     const results: ReleaseResult[] = [];
     for (const listed of await ctx.store.listNics()) {
       signal?.throwIfAborted();
+      // The warm pool's NICs stay, idle or not.
+      if (keep?.(listed.vxnet.vxnetId) === true) continue;
       const result = await ctx.vxnetLocks.run(listed.vxnet.vxnetId, async (): Promise<ReleaseResult | undefined> => {
         const record = await ctx.store.getNic(listed.nicId);
         if (!record) return undefined;

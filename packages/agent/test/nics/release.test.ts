@@ -90,4 +90,17 @@ describe.skipIf(!isRoot)('NicManager release against the sandbox', () => {
     h.clock.offset += 61_000;
     expect(await manager.releaseIdleNics(60_000)).toEqual([{ released: true, nicId: b.nicId, outcome: 'deleted' }]);
   });
+
+  it('releaseIdleNics keeps the warm pool\'s NICs however long they are idle', async () => {
+    const manager = h.manager();
+    const a = await manager.ensureNic(VXNET_A);
+    const b = await manager.ensureNic(VXNET_B);
+    const warm = (vxnetId: string): boolean => vxnetId === VXNET_A.vxnetId;
+    expect(await manager.releaseIdleNics(60_000, undefined, warm)).toEqual([]);
+    h.clock.offset += 61_000;
+    expect(await manager.releaseIdleNics(60_000, undefined, warm)).toEqual([{ released: true, nicId: b.nicId, outcome: 'deleted' }]);
+    h.clock.offset += 10 * 61_000;
+    expect(await manager.releaseIdleNics(60_000, undefined, warm)).toEqual([]);
+    expect([...h.store.nics.keys()]).toEqual([a.nicId]);
+  });
 });

@@ -8,6 +8,8 @@ export async function writeAgentConfigs(
   etc: string,
   qc: SandboxNetwork['qingcloud'],
   kubeconfigText: string,
+  /** Merged into hostnic.json's sections, e.g. `{ agent: { warmNicsPerVxnet: 1 } }`. */
+  extra: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {},
 ): Promise<{ qcConfig: string; kubeconfig: string; hostnicJson: string }> {
   await mkdir(etc, { recursive: true });
   const qcConfig = join(etc, 'config.yaml');
@@ -29,8 +31,9 @@ export async function writeAgentConfigs(
   await writeFile(
     hostnicJson,
     JSON.stringify({
-      pool: { maxNic: 60, sync: 2, freePeriod: 60 },
-      agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15, orphanPodGraceSec: 2 },
+      ...extra,
+      pool: { maxNic: 60, sync: 2, freePeriod: 60, ...extra['pool'] },
+      agent: { spoolReplayIntervalSec: 1, jobPollIntervalSec: 1, attachTimeoutSec: 30, linkTimeoutSec: 15, orphanPodGraceSec: 2, ...extra['agent'] },
     }),
   );
   return { qcConfig, kubeconfig, hostnicJson };

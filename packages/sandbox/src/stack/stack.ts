@@ -81,6 +81,8 @@ export interface StackOptions {
   readonly agentsOn: readonly string[];
   readonly vxnets: readonly VxnetOption[];
   readonly ipam: StackIpam;
+  /** Merged into every agent's hostnic.json sections, e.g. `{ agent: { warmNicsPerVxnet: 1 } }`. */
+  readonly agentConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Told what happens, for the demo's narration. */
   readonly onProgress?: (message: string) => void;
 }
@@ -252,7 +254,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       const relay = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO);
       children.push(relay);
       await relay.waitForOutput('ready', 10_000);
-      const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText);
+      const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText, options.agentConfig);
       const socket = node.paths.socket;
       const spoolDir = join(node.paths.stateDir, 'spool');
       const conf = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18', socketPath: socket, spoolDir };
