@@ -5,49 +5,28 @@
  * the AttachNics job) and a pod netns that is gone (wiring). Repeated ADD and DEL are idempotent.
  */
 
-import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { nodeLeftovers, socketGet, startAgentCluster } from './harness.ts';
-import type { AgentCluster, RunResult } from './harness.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MGMT, PODS1, PODS2, agentClusterFixture, nodeLeftovers, socketGet } from './harness.ts';
+import type { RunResult } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
-const PODS1 = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
-const PODS2 = { id: 'vxnet-pods002', cidr: '172.16.4.0/24' } as const;
 
 describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
-  let cluster: AgentCluster | undefined;
   const undo: (() => void)[] = [];
   let seq = 0;
-
-  const c = (): AgentCluster => {
-    if (cluster === undefined) throw new Error('no cluster');
-    return cluster;
-  };
-
-  beforeAll(async () => {
-    cluster = await startAgentCluster({
-      prefix: `hf${randomBytes(2).toString('hex')}`,
-      nodes: 1,
-      agentsOn: ['node-1'],
-      vxnets: [
-        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
-        { id: PODS1.id, cidr: PODS1.cidr },
-        { id: PODS2.id, cidr: PODS2.cidr },
-      ],
-      pools: [PODS1.id, PODS2.id],
-      // Namespace `b` is the only user of vxnet-pods002, so its first ADD needs a new NIC.
-      mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
-    });
-  }, 120_000);
+  // Namespace `b` is the only user of vxnet-pods002, so its first ADD needs a new NIC.
+  const c = agentClusterFixture('hf', {
+    nodes: 1,
+    agentsOn: ['node-1'],
+    vxnets: [MGMT, PODS1, PODS2],
+    pools: [PODS1.id, PODS2.id],
+    mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
+  });
 
   afterEach(() => {
     for (const u of undo.splice(0)) u();
     c().sandbox.qingcloud.faults.clear();
   });
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 60_000);
 
   async function expectNothingLeft(why: string): Promise<void> {
     expect(await c().handles(), `${why}: IPAM handles`).toEqual([]);

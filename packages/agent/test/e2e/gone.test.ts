@@ -3,39 +3,21 @@
  * the agent after its grace period (2 s in the test configuration): the ARP entry, host rule and IPAM handle
  * go, and the agent no longer lists it. A pod that still exists keeps everything.
  */
-import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeLeftovers, socketGet, startAgentCluster, until } from './harness.ts';
-import type { AgentCluster, PodRef } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { MGMT, PODS1, agentClusterFixture, nodeLeftovers, socketGet, until } from './harness.ts';
+import type { PodRef } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
-const PODS = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
 
 describe.skipIf(!isRoot)('pods gone without a DEL (e2e)', () => {
-  let cluster: AgentCluster | undefined;
-  const c = (): AgentCluster => {
-    if (cluster === undefined) throw new Error('no cluster');
-    return cluster;
-  };
-
-  beforeAll(async () => {
-    cluster = await startAgentCluster({
-      prefix: `hg${randomBytes(2).toString('hex')}`,
-      nodes: 1,
-      agentsOn: ['node-1'],
-      vxnets: [
-        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
-        { id: PODS.id, cidr: PODS.cidr },
-      ],
-      pools: [PODS.id],
-      mapping: () => ({ Default: [PODS.id] }),
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 60_000);
+  const c = agentClusterFixture('hg', {
+    nodes: 1,
+    agentsOn: ['node-1'],
+    vxnets: [MGMT, PODS1],
+    pools: [PODS1.id],
+    mapping: () => ({ Default: [PODS1.id] }),
+  });
 
   it('releases the attachment of a deleted pod after the grace period, and only that one', async () => {
     const added: PodRef[] = [];

@@ -3,42 +3,20 @@
  * every enabled IPPool before any pod exists, and the first pod's ADD makes no IaaS NIC call at all (keeping
  * warm NICs while idle is tested on NicManager.releaseIdleNics, test/nics).
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './harness.ts';
-import { startAgentCluster } from './harness.ts';
-import type { AgentCluster } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { MGMT, PODS1, PODS2, agentClusterFixture, until } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
-const PODS1 = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
-const PODS2 = { id: 'vxnet-pods002', cidr: '172.16.4.0/24' } as const;
 
 describe.skipIf(!isRoot)('the warm pool (e2e)', () => {
-  let cluster: AgentCluster | undefined;
-  const c = (): AgentCluster => {
-    if (cluster === undefined) throw new Error('no cluster');
-    return cluster;
-  };
-
-  beforeAll(async () => {
-    cluster = await startAgentCluster({
-      prefix: `hw${randomBytes(2).toString('hex')}`,
-      nodes: 1,
-      agentsOn: ['node-1'],
-      vxnets: [
-        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
-        { id: PODS1.id, cidr: PODS1.cidr },
-        { id: PODS2.id, cidr: PODS2.cidr },
-      ],
-      pools: [PODS1.id, PODS2.id],
-      mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
-      agentConfig: { agent: { warmNicsPerVxnet: 1 } },
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 60_000);
+  const c = agentClusterFixture('hw', {
+    nodes: 1,
+    agentsOn: ['node-1'],
+    vxnets: [MGMT, PODS1, PODS2],
+    pools: [PODS1.id, PODS2.id],
+    mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
+    agentConfig: { agent: { warmNicsPerVxnet: 1 } },
+  });
 
   it('attaches one NIC per pool vxnet before any pod, and the first ADD is warm', async () => {
     const qc = c().sandbox.qingcloud;
