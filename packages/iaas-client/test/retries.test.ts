@@ -161,12 +161,16 @@ describe('no duplicate NIC under retried creates', () => {
     expect(h.fake.nics().filter((n) => n.vxnet_id === VXNET && n.role === 0)).toHaveLength(1);
   });
 
-  it('attach dropped after the job started: the client returns that job, no second attach', async () => {
+  it('attach dropped after the job started: the client returns that job (or, once it finished, none), no second attach', async () => {
     const [nic] = await h.client.createNics({ vxnet: VXNET, nicName: 'n' });
     h.fake.faults.add({ action: 'AttachNics', dropAfterEffect: true, times: 1 });
     const { jobId } = await h.client.attachNics({ nics: [nic!.nicId], instance: instanceId });
-    expect(jobId).toMatch(/^j-/);
-    await h.client.waitJob(jobId!, { initialIntervalMs: 10 });
+    // The recover step finds the running job; on a loaded machine the job may already have finished by then,
+    // and the NIC found attached is the proof instead (JobRef.jobId undefined): both mean "do not attach again".
+    if (jobId !== undefined) {
+      expect(jobId).toMatch(/^j-/);
+      await h.client.waitJob(jobId, { initialIntervalMs: 10 });
+    }
     expect(actionsLogged(h.fake, 'AttachNics')).toBe(1);
     expect((await h.client.describeNics({ nics: [nic!.nicId] }))[0]?.instanceId).toBe(instanceId);
   });
