@@ -12,7 +12,7 @@ export type InspectKind = (typeof INSPECT_KINDS)[number];
 const PREFERRED_COLUMNS: Record<InspectKind, string[]> = {
   pods: ['podNamespace', 'podName', 'ip', 'vxnetId', 'nicId', 'containerId', 'ifName', 'hostVeth'],
   nics: ['nicId', 'vxnet.vxnetId', 'phase', 'routeTable', 'linkName', 'bridge', 'pods'],
-  pools: ['name', 'vxnetId'],
+  pools: ['name', 'nicId', 'nicPhase', 'podsHere', 'warm', 'allocated', 'free', 'reserved', 'capacity', 'blocks'],
 };
 
 export class InspectError extends Error {

@@ -21,6 +21,7 @@ import type { DaemonLogger } from './log.ts';
 import { startMetricsServer } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { every } from './periodic.ts';
+import { poolsView } from './pools-view.ts';
 import type { Periodic } from './periodic.ts';
 
 export interface StartAgentOptions {
@@ -134,7 +135,15 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     logger: log,
   });
 
-  const server = new AgentServer({ socketPath: paths.socket, pods, snapshot: () => store.snapshot(), logger: log });
+  // Assigned with the warm pool below; read by /v1/pools.
+  let warmVxnets = new Set<string>();
+  const server = new AgentServer({
+    socketPath: paths.socket,
+    pods,
+    snapshot: () => store.snapshot(),
+    pools: async () => poolsView(await ipam.utilisation(), store.snapshot(), warmVxnets),
+    logger: log,
+  });
   await server.listen();
   closers.push('socket', () => server.close());
   log.info('serving the CNI socket (not ready yet)', { socket: paths.socket });
@@ -167,7 +176,6 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     if (r.released.length + r.bad.length + r.failed.length > 0) log.info('spool replayed', { ...r });
   };
   // The warm pool: the vxnets of every enabled IPPool (as last listed), each with its NIC kept attached.
-  let warmVxnets = new Set<string>();
   const warmUp = async (): Promise<void> => {
     if (config.agent.warmNicsPerVxnet < 1) return;
     const pools = await ipam.store.listPools();

@@ -4,7 +4,7 @@
  * warm NICs while idle is tested on NicManager.releaseIdleNics, test/nics).
  */
 import { describe, expect, it } from 'vitest';
-import { MGMT, PODS1, PODS2, agentClusterFixture, until } from './harness.ts';
+import { MGMT, PODS1, PODS2, agentClusterFixture, socketGet, until } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -33,6 +33,14 @@ describe.skipIf(!isRoot)('the warm pool (e2e)', () => {
     const nicCalls = qc.requests().slice(before).map((r) => r.action).filter((a) => a === 'CreateNics' || a === 'AttachNics');
     expect(nicCalls).toEqual([]);
     expect((JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]?.address.startsWith('172.16.4.')).toBe(true);
+    // The node's view of the pools: both warm, with their NICs; the pod counted on its vxnet.
+    const view = await socketGet(c().agent('node-1').socket, '/v1/pools');
+    const pools = (view?.body as { pools: { name: string; nicId: string | null; warm: boolean; podsHere: number; allocated: number }[] }).pools;
+    expect(pools.map((p) => [p.name, p.warm, p.nicId !== null, p.podsHere])).toEqual([
+      [PODS1.id, true, true, 0],
+      [PODS2.id, true, true, 1],
+    ]);
+    expect(pools.find((p) => p.name === PODS2.id)?.allocated).toBe(1);
     expect((await c().agent('node-1').plugin('DEL', ref)).code).toBe(0);
   });
 });
