@@ -32,6 +32,8 @@ export interface AgentServerOptions {
   /** Upper bound on a request's timeoutMs; default 10 min. */
   maxTimeoutMs?: number;
   logger?: AgentServerLogger;
+  /** Told about every CNI request answered (for metrics): its path, whether it succeeded, how long it took. */
+  onRequest?: (path: string, ok: boolean, seconds: number) => void;
 }
 
 class RequestTimeoutError extends Error {
@@ -144,6 +146,8 @@ export class AgentServer {
   async #runVerb(path: string, verb: Verb, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const abort = new AbortController();
+    const started = performance.now();
+    let ok = false;
     try {
       const body = await readJson(req, this.#o.bodyLimitBytes ?? 1024 * 1024);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, CniCode.invalidConfig, 'request body is not a JSON object');
@@ -159,6 +163,7 @@ export class AgentServer {
         }, timeoutMs);
       });
       const answer = await Promise.race([verb(body, abort.signal), timeout]);
+      ok = true;
       sendJson(res, 200, answer);
     } catch (e) {
       const { status, body } = errorAnswer(e);
@@ -166,6 +171,7 @@ export class AgentServer {
       sendError(res, status, body);
     } finally {
       clearTimeout(timer);
+      this.#o.onRequest?.(path, ok, (performance.now() - started) / 1000);
     }
   }
 }

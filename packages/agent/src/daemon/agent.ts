@@ -4,9 +4,11 @@
  * open and answers "not ready" until the start-up reconcile and spool replay are done).
  */
 
+import { AgentPath } from '@hostnic/cni-plugin/protocol';
 import { IaasClient } from '@hostnic/iaas-client';
 import type { IaasConfig } from '@hostnic/iaas-client';
 import { Ipam } from '@hostnic/ipam';
+import type { IpamUtilisation } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import { CURRENT_NETNS } from '@hostnic/netlink';
 import { AgentServer } from '../api/index.ts';
@@ -22,6 +24,8 @@ import { startMetricsServer } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { every } from './periodic.ts';
 import { poolsView } from './pools-view.ts';
+import { RequestMetrics } from './request-metrics.ts';
+import type { CniVerb } from './request-metrics.ts';
 import type { Periodic } from './periodic.ts';
 
 export interface StartAgentOptions {
@@ -68,6 +72,13 @@ class Closers {
     }
   }
 }
+
+const VERB_OF_PATH: Readonly<Record<string, CniVerb>> = {
+  [AgentPath.add]: 'add',
+  [AgentPath.del]: 'del',
+  [AgentPath.check]: 'check',
+  [AgentPath.gc]: 'gc',
+};
 
 export async function startAgent(o: StartAgentOptions): Promise<Agent> {
   const closers = new Closers();
@@ -135,6 +146,9 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     logger: log,
   });
 
+  const requests = new RequestMetrics();
+  // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.
+  let ipamUsage: IpamUtilisation | undefined;
   // Assigned with the warm pool below; read by /v1/pools.
   let warmVxnets = new Set<string>();
   const server = new AgentServer({
@@ -143,6 +157,10 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     snapshot: () => store.snapshot(),
     pools: async () => poolsView(await ipam.utilisation(), store.snapshot(), warmVxnets),
     logger: log,
+    onRequest: (path, ok, seconds) => {
+      const verb = VERB_OF_PATH[path];
+      if (verb !== undefined) requests.observe(verb, ok ? 'ok' : 'error', seconds);
+    },
   });
   await server.listen();
   closers.push('socket', () => server.close());
@@ -151,7 +169,11 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
   let ready = false;
   let metrics: MetricsServer | undefined;
   try {
-    metrics = await startMetricsServer(config.agent.metricsPort, { nodeName: o.nodeName, snapshot: () => store.snapshot(), ready: () => ready }, o.metricsHost);
+    metrics = await startMetricsServer(
+      config.agent.metricsPort,
+      { nodeName: o.nodeName, snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage, requests },
+      o.metricsHost,
+    );
     const m = metrics;
     closers.push('metrics', () => m.close());
     log.info('serving metrics', { port: metrics.port });
@@ -229,6 +251,12 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
     timers.push(every(config.pool.sync * 1000, releaseGone, onError('release of gone pods')));
+    const refreshUsage = async (): Promise<void> => {
+      ipamUsage = await ipam.utilisation();
+    };
+    const firstUsage = refreshUsage().catch(onError('IPAM figures for metrics'));
+    timers.push({ stop: () => firstUsage });
+    timers.push(every(config.pool.sync * 1000, refreshUsage, onError('IPAM figures for metrics')));
     if (config.agent.warmNicsPerVxnet > 0) {
       // At once (so the first pods find their NIC), then with every sync (new pools, lost NICs).
       const first = warmUp().catch(onError('warm pool'));

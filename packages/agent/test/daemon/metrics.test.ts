@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderMetrics, startMetricsServer } from '../../src/daemon/index.ts';
+import { RequestMetrics } from '../../src/daemon/request-metrics.ts';
+import { UNMAPPED_NAMESPACE } from '../../src/daemon/metrics.ts';
 import type { MetricsSource } from '../../src/daemon/index.ts';
 import type { NicRecord, PodRecord } from '../../src/types.ts';
 
@@ -36,6 +38,42 @@ describe('metrics', () => {
     expect(text).toContain(`hostnic_vxnet_count{node_name="node-1",vxnet_name="vxnet-pods001",phase="${nic.phase}",mac="52:54:aa:bb:cc:dd"} 1`);
     expect(text).toContain('pod_name="web-\\"1\\""');
     expect(text).toContain('hostnic_agent_ready{node_name="node-1"} 1');
+  });
+
+  it('renders the IPAM families of the original from the cached figures, with unmapped blocks under the dummy namespace', () => {
+    const u = (allocated: number, unallocated: number) => ({ capacity: 32, allocated, unallocated, reserved: 32 - allocated - unallocated });
+    const ipamUsage = {
+      pools: [{ name: 'vxnet-pods001', blocks: 2, capacity: 256, allocated: 3, unallocated: 238, reserved: 15 }],
+      blocks: [
+        { name: '4100-172-16-3-0-27', pool: 'vxnet-pods001', coolingDown: 0, ...u(3, 27) },
+        { name: '4100-172-16-3-32-27', pool: 'vxnet-pods001', coolingDown: 0, ...u(0, 32) },
+      ],
+      namespaces: [{ namespace: 'test', blocks: ['4100-172-16-3-0-27'], addresses: 3, ...u(3, 27) }],
+    };
+    const text = renderMetrics({ ...source, ipamUsage: () => ipamUsage });
+    expect(text).toContain('hostnic_ipam_vxnet_allocator{vxnet_name="vxnet-pods001",node_name="node-1"} 3');
+    expect(text).toContain('hostnic_ipam_vxnet_unallocator{vxnet_name="vxnet-pods001",node_name="node-1"} 238');
+    expect(text).toContain('hostnic_ipam_vxnet_total{vxnet_name="vxnet-pods001",node_name="node-1"} 241');
+    expect(text).toContain('hostnic_ipam_subnet_allocator{subnet_name="4100-172-16-3-0-27",node_name="node-1"} 3');
+    expect(text).toContain('hostnic_ipam_namespace_total{ns_name="test",node_name="node-1"} 30');
+    expect(text).toContain(`hostnic_ipam_namespace_unallocator{ns_name="${UNMAPPED_NAMESPACE}",node_name="node-1"} 32`);
+    // Before the first refresh: the families are simply absent.
+    expect(renderMetrics({ ...source, ipamUsage: () => undefined })).not.toContain('hostnic_ipam_');
+  });
+
+  it('counts CNI requests and histograms their durations (cumulative buckets)', () => {
+    const requests = new RequestMetrics();
+    requests.observe('add', 'ok', 0.08);
+    requests.observe('add', 'ok', 0.7);
+    requests.observe('add', 'error', 0.01);
+    requests.observe('del', 'ok', 0.1);
+    const text = renderMetrics({ ...source, requests });
+    expect(text).toContain('hostnic_cni_requests_total{node_name="node-1",verb="add",outcome="ok"} 2');
+    expect(text).toContain('hostnic_cni_requests_total{node_name="node-1",verb="add",outcome="error"} 1');
+    expect(text).toContain('hostnic_cni_request_duration_seconds_bucket{node_name="node-1",verb="add",le="0.1"} 2');
+    expect(text).toContain('hostnic_cni_request_duration_seconds_bucket{node_name="node-1",verb="add",le="1"} 3');
+    expect(text).toContain('hostnic_cni_request_duration_seconds_bucket{node_name="node-1",verb="add",le="+Inf"} 3');
+    expect(text).toContain('hostnic_cni_request_duration_seconds_count{node_name="node-1",verb="del"} 1');
   });
 
   it('answers /metrics only', async () => {

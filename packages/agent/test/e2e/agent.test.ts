@@ -226,6 +226,8 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     expect(metrics.stdout).toMatch(/hostnic_vxnet_count\{node_name="node-1",vxnet_name="vxnet-pods001",phase="[^"]+",mac="[0-9a-f:]+"\} 1/);
     expect(metrics.stdout).toContain(`ip="${podIp}"`);
     expect(metrics.stdout).toContain('hostnic_agent_ready{node_name="node-1"} 1');
+    expect(metrics.stdout).toMatch(/hostnic_cni_requests_total\{node_name="node-1",verb="add",outcome="ok"\} [1-9]/);
+    expect(metrics.stdout).toContain('hostnic_ipam_vxnet_total{vxnet_name="vxnet-pods001",node_name="node-1"}');
     expect(metrics.stdout).not.toContain(s.qingcloud.accessKey.secretAccessKey);
     expect((await fetchIn('/')).stdout.startsWith('404\n')).toBe(true);
   }, 30_000);
