@@ -288,6 +288,15 @@ export class PodService {
 
   async #del(a: Attachment, config: PluginConfig | undefined, prevIp: string | undefined): Promise<void> {
     const store = this.#o.store;
+    const timings: Record<string, number> = {};
+    const timed = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await fn();
+      } finally {
+        timings[label] = (timings[label] ?? 0) + Math.round(performance.now() - started);
+      }
+    };
     const record = (await store.getPod(a.containerId, a.ifName)) as PodServiceRecord | undefined;
     const handleId = record?.handleId ?? handleOf(a);
     const ip = record?.ip ?? prevIp;
@@ -297,12 +306,12 @@ export class PodService {
 
     const arp = record ? arpOfRecord(record) : undefined;
     if (arp) {
-      await this.#step('unwire-pod', CniCode.arpReply, () => uninstallArpReply(arp, this.#ebtables()));
+      await timed('remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => uninstallArpReply(arp, this.#ebtables())));
     } else if (ip !== undefined && !(await this.#ipHeldByOther(ip, a))) {
       // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
-      await this.#step('unwire-pod', CniCode.arpReply, () => removeArpRepliesForIp(ip, this.#ebtables()));
+      await timed('remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpRepliesForIp(ip, this.#ebtables())));
     }
-    await this.#step('unwire-pod', CniCode.wiring, () =>
+    await timed('unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
       unwirePod({
         podNetns: netnsPath === undefined ? undefined : netnsAtPath(netnsPath),
         hostNetns: this.#hostNetns,
@@ -311,11 +320,11 @@ export class PodService {
         podIP: ip,
         hostMac: record?.hostVethMac,
       }),
-    );
-    await this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId));
-    await this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName));
+    ));
+    await timed('release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
+    await timed('record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName)));
     await store.finishIntent(intent.id);
-    if (record || ip !== undefined) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ip });
+    if (record || ip !== undefined) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ip, stepsMs: timings });
   }
 
   async #ipHeldByOther(ip: string, a: Attachment): Promise<boolean> {
