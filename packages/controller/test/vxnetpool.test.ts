@@ -118,6 +118,26 @@ describe('VxNetPool v-pool from the seed README (blockSize 27)', () => {
     expect(h.events.list.filter((e) => e.reason === 'VxnetNotFound')).toHaveLength(1);
   });
 
+  it('applies customReservedIPCount to VLAN vxnets and names the valid range when it is out of it', async () => {
+    h.fake.addVxnet({
+      vxnet_id: 'vxnet-vlan001',
+      tunnel_type: 'vlan',
+      router: { router_id: 'rtr-1', manager_ip: '192.168.10.1', ip_network: '192.168.10.0/24', dyn_ip_start: '192.168.10.2', dyn_ip_end: '192.168.10.254' },
+    });
+    putVxNetPool(h.kube, ['vxnet-vlan001'], 26, { customReservedIPCount: 10 });
+    const r = reconcilers(h);
+    expect((await r.settle())?.ready).toBe(true);
+    expect((await poolOf('vxnet-vlan001'))?.spec).toMatchObject({ rangeStart: '192.168.10.2', rangeEnd: '192.168.10.208', customReservedIPCount: 10 });
+    expect(h.fake.vips().filter((v) => v.vxnet_id === 'vxnet-vlan001')).toHaveLength(207);
+
+    putVxNetPool(h.kube, ['vxnet-vlan001'], 26, { customReservedIPCount: 217 });
+    r.preparer.invalidate();
+    const bad = await r.vxnetPool.sync('v-pool');
+    expect(bad?.ready).toBe(false);
+    expect(bad?.preps[0]).toMatchObject({ reason: 'VxnetInvalid' });
+    expect(bad?.preps[0]?.message).toMatch(/customReservedIPCount.*0~216/);
+  });
+
   it('ignores VxNetPools not named v-pool', async () => {
     h.kube.put('vxnetpools', { apiVersion: 'network.qingcloud.com/v1alpha1', kind: 'VxNetPool', metadata: { name: 'other' }, spec: { vxnets: [{ name: VXNET }], blockSize: 27 } });
     const r = reconcilers(h);
