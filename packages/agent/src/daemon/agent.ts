@@ -133,6 +133,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     log,
   });
   const vxnetLookup = cachedVxnetLookup(iaas);
+  const requests = new RequestMetrics();
   const pods = new PodService({
     ipam,
     nics,
@@ -142,11 +143,11 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     // Exactly `calico`, as the original compares it; config validation warns about near misses.
     podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube.kc) : undefined,
     nodeName: o.nodeName,
+    onFailure: (kind) => requests.failed(kind),
     ebtablesLockPath: `${paths.socket.replace(/[^/]*$/, '')}hostnic.lock`,
     logger: log,
   });
 
-  const requests = new RequestMetrics();
   // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.
   let ipamUsage: IpamUtilisation | undefined;
   // Assigned with the warm pool below; read by /v1/pools.

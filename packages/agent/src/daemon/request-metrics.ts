@@ -4,6 +4,9 @@
  * latency histograms).
  */
 
+import { IPAM_FAILURES } from '../pods/index.ts';
+import type { IpamFailure } from '../pods/index.ts';
+
 export type CniVerb = 'add' | 'del' | 'check' | 'gc';
 export type CniOutcome = 'ok' | 'error';
 
@@ -19,6 +22,12 @@ interface Histogram {
 export class RequestMetrics {
   readonly #requests = new Map<string, number>();
   readonly #durations = new Map<CniVerb, Histogram>();
+  readonly #failures = new Map<IpamFailure, number>(IPAM_FAILURES.map((k) => [k, 0]));
+
+  /** One failed ADD or DEL of this kind. */
+  failed(kind: IpamFailure): void {
+    this.#failures.set(kind, (this.#failures.get(kind) ?? 0) + 1);
+  }
 
   observe(verb: CniVerb, outcome: CniOutcome, seconds: number): void {
     const key = `${verb}|${outcome}`;
@@ -37,7 +46,15 @@ export class RequestMetrics {
 
   /** Prometheus text of both families. */
   render(nodeName: string, label: (labels: Record<string, string>) => string): string {
-    let out = '# HELP hostnic_cni_requests_total CNI requests answered, by verb and outcome.\n# TYPE hostnic_cni_requests_total counter\n';
+    let out = '';
+    // The original's names, as gauges [compat]; the same counts as a proper counter below.
+    for (const [kind, n] of this.#failures) {
+      out += `# HELP hostnic_ipam_${kind} Failed ADDs or DELs of this kind since the agent started (the original's gauge).\n# TYPE hostnic_ipam_${kind} gauge\n`;
+      out += `hostnic_ipam_${kind}${label({ node_name: nodeName })} ${n}\n`;
+    }
+    out += '# HELP hostnic_ipam_failures_total Failed ADDs or DELs, by kind.\n# TYPE hostnic_ipam_failures_total counter\n';
+    for (const [kind, n] of this.#failures) out += `hostnic_ipam_failures_total${label({ node_name: nodeName, kind })} ${n}\n`;
+    out += '# HELP hostnic_cni_requests_total CNI requests answered, by verb and outcome.\n# TYPE hostnic_cni_requests_total counter\n';
     for (const [key, n] of [...this.#requests].sort()) {
       const [verb = '', outcome = ''] = key.split('|');
       out += `hostnic_cni_requests_total${label({ node_name: nodeName, verb, outcome })} ${n}\n`;

@@ -13,3 +13,4 @@ export { installArpReply, uninstallArpReply, inInterfaceArpRule } from './arp.ts
 export type { ArpMatch, InstalledArpReply } from './arp.ts';
 export { GonePodTracker, RECREATED_MARGIN_MS, goneReason } from './gone.ts';
 export type { GoneCandidate, GoneReason, PodPresence } from './gone.ts';
+export { IPAM_FAILURES, IpamFailure, addFailureKind, delFailureKind } from './failures.ts';

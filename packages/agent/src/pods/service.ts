@@ -24,6 +24,8 @@ import { fixedIpsOf } from './annotations.ts';
 import { countArpReply, installArpReply, removeArpRepliesForIp, uninstallArpReply } from './arp.ts';
 import type { ArpMatch, InstalledArpReply } from './arp.ts';
 import { GonePodTracker, goneReason } from './gone.ts';
+import { addFailureKind, delFailureKind } from './failures.ts';
+import type { IpamFailure } from './failures.ts';
 import type { GoneReason, PodPresence } from './gone.ts';
 import { CniCode, PodError, messageOf, stepError } from './errors.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
@@ -83,6 +85,8 @@ export interface PodServiceOptions {
   ebtablesProgram?: string | undefined;
   logger?: PodLogger;
   now?: () => Date;
+  /** Told about each failed ADD or DEL, classified as the original's failure gauges count them. */
+  onFailure?: (kind: IpamFailure) => void;
 }
 
 const silent: PodLogger = { info: () => undefined, warn: () => undefined };
@@ -136,7 +140,13 @@ export class PodService {
 
   add(request: AddRequest, signal?: AbortSignal): Promise<AddResponse> {
     const a = checkAttachment(request.attachment, true);
-    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#add(a, request.config, signal));
+    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#add(a, request.config, signal)).catch((e: unknown) => {
+      if (e instanceof PodError) {
+        const kind = addFailureKind(e.step, e.cause);
+        if (kind !== undefined) this.#o.onFailure?.(kind);
+      }
+      throw e;
+    });
   }
 
   async #add(a: Attachment, config: PluginConfig, signal?: AbortSignal): Promise<AddResponse> {
@@ -283,7 +293,13 @@ export class PodService {
 
   del(request: DelRequest): Promise<void> {
     const a = checkAttachment(request.attachment, false);
-    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, ipOfResult(request.prevResult, a.ifName)));
+    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, ipOfResult(request.prevResult, a.ifName))).catch((e: unknown) => {
+      if (e instanceof PodError) {
+        const kind = delFailureKind(e.step);
+        if (kind !== undefined) this.#o.onFailure?.(kind);
+      }
+      throw e;
+    });
   }
 
   async #del(a: Attachment, config: PluginConfig | undefined, prevIp: string | undefined): Promise<void> {

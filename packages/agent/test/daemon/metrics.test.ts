@@ -74,6 +74,15 @@ describe('metrics', () => {
     expect(text).toContain('hostnic_cni_request_duration_seconds_bucket{node_name="node-1",verb="add",le="1"} 3');
     expect(text).toContain('hostnic_cni_request_duration_seconds_bucket{node_name="node-1",verb="add",le="+Inf"} 3');
     expect(text).toContain('hostnic_cni_request_duration_seconds_count{node_name="node-1",verb="del"} 1');
+    // The original's six failure gauges are always there, 0 until something fails.
+    expect(text).toContain('hostnic_ipam_alloc_from_host_failed{node_name="node-1"} 0');
+    requests.failed('alloc_from_host_failed');
+    requests.failed('free_from_pool_failed');
+    const after = renderMetrics({ ...source, requests });
+    expect(after).toContain('hostnic_ipam_alloc_from_host_failed{node_name="node-1"} 1');
+    expect(after).toContain('hostnic_ipam_free_from_pool_failed{node_name="node-1"} 1');
+    expect(after).toContain('hostnic_ipam_alloc_from_block_failed{node_name="node-1"} 0');
+    expect(after).toContain('hostnic_ipam_failures_total{node_name="node-1",kind="free_from_pool_failed"} 1');
   });
 
   it('answers /metrics only', async () => {

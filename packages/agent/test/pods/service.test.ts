@@ -74,7 +74,9 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
     const pod = await h.podNetns('gone-1');
     const request = h.addRequest(pod);
     request.attachment.netns = `${pod.path}-missing`;
-    const error = await h.service.add(request).then(
+    const failures: string[] = [];
+    const service = h.serviceWith({ onFailure: (kind) => failures.push(kind) });
+    const error = await service.add(request).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -82,6 +84,7 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
     expect((error as PodError).step).toBe('wire-pod');
     expect((error as PodError).message).toMatch(/wire-pod/);
     expect((error as PodError).cniCode).toBeGreaterThanOrEqual(100);
+    expect(failures).toEqual(['alloc_from_host_failed']);
     const handles = await h.ipamStore.listHandles();
     expect(handles).toHaveLength(0);
     expect(await h.store.listPods()).toEqual([]);
