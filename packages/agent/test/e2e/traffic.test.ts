@@ -5,50 +5,25 @@
  * address a pod sees; then DEL of every pod leaves no handle, pod link, rule 1535 or arpreply entry.
  */
 
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PodNamespace } from '../../../sandbox/src/cluster/index.ts';
-import { nodeLeftovers, startAgentCluster, startChild } from './harness.ts';
-import type { AgentCluster, Child, PodRef } from './harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WiredPods } from '../../../sandbox/src/stack/index.ts';
+import { MGMT, PODS1, PODS2, agentClusterFixture, nodeLeftovers, startChild } from './harness.ts';
+import type { Child } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
-const PODS1 = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
-const PODS2 = { id: 'vxnet-pods002', cidr: '172.16.4.0/24' } as const;
-
-interface Wired {
-  readonly node: string;
-  readonly ref: PodRef;
-  readonly netns: PodNamespace;
-  ip: string;
-}
 
 describe.skipIf(!isRoot)('traffic matrix across two nodes and two vxnets (e2e)', () => {
-  let cluster: AgentCluster | undefined;
-  const pods = new Map<string, Wired>();
-
-  const c = (): AgentCluster => {
-    if (cluster === undefined) throw new Error('no cluster');
-    return cluster;
-  };
-  const pod = (key: string): Wired => {
-    const p = pods.get(key);
-    if (p === undefined) throw new Error(`no pod ${key}`);
-    return p;
-  };
+  const c = agentClusterFixture('ht', {
+    nodes: 2,
+    agentsOn: ['node-1', 'node-2'],
+    vxnets: [MGMT, PODS1, PODS2],
+    pools: [PODS1.id, PODS2.id],
+    mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
+  });
+  const pods = new WiredPods();
+  const pod = (key: string) => pods.get(key);
 
   beforeAll(async () => {
-    cluster = await startAgentCluster({
-      prefix: `ht${randomBytes(2).toString('hex')}`,
-      nodes: 2,
-      agentsOn: ['node-1', 'node-2'],
-      vxnets: [
-        { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
-        { id: PODS1.id, cidr: PODS1.cidr },
-        { id: PODS2.id, cidr: PODS2.cidr },
-      ],
-      pools: [PODS1.id, PODS2.id],
-      mapping: (blocksOf) => ({ Default: [PODS1.id], b: blocksOf(PODS2.id) }),
-    });
     for (const [key, node, ns, name] of [
       ['p1', 'node-1', 'a', 'p1'],
       ['p2', 'node-1', 'a', 'p2'],
@@ -59,10 +34,6 @@ describe.skipIf(!isRoot)('traffic matrix across two nodes and two vxnets (e2e)',
       pods.set(key, { node, ref, netns, ip: '' });
     }
   }, 120_000);
-
-  afterAll(async () => {
-    await cluster?.close();
-  }, 60_000);
 
   it('ADD through the plugin on both nodes gives each namespace its vxnet', async () => {
     for (const p of pods.values()) {

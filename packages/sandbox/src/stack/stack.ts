@@ -364,3 +364,31 @@ export async function nodeLeftovers(sandbox: SandboxNetwork, node: string): Prom
     .filter((l) => l.includes('arpreply'));
   return { links, rules, arp };
 }
+
+/** A pod of a test or the demo: where it runs, its CNI identity, its namespace, and the IP ADD gave it. */
+export interface WiredPod {
+  readonly node: string;
+  readonly ref: PodRef;
+  readonly netns: PodNamespace;
+  ip: string;
+}
+
+/** Pods by a short key (`p1`, `web`), for tests that wire several and then look them up. */
+export class WiredPods {
+  readonly #pods = new Map<string, WiredPod>();
+
+  set(key: string, pod: WiredPod): void {
+    this.#pods.set(key, pod);
+  }
+
+  /** @throws when no pod has that key */
+  get(key: string): WiredPod {
+    const p = this.#pods.get(key);
+    if (p === undefined) throw new Error(`no pod ${key}`);
+    return p;
+  }
+
+  values(): IterableIterator<WiredPod> {
+    return this.#pods.values();
+  }
+}

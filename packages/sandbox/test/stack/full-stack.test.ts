@@ -7,44 +7,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseIpamConfig, parseCidr } from '@hostnic/ipam';
-import type { PodNamespace } from '../../src/cluster/index.ts';
-import { nodeLeftovers, startHostnicStack, until } from '../../src/stack/index.ts';
-import type { HostnicStack, PodRef } from '../../src/stack/index.ts';
+import { blockContains, parseBlockName, parseIpamConfig } from '@hostnic/ipam';
+import { WiredPods, nodeLeftovers, startHostnicStack, until } from '../../src/stack/index.ts';
+import type { HostnicStack } from '../../src/stack/index.ts';
 
 const isRoot = process.getuid?.() === 0;
 const PODS1 = { id: 'vxnet-pods001', cidr: '172.16.3.0/24' } as const;
 const PODS2 = { id: 'vxnet-pods002', cidr: '172.16.4.0/24' } as const;
 
-interface Wired {
-  readonly node: string;
-  readonly ref: PodRef;
-  readonly netns: PodNamespace;
-  ip: string;
-}
-
+/** Whether an address lies in the block of that name (`4100-172-16-3-64-27` is 172.16.3.64/27). */
 function inBlock(ip: string, blockName: string): boolean {
-  // 4100-172-16-3-64-27 → 172.16.3.64/27
-  const parts = blockName.split('-');
-  const cidr = `${parts.slice(1, 5).join('.')}/${parts[5] ?? ''}`;
-  const { address, size } = parseCidr(cidr);
-  const [a, b, c, d] = ip.split('.').map(Number);
-  const value = (((a ?? 0) << 24) >>> 0) + ((b ?? 0) << 16) + ((c ?? 0) << 8) + (d ?? 0);
-  return value >= address && value < address + size;
+  const parsed = parseBlockName(blockName);
+  return parsed !== undefined && blockContains({ cidr: parsed.cidr }, ip);
 }
 
 describe.skipIf(!isRoot)('controller, agents and plugin together (e2e)', () => {
   let stack: HostnicStack | undefined;
-  const pods = new Map<string, Wired>();
+  const pods = new WiredPods();
   const s = (): HostnicStack => {
     if (stack === undefined) throw new Error('no stack');
     return stack;
   };
-  const pod = (key: string): Wired => {
-    const p = pods.get(key);
-    if (p === undefined) throw new Error(`no pod ${key}`);
-    return p;
-  };
+  const pod = (key: string) => pods.get(key);
 
   beforeAll(async () => {
     stack = await startHostnicStack({
