@@ -23,6 +23,7 @@ import type { DaemonLogger } from './log.ts';
 import { startMetricsServer } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { every } from './periodic.ts';
+import { NodePodCache } from './pod-cache.ts';
 import { poolsView } from './pools-view.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
@@ -134,12 +135,15 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
   });
   const vxnetLookup = cachedVxnetLookup(iaas);
   const requests = new RequestMetrics();
+  const podCache = new NodePodCache({ kubeConfig: kube.kc, nodeName: o.nodeName, log });
+  podCache.start();
+  closers.push('pod cache', () => podCache.stop());
   const pods = new PodService({
     ipam,
     nics,
     store,
     vxnets: vxnetLookup,
-    podAnnotations: podAnnotationReader(kube.kc),
+    podAnnotations: podAnnotationReader(kube.kc, podCache),
     // Exactly `calico`, as the original compares it; config validation warns about near misses.
     podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube.kc) : undefined,
     nodeName: o.nodeName,
@@ -221,9 +225,10 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     if (released.length > 0) log.info('idle NICs released', { released });
   };
 
-  const presence = podPresenceReader(kube.kc, o.nodeName);
+  const presence = podPresenceReader(kube.kc, o.nodeName, podCache);
+  const presenceFresh = podPresenceReader(kube.kc, o.nodeName);
   const releaseGone = async (): Promise<void> => {
-    const released = await pods.releaseGonePods(presence, { graceMs: config.agent.orphanPodGraceSec * 1000 });
+    const released = await pods.releaseGonePods(presence, { graceMs: config.agent.orphanPodGraceSec * 1000, confirm: presenceFresh });
     if (released.length > 0) log.info('attachments of gone pods released', { released });
   };
 

@@ -6,6 +6,7 @@
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CniCode, PodError } from '../pods/index.ts';
 import type { PodAnnotations, PodAnnotator, PodPresence } from '../pods/index.ts';
+import type { NodePodCache } from './pod-cache.ts';
 
 /** `--kubeconfig`, else `KUBECONFIG`, else the in-cluster service account (the DaemonSet's case). */
 export function loadKubeConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>>): { kc: KubeConfig; source: string } {
@@ -30,9 +31,11 @@ function statusOf(e: unknown): number | undefined {
  * A pod that is gone (404) has no annotations to honour, so ADD goes on without fixed IPs; any other failure
  * is thrown so that ADD answers "try again" (11) instead of silently ignoring a fixed-IP request.
  */
-export function podAnnotationReader(kc: KubeConfig): PodAnnotations {
+export function podAnnotationReader(kc: KubeConfig, cache?: Pick<NodePodCache, 'get'>): PodAnnotations {
   const core = kc.makeApiClient(CoreV1Api);
   return async (namespace, name) => {
+    const cached = cache?.get(namespace, name);
+    if (cached !== undefined) return cached.metadata?.annotations ?? {};
     try {
       const pod = await core.readNamespacedPod({ name, namespace });
       return pod.metadata?.annotations ?? {};
@@ -47,9 +50,22 @@ export function podAnnotationReader(kc: KubeConfig): PodAnnotations {
  * Where a pod record's pod stands, for the release of pods gone without a DEL: 404 is gone, another node is
  * elsewhere; any other failure is unknown (nothing is released on it).
  */
-export function podPresenceReader(kc: KubeConfig, nodeName: string): (namespace: string, name: string) => Promise<PodPresence> {
+export function podPresenceReader(
+  kc: KubeConfig,
+  nodeName: string,
+  cache?: Pick<NodePodCache, 'get' | 'synced'>,
+): (namespace: string, name: string) => Promise<PodPresence> {
   const core = kc.makeApiClient(CoreV1Api);
   return async (namespace, name) => {
+    if (cache !== undefined) {
+      // The cache holds this node's pods only: absent there means deleted or moved; the caller's final look
+      // (without the cache) tells which, and catches a cache that is behind.
+      if (!cache.synced) return { kind: 'unknown', reason: 'the pod cache is not synced yet' };
+      const pod = cache.get(namespace, name);
+      if (pod === undefined) return { kind: 'gone' };
+      const created = pod.metadata?.creationTimestamp;
+      return { kind: 'here', createdAt: created === undefined ? undefined : new Date(created) };
+    }
     try {
       const pod = await core.readNamespacedPod({ name, namespace });
       const node = pod.spec?.nodeName;

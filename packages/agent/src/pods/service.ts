@@ -382,7 +382,11 @@ export class PodService {
    */
   async releaseGonePods(
     lookup: (namespace: string, name: string) => Promise<PodPresence>,
-    options: { readonly graceMs: number },
+    options: {
+      readonly graceMs: number;
+      /** The final look before releasing; default `lookup` (pass a fresh API read when `lookup` is a cache). */
+      readonly confirm?: (namespace: string, name: string) => Promise<PodPresence>;
+    },
   ): Promise<{ containerId: string; ifName: string; pod: string; reason: GoneReason }[]> {
     const records = await this.#o.store.listPods();
     const presence = new Map<string, PodPresence>();
@@ -394,7 +398,7 @@ export class PodService {
     const released: { containerId: string; ifName: string; pod: string; reason: GoneReason }[] = [];
     for (const { record, reason } of due) {
       // The final look: a pod that came back (or an API that cannot answer) keeps its record.
-      const fresh = await lookup(record.podNamespace, record.podName).catch((e: unknown) => ({ kind: 'unknown' as const, reason: messageOf(e) }));
+      const fresh = await (options.confirm ?? lookup)(record.podNamespace, record.podName).catch((e: unknown) => ({ kind: 'unknown' as const, reason: messageOf(e) }));
       if (goneReason(record, fresh) === undefined) {
         this.#gone.forget(record);
         continue;

@@ -3,7 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // Relative on purpose: the agent must not depend on the private sandbox package.
 import { startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
 import type { FakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import { CALICO_POD_IPS_ANNOTATION, CALICO_POD_IP_ANNOTATION, podIpAnnotator } from '../../src/daemon/kube.ts';
+import { CALICO_POD_IPS_ANNOTATION, CALICO_POD_IP_ANNOTATION, podAnnotationReader, podIpAnnotator, podPresenceReader } from '../../src/daemon/kube.ts';
+import { NodePodCache } from '../../src/daemon/pod-cache.ts';
+import { jsonLogger } from '../../src/daemon/log.ts';
 import { CniCode, PodError } from '../../src/pods/index.ts';
 
 describe('podIpAnnotator against the fake kube-apiserver', () => {
@@ -54,5 +56,55 @@ describe('podIpAnnotator against the fake kube-apiserver', () => {
     expect(gone).toBeInstanceOf(Error);
     expect(gone).not.toBeInstanceOf(PodError);
     expect((gone as Error).message).toMatch(/HTTP 404/);
+  });
+});
+
+describe('the node pod cache', () => {
+  let kube: FakeKubeApiServer | undefined;
+  let cache: NodePodCache | undefined;
+
+  afterEach(async () => {
+    await cache?.stop();
+    await kube?.close();
+    kube = undefined;
+  });
+
+  it('holds this node\'s pods only, answers annotations without a GET, and falls back to one when it misses', async () => {
+    kube = await startFakeKubeApiServer();
+    const kc = new KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    const core = kc.makeApiClient(CoreV1Api);
+    const pod = (name: string, node: string, annotations: Record<string, string> = {}) =>
+      core.createNamespacedPod({ namespace: 'default', body: { metadata: { name, annotations }, spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] } } });
+    await pod('mine', 'node-1', { 'cni.projectcalico.org/ipAddrs': '["172.16.3.40"]' });
+    await pod('theirs', 'node-2');
+    const lines: string[] = [];
+    cache = new NodePodCache({ kubeConfig: kc, nodeName: 'node-1', log: jsonLogger((l) => lines.push(l)), retryMs: 20 });
+    cache.start();
+    const c = cache;
+    for (let i = 0; i < 200 && c.get('default', 'mine') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(c.get('default', 'mine')?.metadata?.name).toBe('mine');
+    expect(c.get('default', 'theirs')).toBeUndefined();
+
+    const read = podAnnotationReader(kc, c);
+    kube.clearRequestLog();
+    expect(await read('default', 'mine')).toEqual({ 'cni.projectcalico.org/ipAddrs': '["172.16.3.40"]' });
+    expect(kube.requestLog({ verb: 'get', resource: 'pods' })).toEqual([]);
+    // Not in the cache (another node's pod here): read from the API.
+    expect(await read('default', 'theirs')).toEqual({});
+    expect(kube.requestLog({ verb: 'get', resource: 'pods' })).toHaveLength(1);
+
+    // Presence from the cache: gone when absent; the fresh reader tells moved from deleted.
+    const cached = podPresenceReader(kc, 'node-1', c);
+    const fresh = podPresenceReader(kc, 'node-1');
+    expect((await cached('default', 'mine')).kind).toBe('here');
+    expect((await cached('default', 'theirs')).kind).toBe('gone');
+    expect(await fresh('default', 'theirs')).toEqual({ kind: 'elsewhere', node: 'node-2' });
+
+    // A watch that ends is picked up again: a pod created afterwards still arrives.
+    kube.endWatches();
+    await pod('later', 'node-1');
+    for (let i = 0; i < 300 && c.get('default', 'later') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(c.get('default', 'later')?.metadata?.name).toBe('later');
   });
 });

@@ -82,8 +82,9 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
   }, 40_000);
 
   it('wiring failure (the pod netns goes away after the IP is allocated) answers 102 and leaves nothing', async () => {
-    // The pod read is held, so the netns disappears after the plugin's own check but before the wiring.
-    undo.push(c().kube.faults.delay({ verb: 'get', resource: 'pods' }, 1500));
+    // The block write of the allocation is held, so the netns disappears after the plugin's own check and the
+    // handle write, but before the wiring.
+    undo.push(c().kube.faults.delay({ verb: 'update', resource: 'ipamblocks' }, 1500));
     const { ref, netns } = await c().createPod('node-1', 'a', `f${++seq}`);
     const adding = c().agent('node-1').plugin('ADD', ref);
     await new Promise((r) => setTimeout(r, 700));
