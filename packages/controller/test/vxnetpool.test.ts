@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER_IPPOOL, isBlockEmpty } from '@hostnic/ipam';
-import type { IPPool } from '@hostnic/ipam';
+import type { IPPool, IpamStore } from '@hostnic/ipam';
+import { IPPoolReconciler } from '../src/ippool/reconciler.ts';
+import { fencedStore } from '../src/resources/fenced-store.ts';
+import { openFence } from '../src/fence.ts';
 import { putPod, putVxNetPool, seedVxnets, startHarness, VXNET } from './harness.ts';
 import type { Harness } from './harness.ts';
 import { reconcilers } from './reconcilers.ts';
@@ -269,6 +272,22 @@ describe('blocks created under running pods', () => {
     synced = true;
     expect((await r.settle())?.ready).toBe(true);
     expect(await h.store.listBlocks()).toHaveLength(8);
+  });
+});
+
+describe('IPPool status', () => {
+  it('counts blocks a lagging list has not seen yet, by reading them', async () => {
+    putVxNetPool(h.kube, [VXNET], 27);
+    const r = reconcilers(h);
+    expect((await r.settle())?.ready).toBe(true);
+    // A list that, like a cache still filling, shows one block of eight; the status must not count the other
+    // seven blocks' reserved addresses as free.
+    const lagging: IpamStore = { ...fencedStore(h.store, openFence), listBlocks: async (o) => (await h.store.listBlocks(o)).slice(0, 1) };
+    const pool = await h.store.getPool(VXNET);
+    if (pool === undefined) throw new Error('no pool');
+    await h.store.updatePoolStatus(VXNET, { capacity: 0, allocations: 0, unallocated: 0 }, pool.version);
+    await new IPPoolReconciler({ store: lagging, events: h.events }).sync(VXNET);
+    expect((await poolOf(VXNET))?.status).toMatchObject({ capacity: 256, allocations: 0, unallocated: 241, reserved: 15 });
   });
 });
 

@@ -4,7 +4,7 @@
  * disable, delete the empty blocks, and drop the finalizer once no block is left. A block that still holds
  * addresses keeps the pool (and its finalizer) until the addresses are released.
  */
-import type { IPPool, IpamStore, Versioned } from '@hostnic/ipam';
+import type { IPAMBlock, IPPool, IpamStore, Versioned } from '@hostnic/ipam';
 import {
   FINALIZER_IPPOOL,
   PoolType,
@@ -12,6 +12,7 @@ import {
   ippoolLabels,
   ippoolStatus,
   isBlockEmpty,
+  missingBlocks,
   poolUtilisation,
 } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
@@ -100,6 +101,18 @@ export class IPPoolReconciler {
 
   async #writeStatus(current: Versioned<IPPool>): Promise<void> {
     const blocks = (await this.#o.store.listBlocks({ pool: current.object.metadata.name })).map((b) => b.object);
+    // Lists may come from a cache that has not seen blocks created a moment ago: read the missing ones, so the
+    // status does not count their reserved addresses as free in between.
+    let missing: IPAMBlock[] = [];
+    try {
+      missing = missingBlocks(current.object, blocks.map((b) => b.metadata.name));
+    } catch {
+      // A pool whose spec cannot be cut into blocks has nothing more to read.
+    }
+    for (const want of missing) {
+      const found = await this.#o.store.getBlock(want.metadata.name);
+      if (found !== undefined) blocks.push(found.object);
+    }
     const status = ippoolStatus(poolUtilisation(current.object, blocks));
     if (sameJson(current.object.status, status)) return;
     await this.#o.store.updatePoolStatus(current.object.metadata.name, status, current.version);
