@@ -4,6 +4,7 @@
  */
 
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { CniCode, PodError } from '../pods/index.ts';
 import type { PodAnnotations, PodAnnotator, PodPresence } from '../pods/index.ts';
 import type { NodePodCache } from './pod-cache.ts';
@@ -50,6 +51,13 @@ export function podAnnotationReader(kc: KubeConfig, cache?: Pick<NodePodCache, '
  * Where a pod record's pod stands, for the release of pods gone without a DEL: 404 is gone, another node is
  * elsewhere; any other failure is unknown (nothing is released on it).
  */
+function presenceOf(pod: V1Pod, nodeName: string): PodPresence {
+  const node = pod.spec?.nodeName;
+  if (node !== undefined && node !== '' && node !== nodeName) return { kind: 'elsewhere', node };
+  const created = pod.metadata?.creationTimestamp;
+  return { kind: 'here', createdAt: created === undefined ? undefined : new Date(created) };
+}
+
 export function podPresenceReader(
   kc: KubeConfig,
   nodeName: string,
@@ -62,16 +70,10 @@ export function podPresenceReader(
       // (without the cache) tells which, and catches a cache that is behind.
       if (!cache.synced) return { kind: 'unknown', reason: 'the pod cache is not synced yet' };
       const pod = cache.get(namespace, name);
-      if (pod === undefined) return { kind: 'gone' };
-      const created = pod.metadata?.creationTimestamp;
-      return { kind: 'here', createdAt: created === undefined ? undefined : new Date(created) };
+      return pod === undefined ? { kind: 'gone' } : presenceOf(pod, nodeName);
     }
     try {
-      const pod = await core.readNamespacedPod({ name, namespace });
-      const node = pod.spec?.nodeName;
-      if (node !== undefined && node !== '' && node !== nodeName) return { kind: 'elsewhere', node };
-      const created = pod.metadata?.creationTimestamp;
-      return { kind: 'here', createdAt: created === undefined ? undefined : new Date(created) };
+      return presenceOf(await core.readNamespacedPod({ name, namespace }), nodeName);
     } catch (e) {
       if (statusOf(e) === 404) return { kind: 'gone' };
       return { kind: 'unknown', reason: e instanceof Error ? e.message : String(e) };

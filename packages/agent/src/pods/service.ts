@@ -111,6 +111,25 @@ function handleOf(a: Attachment): string {
 
 type StepName = Parameters<typeof stepError>[0];
 
+/** Runs `fn` and adds its milliseconds to `timings[label]` (the per-step figures of the ADD and DEL logs). */
+async function timed<T>(timings: Record<string, number>, label: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[label] = (timings[label] ?? 0) + Math.round(performance.now() - started);
+  }
+}
+
+/** A presence lookup whose failure counts as "cannot tell", never as gone. */
+async function askPresence(lookup: (namespace: string, name: string) => Promise<PodPresence>, namespace: string, name: string): Promise<PodPresence> {
+  try {
+    return await lookup(namespace, name);
+  } catch (e) {
+    return { kind: 'unknown', reason: messageOf(e) };
+  }
+}
+
 export class PodService {
   readonly #o: PodServiceOptions;
   readonly #locks = new KeyedLock();
@@ -161,10 +180,8 @@ export class PodService {
     // Milliseconds per step, logged with the result: where a slow pod start went.
     const timings: Record<string, number> = {};
     let annotations: Readonly<Record<string, string>> | undefined;
-    const readStarted = performance.now();
     try {
-      annotations = await this.#o.podAnnotations(a.podNamespace, a.podName);
-      timings['read-pod'] = Math.round(performance.now() - readStarted);
+      annotations = await timed(timings, 'read-pod', () => this.#o.podAnnotations(a.podNamespace, a.podName));
     } catch (e) {
       throw new PodError('read-pod', CniCode.tryAgain, `read-pod failed: reading pod ${a.podNamespace}/${a.podName}: ${messageOf(e)}`, { cause: e });
     }
@@ -281,14 +298,7 @@ export class PodService {
 
   /** `#step` that also adds each step's milliseconds to `timings`. */
   #timedSteps(timings: Record<string, number>): <T>(step: StepName, code: number, fn: () => Promise<T>) => Promise<T> {
-    return async (step, code, fn) => {
-      const started = performance.now();
-      try {
-        return await this.#step(step, code, fn);
-      } finally {
-        timings[step] = (timings[step] ?? 0) + Math.round(performance.now() - started);
-      }
-    };
+    return (step, code, fn) => timed(timings, step, () => this.#step(step, code, fn));
   }
 
   del(request: DelRequest): Promise<void> {
@@ -305,14 +315,6 @@ export class PodService {
   async #del(a: Attachment, config: PluginConfig | undefined, prevIp: string | undefined): Promise<void> {
     const store = this.#o.store;
     const timings: Record<string, number> = {};
-    const timed = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
-      const started = performance.now();
-      try {
-        return await fn();
-      } finally {
-        timings[label] = (timings[label] ?? 0) + Math.round(performance.now() - started);
-      }
-    };
     const record = (await store.getPod(a.containerId, a.ifName)) as PodServiceRecord | undefined;
     const handleId = record?.handleId ?? handleOf(a);
     const ip = record?.ip ?? prevIp;
@@ -322,12 +324,12 @@ export class PodService {
 
     const arp = record ? arpOfRecord(record) : undefined;
     if (arp) {
-      await timed('remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => uninstallArpReply(arp, this.#ebtables())));
+      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => uninstallArpReply(arp, this.#ebtables())));
     } else if (ip !== undefined && !(await this.#ipHeldByOther(ip, a))) {
       // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
-      await timed('remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpRepliesForIp(ip, this.#ebtables())));
+      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpRepliesForIp(ip, this.#ebtables())));
     }
-    await timed('unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
+    await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
       unwirePod({
         podNetns: netnsPath === undefined ? undefined : netnsAtPath(netnsPath),
         hostNetns: this.#hostNetns,
@@ -337,8 +339,8 @@ export class PodService {
         hostMac: record?.hostVethMac,
       }),
     ));
-    await timed('release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
-    await timed('record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName)));
+    await timed(timings, 'release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
+    await timed(timings, 'record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName)));
     await store.finishIntent(intent.id);
     if (record || ip !== undefined) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ip, stepsMs: timings });
   }
@@ -392,13 +394,13 @@ export class PodService {
     const presence = new Map<string, PodPresence>();
     for (const r of records) {
       const key = `${r.podNamespace}/${r.podName}`;
-      if (!presence.has(key)) presence.set(key, await lookup(r.podNamespace, r.podName).catch((e: unknown) => ({ kind: 'unknown' as const, reason: messageOf(e) })));
+      if (!presence.has(key)) presence.set(key, await askPresence(lookup, r.podNamespace, r.podName));
     }
     const due = this.#gone.observe(records, (r) => presence.get(`${r.podNamespace}/${r.podName}`) ?? { kind: 'unknown', reason: 'not looked up' }, this.#now().getTime(), options.graceMs);
     const released: { containerId: string; ifName: string; pod: string; reason: GoneReason }[] = [];
     for (const { record, reason } of due) {
       // The final look: a pod that came back (or an API that cannot answer) keeps its record.
-      const fresh = await (options.confirm ?? lookup)(record.podNamespace, record.podName).catch((e: unknown) => ({ kind: 'unknown' as const, reason: messageOf(e) }));
+      const fresh = await askPresence(options.confirm ?? lookup, record.podNamespace, record.podName);
       if (goneReason(record, fresh) === undefined) {
         this.#gone.forget(record);
         continue;
