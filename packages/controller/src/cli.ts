@@ -8,9 +8,9 @@ import { hostname } from 'node:os';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
 import { IaasClient } from '@hostnic/iaas-client';
-import { parseDuration } from './cli/duration.ts';
+import { formatDuration, parseDuration } from './cli/duration.ts';
+import { loadKubeConfig } from './cli/kube.ts';
 import { ipamCommand } from './cli/ipam.ts';
 import { parseClusterConfig } from './config/cluster-config.ts';
 import type { ClusterConfig } from './config/cluster-config.ts';
@@ -43,12 +43,10 @@ function duration(option: string): (value: string) => number {
   };
 }
 
-const HUMAN: Readonly<Record<number, string>> = { 2_000: '2s', 10_000: '10s', 15_000: '15s', 30_000: '30s', 60_000: '1m', 300_000: '5m', 600_000: '10m' };
-
 /** A duration option whose help shows `5m`, not 300000. */
 function dur(flags: string, description: string, defaultMs: number): Option {
   const name = flags.split(' ')[0] ?? flags;
-  return new Option(flags, description).argParser(duration(name)).default(defaultMs, HUMAN[defaultMs] ?? `${defaultMs}ms`);
+  return new Option(flags, description).argParser(duration(name)).default(defaultMs, formatDuration(defaultMs));
 }
 
 function integer(option: string, min: number, max: number): (value: string) => number {
@@ -57,15 +55,6 @@ function integer(option: string, min: number, max: number): (value: string) => n
     if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${option} must be an integer from ${min} to ${max}`);
     return n;
   };
-}
-
-/** `--kubeconfig`, else KUBECONFIG, else the in-cluster service account (the Deployment's case). */
-export function loadKubeConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>>): KubeConfig {
-  const kc = new KubeConfig();
-  const chosen = file ?? (env['KUBECONFIG'] === '' ? undefined : env['KUBECONFIG']);
-  if (chosen !== undefined) kc.loadFromFile(chosen);
-  else kc.loadFromCluster();
-  return kc;
 }
 
 interface RunOptions {
@@ -94,7 +83,7 @@ interface RunOptions {
 async function run(opts: RunOptions, io: CliIo): Promise<number> {
   const level: LogLevel = opts.v !== undefined && opts.v >= 4 ? 'debug' : opts.logLevel;
   const log = jsonLogger((line) => io.stderr(line), { level });
-  const kc = loadKubeConfig(opts.kubeconfig, io.env);
+  const kc = loadKubeConfig(opts.kubeconfig);
   let clusterConfig: ClusterConfig | undefined;
   if (opts.clusterConfig !== undefined) clusterConfig = parseClusterConfig(await readFile(opts.clusterConfig, 'utf8'), opts.clusterConfig);
   const iaas = await IaasClient.fromConfigFile(opts.iaasConfig);
@@ -149,7 +138,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
   program
     .command('run', { isDefault: true })
     .summary('run the controller (the default command)')
-    .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, else in-cluster)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, else ~/.kube/config, else in-cluster)')
     .option('--iaas-config <file>', 'QingCloud SDK config', DEFAULT_IAAS_CONFIG)
     .option('--cluster-config <file>', 'qingcloud.yaml (default: ConfigMap kube-system/clusterconfig, watched)')
     .option('--identity <name>', 'name in the leader Lease (default: POD_NAME, else host_pid)')

@@ -87,6 +87,11 @@ export class IaasClient {
     return jobs.describeJobs(this.api, filter, options);
   }
 
+  /** A pending or working job of `jobAction` touching any of `resourceIds` (e.g. one submitted before a restart). */
+  findActiveJob(jobAction: string, resourceIds: readonly string[], signal?: AbortSignal): Promise<Job | undefined> {
+    return jobs.findActiveJob(this.api, jobAction, resourceIds, signal);
+  }
+
   waitJob(jobId: string, options?: jobs.WaitJobOptions): Promise<jobs.JobOutcome> {
     return jobs.waitJob(this.api, jobId, options);
   }

@@ -4,10 +4,11 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { IpamStore, LivePod } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { isNotFound } from '../kube/status.ts';
 
 /** No kubeconfig was given and none could be found. */
 export class KubeConfigNotFoundError extends Error {
@@ -44,6 +45,11 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
 const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 const PAGE_SIZE = 500;
 
+/** A pod whose phase is final (Succeeded or Failed): it holds no address any more. */
+export function isFinishedPod(pod: V1Pod): boolean {
+  return FINISHED_PHASES.has(pod.status?.phase ?? '');
+}
+
 /**
  * The live pod of an API Pod, or undefined for a finished one. The sandbox container ID is not part of the
  * Pod API, so `containerID` stays unknown; the consistency check then matches handles by `<ns>-<pod>-` prefix.
@@ -53,7 +59,7 @@ export function livePodOf(pod: V1Pod): LivePod | undefined {
   const namespace = pod.metadata?.namespace;
   const name = pod.metadata?.name;
   if (namespace === undefined || name === undefined) return undefined;
-  if (FINISHED_PHASES.has(pod.status?.phase ?? '')) return undefined;
+  if (isFinishedPod(pod)) return undefined;
   return { namespace, name };
 }
 
@@ -88,7 +94,7 @@ export async function podExists(api: CoreV1Api, namespace: string, name: string)
     await api.readNamespacedPod({ namespace, name });
     return true;
   } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return false;
+    if (isNotFound(error)) return false;
     throw error;
   }
 }

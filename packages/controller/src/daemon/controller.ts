@@ -4,13 +4,15 @@
  * Every write goes through the leader fence; losing the lease aborts the leader's work at once.
  */
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import type { KubeConfig, V1ConfigMap, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1ConfigMap, V1Namespace, V1Node } from '@kubernetes/client-node';
 import type { IaasClient } from '@hostnic/iaas-client';
 import type { IPAMBlock, LivePod } from '@hostnic/ipam';
 import { API_GROUP, DEFAULT_RELEASE_COOLDOWN_MS, IPAM_CONFIGMAP_NAME, IPAM_CONFIGMAP_NAMESPACE, Ipam, LABEL_POOL_NAME, VXNET_POOL_NAME, freeCount, isBlockEmpty } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import type { KubernetesListCache } from '@hostnic/ipam/kubernetes';
 import { IpamGarbageCollector } from '../cleanup/ipam-gc.ts';
+import { isFinishedPod, livePodOf } from '../cli/kube.ts';
+import { isNotFound } from '../kube/status.ts';
 import { NicJanitor, NodeInventory } from '../cleanup/index.ts';
 import type { SweepResult } from '../cleanup/index.ts';
 import { CLUSTER_CONFIGMAP, NO_CLUSTER_CONFIG, parseClusterConfig } from '../config/cluster-config.ts';
@@ -105,11 +107,6 @@ function labelMatch(labels: Readonly<Record<string, string>> | undefined, select
   return key !== undefined && labels?.[key] === value;
 }
 
-function isFinished(pod: V1Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase === 'Succeeded' || phase === 'Failed';
-}
-
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const log = options.log ?? silentLogger;
   const kc = options.kubeConfig;
@@ -169,9 +166,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const ipam = new Ipam(store, { cooldownMs });
 
   let clusterConfig: ClusterConfig = options.clusterConfig ?? NO_CLUSTER_CONFIG;
+  // The ConfigMap's resyncs re-deliver the same text: only a change is parsed again.
+  let clusterConfigText: string | undefined;
   const readClusterConfig = (cm: V1ConfigMap | undefined): void => {
     if (options.clusterConfig !== undefined) return;
     const text = cm?.data?.[CLUSTER_CONFIGMAP.key];
+    if (text === clusterConfigText && text !== undefined) return;
+    clusterConfigText = text;
     try {
       clusterConfig = text === undefined ? NO_CLUSTER_CONFIG : parseClusterConfig(text, `ConfigMap ${CLUSTER_CONFIGMAP.namespace}/${CLUSTER_CONFIGMAP.name}`);
     } catch (e) {
@@ -179,27 +180,34 @@ export async function startController(options: ControllerOptions): Promise<Runni
       noteError('clusterconfig', e);
     }
   };
+  // Rebuilt only when the cluster config changes, so that its looked-up group is cached between syncs.
+  let sg: { readonly config: ClusterConfig; readonly source: SecurityGroupSource } | undefined;
   const sgSource: SecurityGroupSource = {
-    current: (signal) => clusterSecurityGroup({ iaas: options.iaas, clusterId: clusterConfig.clusterId, securityGroup: clusterConfig.securityGroup }).current(signal),
+    current: (signal) => {
+      if (sg?.config !== clusterConfig) {
+        sg = { config: clusterConfig, source: clusterSecurityGroup({ iaas: options.iaas, clusterId: clusterConfig.clusterId, securityGroup: clusterConfig.securityGroup }) };
+      }
+      return sg.source.current(signal);
+    },
   };
 
   const podAddresses = (): PodAddress[] | undefined => {
     if (!informers.pods.hasSynced) return undefined;
     return informers.pods
       .list()
-      .filter((p) => !isFinished(p) && p.spec?.hostNetwork !== true && p.status?.podIP !== undefined && p.status.podIP !== '')
+      .filter((p) => !isFinishedPod(p) && p.spec?.hostNetwork !== true && p.status?.podIP !== undefined && p.status.podIP !== '')
       .map((p) => ({ namespace: p.metadata?.namespace ?? 'default', name: p.metadata?.name ?? '', ip: p.status?.podIP ?? '', node: p.spec?.nodeName ?? '' }));
   };
   const livePods = (): LivePod[] | undefined => {
     if (!informers.pods.hasSynced) return undefined;
-    return informers.pods.list().filter((p) => !isFinished(p)).map((p) => ({ namespace: p.metadata?.namespace ?? 'default', name: p.metadata?.name ?? '' }));
+    return informers.pods.list().flatMap((p) => livePodOf(p) ?? []);
   };
   const podExists = async (namespace: string, name: string): Promise<boolean> => {
     try {
       const pod = await core.readNamespacedPod({ namespace, name });
-      return !isFinished(pod);
+      return !isFinishedPod(pod);
     } catch (e) {
-      if ((e as { code?: unknown }).code === 404) return false;
+      if (isNotFound(e)) return false;
       throw e;
     }
   };

@@ -9,6 +9,7 @@ import type { InventoryView } from '../cleanup/index.ts';
 import type { Fence } from '../fence.ts';
 import type { Logger } from '../log.ts';
 import { errorText } from '../log.ts';
+import { isNotFound } from '../kube/status.ts';
 
 export const STATE_CONFIGMAP = { namespace: 'kube-system', name: 'hostnic-controller-state', key: 'nodes.json' } as const;
 
@@ -18,11 +19,6 @@ export interface NodeInventoryStoreOptions {
   readonly log: Logger;
   readonly inventory: NodeInventory;
   readonly now?: () => number;
-}
-
-function statusOf(e: unknown): number | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 export class NodeInventoryStore {
@@ -48,7 +44,7 @@ export class NodeInventoryStore {
       this.#inventory = parsed.inventory;
       this.#persisted = text;
     } catch (e) {
-      if (statusOf(e) !== 404) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 
@@ -73,7 +69,7 @@ export class NodeInventoryStore {
       const cm = await this.#o.core.readNamespacedConfigMap({ namespace, name });
       await this.#o.core.replaceNamespacedConfigMap({ namespace, name, body: { ...cm, data: { ...cm.data, [key]: text } } });
     } catch (e) {
-      if (statusOf(e) !== 404) throw e;
+      if (!isNotFound(e)) throw e;
       await this.#o.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data: { [key]: text } } });
     }
   }

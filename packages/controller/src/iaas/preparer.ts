@@ -238,19 +238,6 @@ export class VxnetPreparer {
     return jobStatusWord(jobs.find((j) => j.jobId === jobId));
   }
 
-  /** An AllocateVips job submitted before a restart, still running: waiting for it avoids a second allocation. */
-  async #runningJob(action: string, resourceId: string, signal: AbortSignal | undefined): Promise<string | undefined> {
-    const jobs = await this.#iaas.describeJobs({ status: ['pending', 'working'] }, { signal });
-    const needle = resourceId.toLowerCase();
-    const job = jobs.find((j) => {
-      if (j.jobAction !== action) return false;
-      if (j.resourceIds.some((id) => id.toLowerCase() === needle)) return true;
-      const text = typeof j.directive === 'string' ? j.directive : JSON.stringify(j.directive ?? '');
-      return text.toLowerCase().includes(needle);
-    });
-    return job?.jobId;
-  }
-
   async #ensureVips(range: VxNetPodRange, signal: AbortSignal | undefined): Promise<number | Omit<VxnetPrep, 'range'>> {
     const vxnetId = range.vxnetId;
     const known = this.#vipsReady.get(vxnetId);
@@ -286,7 +273,8 @@ export class VxnetPreparer {
       }
       // Done or forgotten by the IaaS but no VIPs visible: allocate again below.
     } else {
-      const running = await this.#runningJob('AllocateVips', vxnetId, signal);
+      // A job submitted before a restart and still running: waiting for it avoids a second allocation.
+      const running = (await this.#iaas.findActiveJob('AllocateVips', [vxnetId], signal))?.jobId;
       if (running !== undefined) {
         this.#vipJobs.set(vxnetId, { jobId: running, since: this.#now() });
         return { vxnetId, ready: false, reason: PrepReason.VipsPending, message: `AllocateVips job ${running} for ${name} is running` };

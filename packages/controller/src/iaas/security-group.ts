@@ -25,16 +25,24 @@ export function clusterSecurityGroup(options: ClusterSecurityGroupOptions): Secu
   if (clusterId === undefined) return { current: () => Promise.resolve(configured) };
   const refreshMs = options.refreshMs ?? 60_000;
   const now = options.now ?? Date.now;
-  let cached: { value: string | undefined; at: number } | undefined;
+  // The lookup itself is cached, so that callers arriving while it runs share it instead of asking again.
+  let cached: { value: Promise<string | undefined>; at: number } | undefined;
+  const lookup = async (signal: AbortSignal | undefined): Promise<string | undefined> => {
+    const clusters = await options.iaas.describeClusters([clusterId], { signal });
+    const found = clusters.find((c) => c.clusterId === clusterId);
+    // A cluster the API does not return (deleted, other zone) leaves the configured group, as the original did.
+    return found?.securityGroupId !== undefined && found.securityGroupId !== '' ? found.securityGroupId : configured;
+  };
   return {
-    async current(signal) {
+    current(signal) {
       if (cached !== undefined && now() - cached.at < refreshMs) return cached.value;
-      const clusters = await options.iaas.describeClusters([clusterId], { signal });
-      const found = clusters.find((c) => c.clusterId === clusterId);
-      // A cluster the API does not return (deleted, other zone) leaves the configured group, as the original did.
-      const value = found?.securityGroupId !== undefined && found.securityGroupId !== '' ? found.securityGroupId : configured;
-      cached = { value, at: now() };
-      return value;
+      const entry = { value: lookup(signal), at: now() };
+      cached = entry;
+      // A failed lookup is not kept: the next caller asks again.
+      entry.value.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+      return entry.value;
     },
   };
 }

@@ -3,12 +3,12 @@
  * touch the status (the pool reconciler: ready, pools, Ready/Draining; the mapping workers: MappingValid,
  * SubnetsAvailable), so every write re-reads and merges instead of replacing a cached copy.
  */
-import { ApiException } from '@kubernetes/client-node';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { PoolInfo } from '@hostnic/ipam';
 import { API_GROUP, API_VERSION, VXNET_POOL_NAME } from '@hostnic/ipam';
 import type { Fence } from '../fence.ts';
 import { canonicalJson } from '../json.ts';
+import { httpStatusOf, isNotFound } from '../kube/status.ts';
 import type { Condition } from './conditions.ts';
 
 export const VXNETPOOL_PLURAL = 'vxnetpools';
@@ -44,10 +44,6 @@ export class StatusConflictError extends Error {
 
 const REF = { group: API_GROUP, version: API_VERSION.split('/')[1] ?? 'v1alpha1', plural: VXNETPOOL_PLURAL } as const;
 
-function httpStatus(e: unknown): number | undefined {
-  return e instanceof ApiException ? e.code : undefined;
-}
-
 
 export class VxNetPoolClient {
   readonly #api: CustomObjectsApi;
@@ -64,7 +60,7 @@ export class VxNetPoolClient {
     try {
       return (await this.#api.getClusterCustomObject({ ...REF, name })) as VxNetPoolObject;
     } catch (e) {
-      if (httpStatus(e) === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -87,7 +83,7 @@ export class VxNetPoolClient {
         await this.#api.replaceClusterCustomObjectStatus({ ...REF, name, body: { ...pool, status: next } });
         return next;
       } catch (e) {
-        const status = httpStatus(e);
+        const status = httpStatusOf(e);
         if (status === 404) return undefined;
         if (status !== 409) throw e;
         this.conflicts++;

@@ -112,6 +112,21 @@ describe('hostnic-controller against the seed README', () => {
   });
 });
 
+describe('QKE clusters', () => {
+  it('find the security group from clusterID once, not on every sync, and let the vxnet in', async () => {
+    const sg = h.fake.addSecurityGroup({ security_group_id: 'sg-qke9' });
+    h.fake.addCluster({ cluster_id: 'cl-qke9', security_group_id: sg.security_group_id });
+    h.kube.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'clusterconfig', namespace: 'kube-system' }, data: { 'qingcloud.yaml': 'zone: pek3a\nclusterID: cl-qke9\n' } });
+    putVxNetPool(h.kube, [VXNET], 27);
+    const c = await start('replica-a');
+    await until('v-pool ready', () => vpoolStatus()?.ready);
+    expect(h.fake.securityGroupRules().filter((r) => r.security_group_id === 'sg-qke9' && r.val3 === '172.16.3.0/24')).toHaveLength(1);
+    // Getting there took several syncs (VIP and rule jobs pending); the cluster was described once.
+    expect((c.status().lastVxNetPool as { ready?: boolean } | undefined)?.ready).toBe(true);
+    expect(h.fake.requests({ action: 'DescribeClusters' })).toHaveLength(1);
+  });
+});
+
 describe('restarts', () => {
   it('a restarted controller changes nothing and never writes ready: false', async () => {
     putVxNetPool(h.kube, [VXNET], 27);
