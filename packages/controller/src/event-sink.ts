@@ -12,8 +12,6 @@ export interface EventSink {
   event(object: EventObjectRef, type: EventType, reason: string, message: string): void;
 }
 
-export const nullEventSink: EventSink = { event: () => undefined };
-
 /** The cluster-scoped VxNetPool `v-pool`, as the object most events are about. */
 export function vxnetPoolRef(uid?: string): EventObjectRef {
   return { apiVersion: 'network.qingcloud.com/v1alpha1', kind: 'VxNetPool', metadata: { name: 'v-pool', ...(uid === undefined ? {} : { uid }) } };
