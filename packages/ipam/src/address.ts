@@ -162,7 +162,7 @@ export function ordinalFrom(start: number, size: number, address: number): numbe
 }
 
 /**
- * The pool ordinal (spec 2.1): `address − masked network` of the pool CIDR.
+ * The pool ordinal: `address − masked network` of the pool CIDR.
  * @param poolCidr - the pool's CIDR text
  * @param address - dotted-decimal address
  * @throws {@link AddressOutOfRangeError} when the address is outside the pool

@@ -153,7 +153,7 @@ export class Ipam {
   }
 
   /**
-   * Allocates one address for a handle (spec 3.2): from the namespace's blocks, else (manual mode) the
+   * Allocates one address for a handle: from the namespace's blocks, else (manual mode) the
    * `Default` pools; the requested fixed IPs when given. A handle that already holds a suitable address gets it
    * back (`reused: true`) without any write.
    * @param request - handle, pod, node, optional fixed IPs and attributes
@@ -192,7 +192,7 @@ export class Ipam {
   }
 
   /**
-   * Utilisation per pool, block and namespace (spec 2.11). An invalid mapping ConfigMap counts as empty here.
+   * Utilisation per pool, block and namespace. An invalid mapping ConfigMap counts as empty here.
    * @param options - the time, for counting cooling addresses
    */
   async utilisation(options: TimeOption = {}): Promise<IpamUtilisation> {

@@ -1,7 +1,7 @@
 /**
- * Operations on one IPAMBlock spec (spec 2.6, 2.7), with the release cooldown.
+ * Operations on one IPAMBlock spec, with the release cooldown.
  *
- * Every operation returns a new spec and leaves its input untouched (spec 6 item 3: Go mutated objects shared
+ * Every operation returns a new spec and leaves its input untouched (Go mutated objects shared
  * with its informer cache). Operations are defensive about corrupted blocks: an ordinal that is listed as free
  * but also allocated, duplicated or out of range is never handed out; {@link checkBlock} reports such damage.
  *
@@ -242,7 +242,7 @@ export function reservedCount(spec: IPAMBlockSpec): number {
 }
 
 /**
- * Number of allocated (non-reserved) addresses, `size − free − reserved` (spec 2.11).
+ * Number of allocated (non-reserved) addresses, `size − free − reserved`.
  * @param spec - the block
  * @throws {@link InvalidBlockError} when the CIDR is malformed
  */
@@ -274,7 +274,7 @@ export function handleOrdinals(spec: IPAMBlockSpec, handleId: string): number[] 
 
 /**
  * The addresses held by a handle, ascending. Use it before allocating to make a repeated request with the
- * same handle return the same address (spec 6 item 9).
+ * same handle return the same address.
  * @param spec - the block
  * @param handleId - the handle ID
  * @throws {@link InvalidBlockError} when the CIDR is malformed
@@ -414,7 +414,7 @@ export interface AssignResult {
 }
 
 /**
- * Assigns up to `count` addresses to a handle (spec 2.6): takes, in `unallocated` order, the first ordinals
+ * Assigns up to `count` addresses to a handle: takes, in `unallocated` order, the first ordinals
  * whose cooldown has passed, leaving the others in place and in order; points each at an attribute row
  * `{handle_id, secondary: {..., timestamp, ip}}` (reusing an identical row, appending otherwise). Returns fewer
  * addresses when the block runs short; the caller decides whether that is an error.
@@ -575,7 +575,7 @@ function release(
 }
 
 /**
- * Releases every address of a handle (spec 2.7): deletes the handle's rows (exact match), compacts
+ * Releases every address of a handle: deletes the handle's rows (exact match), compacts
  * `attributes` and re-points the other allocations, and appends the released ordinals (ascending) to the end
  * of `unallocated`, so they are reused only after every address that was already free (FIFO). The release time
  * is recorded for the cooldown. An unknown handle changes nothing.
@@ -636,7 +636,7 @@ export function releaseOrdinals(spec: IPAMBlockSpec, ordinals: Iterable<number>,
 }
 
 /**
- * Checks the block invariant (spec 1.3): every ordinal is exactly once either in `unallocated` or allocated;
+ * Checks the block invariant: every ordinal is exactly once either in `unallocated` or allocated;
  * every allocation points at an existing attribute row; `releasedAt` keys are ordinals and its values times.
  * @param spec - the block
  * @returns the problems found; empty when the block is sound

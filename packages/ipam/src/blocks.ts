@@ -1,6 +1,6 @@
 /**
  * Cutting a pool into blocks: block size rules, block CIDRs, per-block reservations and fresh blocks
- * (spec 2.3 – 2.5), plus the one block order used everywhere.
+ * (generation, per-block reservation, a fresh block), plus the one block order used everywhere.
  *
  * @packageDocumentation
  */
@@ -63,7 +63,7 @@ export function blockCount(poolCidr: string, blockSize?: number): number {
 }
 
 /**
- * The block CIDRs of a pool in ascending address order (spec 2.3, REIMPL: the pool CIDR is masked first and
+ * The block CIDRs of a pool in ascending address order (the pool CIDR is masked first and
  * the block size validated). `172.16.3.0/24` at 27 → `172.16.3.0/27`, `172.16.3.32/27`, … `172.16.3.224/27`.
  * @param poolCidr - the pool CIDR
  * @param blockSize - the block size (undefined = default 26)
@@ -95,8 +95,8 @@ export interface BlockReservation {
 }
 
 /**
- * The per-block reservation of spec 2.4 for the addresses of a block outside `[rangeStart, rangeEnd]`, with
- * the REIMPL fix: a block wholly below `rangeStart` is reserved entirely (Go left it fully allocatable).
+ * The per-block reservation for the addresses of a block outside `[rangeStart, rangeEnd]`, with
+ * one fix over the original: a block wholly below `rangeStart` is reserved entirely (Go left it fully allocatable).
  * Counts are relative to the block's address as written in its CIDR.
  * @param blockCidr - the block CIDR
  * @param range - the pool range
@@ -119,7 +119,7 @@ export function blockReservation(blockCidr: string, range: PoolRange): BlockRese
 }
 
 /**
- * A fresh block spec (spec 2.5). With a range (always, on the controller path) the reserved ordinals point at
+ * A fresh block spec. With a range (always, on the controller path) the reserved ordinals point at
  * `attributes[0]` = {@link RESERVED_ATTRIBUTE} — present even when nothing is reserved — and `unallocated`
  * is the ascending run of the others. With `range` null nothing is reserved and `attributes` is empty.
  * @param poolId - the pool ID
@@ -168,7 +168,7 @@ export function newBlock(pool: IPPool, cidr: string): IPAMBlock {
 }
 
 /**
- * The blocks of a pool that do not exist yet, in ascending order (what the controller creates, spec 2.9 n).
+ * The blocks of a pool that do not exist yet, in ascending order (what the controller creates).
  * @param pool - the pool
  * @param existingNames - names of the pool's existing IPAMBlocks
  * @throws {@link InvalidBlockSizeError}, {@link InvalidCidrError}, {@link InvalidAddressError}
@@ -222,7 +222,7 @@ function compareKeys(a: [number, number, number] | undefined, b: [number, number
 }
 
 /**
- * The block order used everywhere in hostnic (spec 6 item 2): ascending numeric start address, then prefix
+ * The block order used everywhere in hostnic: ascending numeric start address, then prefix
  * length, then pool ID; blocks with a malformed CIDR sort last. (Go's docs show string order; numeric order is
  * the deliberate choice here.)
  * @param a - a block spec

@@ -1,5 +1,5 @@
 /**
- * The pure part of the leak and inconsistency check (spec 6 items 10 – 12): given a snapshot of pools, blocks,
+ * The pure part of the leak and inconsistency check: given a snapshot of pools, blocks,
  * handles and live pods, report what is wrong and compute a repair plan as data. Stores apply the plan
  * (re-reading each object and comparing before writing); nothing here performs I/O.
  *

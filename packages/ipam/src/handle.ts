@@ -1,5 +1,5 @@
 /**
- * IPAMHandle arithmetic (spec 2.8). Every function returns a new spec.
+ * IPAMHandle arithmetic. Every function returns a new spec.
  *
  * @packageDocumentation
  */
@@ -61,7 +61,7 @@ export function decrementHandle(spec: IPAMHandleSpec, blockKey: string, amount: 
 }
 
 /**
- * Removes a block key whatever its count (spec 6 item 10: a release always unlinks the block, so stale counts
+ * Removes a block key whatever its count (a release always unlinks the block, so stale counts
  * cannot survive).
  * @param spec - the handle
  * @param blockKey - the block string key

@@ -1,5 +1,5 @@
 /**
- * The namespace → subnet mapping of ConfigMap `kube-system/hostnic-ipam-config` (spec 1.5, 3): parsing and
+ * The namespace → subnet mapping of ConfigMap `kube-system/hostnic-ipam-config`: parsing and
  * validation, the choice of candidate pools or blocks for a pod, and the pure decisions of auto mode.
  *
  * @packageDocumentation
@@ -157,7 +157,7 @@ export type AllocationSource =
   | { readonly kind: 'pools'; readonly names: readonly string[] };
 
 /**
- * The candidate sources for a pod (spec 3.2 steps 4 – 6): the namespace's blocks when it has any (both modes,
+ * The candidate sources for a pod: the namespace's blocks when it has any (both modes,
  * no fallback when they are full); otherwise, in manual mode only, the `Default` pools.
  * @param config - the parsed configuration
  * @param namespace - the pod's namespace
@@ -173,7 +173,7 @@ export function allocationSources(config: IpamConfig, namespace: string): Alloca
 }
 
 /**
- * Whether a namespace needs another block (spec 3.5 step 5): every listed block that is known has 0 free
+ * Whether a namespace needs another block: every listed block that is known has 0 free
  * addresses. Unknown blocks are ignored, so a list of only unknown blocks — or an empty list — is exhausted.
  * @param blocks - the namespace's block names
  * @param freeByBlock - free address count per known block name
@@ -199,7 +199,7 @@ export function usedBlocks(config: IpamConfig, status: VxNetPoolStatus | undefin
 }
 
 /**
- * The first unused block (spec 3.5 step 6): pools in VxNetPool status order, each pool's blocks in block order
+ * The first unused block: pools in VxNetPool status order, each pool's blocks in block order
  * (ascending address, see `compareBlockNames`, so the choice does not depend on how the status was written).
  * @param config - the parsed configuration
  * @param status - the VxNetPool status
@@ -260,9 +260,9 @@ function withNamespace(config: IpamConfig, namespace: string, blocks: readonly s
 }
 
 /**
- * The auto-mode decision for one namespace (spec 3.5 steps 4 – 6). Manual mode changes nothing. A gone or
+ * The auto-mode decision for one namespace. Manual mode changes nothing. A gone or
  * terminating namespace gives back only its empty (or unknown) blocks — blocks still holding addresses stay
- * listed until they empty (spec 6 item 13), and the key goes when the list does. An active namespace whose
+ * listed until they empty, and the key goes when the list does. An active namespace whose
  * list is missing or exhausted gets the first free block appended.
  * @param input - configuration, namespace, block states and VxNetPool status
  * @throws {@link VxNetPoolNotReadyError}, {@link NoSubnetForNamespaceError} when a block is needed but none

@@ -1,5 +1,5 @@
 /**
- * Names [compat]: block names and string keys (spec 1.3, 2.8) and pod handle IDs (spec 1.4, 6 item 21).
+ * Names [compat]: block names and string keys and pod handle IDs.
  *
  * @packageDocumentation
  */
@@ -136,7 +136,7 @@ export interface PodRef {
 /**
  * Whether a handle ID belongs to a pod. With a container ID the handle must equal {@link podHandleId};
  * without one it must be `<namespace>-<pod>-` followed by a single run of `[a-z0-9]` (a container ID or a
- * hash), so `default-web-1-…` does not match pod `web` (spec 6 item 12). Handles shortened by cutting the
+ * hash), so `default-web-1-…` does not match pod `web`. Handles shortened by cutting the
  * pod name are matched only through the container ID.
  * @param handleId - the handle ID
  * @param pod - the pod

@@ -1,5 +1,5 @@
 /**
- * From a vxnet's IaaS data to its pod range (spec 2.2): which addresses of the vxnet pods may use.
+ * From a vxnet's IaaS data to its pod range: which addresses of the vxnet pods may use.
  *
  * @packageDocumentation
  */
@@ -55,7 +55,7 @@ function isBlank(text: string | undefined): text is undefined | '' {
 }
 
 /**
- * The pod range of a vxnet (spec 2.2):
+ * The pod range of a vxnet:
  * - VxLAN (tunnel type ≠ `vlan`): `[dynIpStart, dynIpEnd − 12]`; the custom count is ignored (forced to 0).
  * - VLAN: with `total = dynIpEnd − dynIpStart + 1`, `base = floor(total / 7)` and
  *   `maxCustom = total − base − 1`, the custom count must be an integer in `0 … maxCustom`;

@@ -1,5 +1,5 @@
 /**
- * IPPool helpers: pool types and IDs, allocatability, pool-level reservations (spec 1.2, 2.1).
+ * IPPool helpers: pool types and IDs, allocatability, pool-level reservations.
  *
  * @packageDocumentation
  */
@@ -80,7 +80,7 @@ export function assertPoolAllocatable(pool: IPPool): void {
   if (!isAllocatablePoolType(pool.spec.type)) throw new UnknownPoolTypeError(pool.metadata.name, pool.spec.type);
 }
 
-/** Pool-level address counts (spec 2.1). */
+/** Pool-level address counts. */
 export interface PoolAddressCounts {
   /** `2^(32 − prefix)` of the pool CIDR. */
   readonly numAddresses: number;
@@ -98,7 +98,7 @@ function lenientPoolOrdinal(network: number, size: number, text: string | undefi
 }
 
 /**
- * Pool-level numbers of spec 2.1, reproducing Go: ordinals count from the masked network; a `rangeStart`
+ * Pool-level numbers, reproducing Go: ordinals count from the masked network; a `rangeStart`
  * or `rangeEnd` that is malformed or outside the pool counts as ordinal 0 (use `validateIPPoolSpec` to
  * reject such pools).
  * @param spec - the pool spec (`cidr`, `rangeStart`, `rangeEnd` are read)
@@ -129,7 +129,7 @@ export function ippoolLabels(pool: IPPool): Record<string, string> {
 }
 
 /**
- * The IPPool the VxNetPool controller creates for a vxnet (spec 4.2 step 3): type `local`, the vxnet's
+ * The IPPool the VxNetPool controller creates for a vxnet: type `local`, the vxnet's
  * network, gateway and pod range, with `vlanConfig` and `dns` always present.
  * @param range - the vxnet's pod range (see `podRangeOfVxnet`)
  * @param blockSize - the VxNetPool's `spec.blockSize`

@@ -131,7 +131,7 @@ export interface IPPoolSpec {
   readonly dns: DNS;
 }
 
-/** IPPool `status` (spec 2.11). */
+/** IPPool `status`. */
 export interface IPPoolStatus {
   /** Addresses in the pool CIDR. */
   readonly capacity: number;

@@ -1,5 +1,5 @@
 /**
- * Utilisation of blocks and pools (spec 2.11) and the IPPool status derived from it.
+ * Utilisation of blocks and pools and the IPPool status derived from it.
  *
  * @packageDocumentation
  */
@@ -36,7 +36,7 @@ export function blockUtilisation(spec: IPAMBlockSpec): Utilisation {
 }
 
 /**
- * Utilisation of a pool. Without blocks: the pool-level reservation of spec 2.1. With blocks: reserved and
+ * Utilisation of a pool. Without blocks: the pool-level reservation. With blocks: reserved and
  * allocated summed over the blocks; addresses of blocks not created yet count as unallocated.
  * @param pool - the pool
  * @param blocks - the pool's blocks (pass all blocks; only those labelled with the pool are counted)
@@ -76,9 +76,8 @@ export function ippoolStatus(utilisation: Utilisation): IPPoolStatus {
 }
 
 /**
- * The `Default` pools worth trying for a pod (spec 2.9 d with REIMPL fixes): in the configured order (spec 6
- * item 2), skipping names with no pool, disabled pools, pools of a type that cannot be allocated from, and pools
- * with no unallocated address — a pool with exactly one free address is used (spec 6 item 6).
+ * The `Default` pools worth trying for a pod: in the configured order, skipping names with no pool, disabled pools, pools of a type that cannot be allocated from, and pools
+ * with no unallocated address — a pool with exactly one free address is used.
  * @param names - the configured pool names (e.g. `IpamConfig.defaultPools`)
  * @param pools - all IPPools
  * @param blocks - all IPAMBlocks

@@ -1,6 +1,6 @@
 /**
- * Validation of IPPool and VxNetPool specs, for admission webhooks and the controller (spec 4.4, 6 items 5
- * and 18). Each function returns every problem found instead of stopping at the first.
+ * Validation of IPPool and VxNetPool specs, for admission webhooks and the controller.
+ * Each function returns every problem found instead of stopping at the first.
  *
  * @packageDocumentation
  */

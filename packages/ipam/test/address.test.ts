@@ -94,7 +94,7 @@ describe('CIDRs', () => {
     expect(cidrsOverlap(pool, parseCidr('172.16.4.0/24'))).toBe(false);
   });
 
-  it('assertion 1: pool ordinals count from the masked network', () => {
+  it('pool ordinals count from the masked network', () => {
     expect(poolOrdinal('192.168.0.1/24', '192.168.0.1')).toBe(1);
     const error = catchError(() => poolOrdinal('192.168.0.1/24', '192.168.1.1'));
     expect(error).toBeInstanceOf(AddressOutOfRangeError);

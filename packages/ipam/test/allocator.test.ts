@@ -59,14 +59,14 @@ describe('allocate', () => {
     expect(row?.secondary?.ip).toBe('172.16.3.2');
   });
 
-  it('hands out addresses in order: .2, .3, .4 (spec 7 assertion 14)', async () => {
+  it('hands out addresses in order: .2, .3, .4', async () => {
     const r = await rig({ default: [B(0)] });
     const got = [];
     for (const h of ['h1', 'h2', 'h3']) got.push((await r.ipam.allocate(pod(h))).address);
     expect(got).toEqual(['172.16.3.2', '172.16.3.3', '172.16.3.4']);
   });
 
-  it('is idempotent: a repeated request returns the same address with no write (spec 6 item 9)', async () => {
+  it('is idempotent: a repeated request returns the same address with no write', async () => {
     const r = await rig({ default: [B(0)] });
     const first = await r.ipam.allocate(pod('h1'));
     r.counter.reset();
@@ -77,7 +77,7 @@ describe('allocate', () => {
     expect(u.blocks.find((b) => b.name === B(0))?.allocated).toBe(1);
   });
 
-  it('two concurrent allocations on one block both succeed with different addresses via one conflict (assertion 20)', async () => {
+  it('two concurrent allocations on one block both succeed with different addresses via one conflict', async () => {
     const r = await rig({ default: [B(0)] });
     const [a, b] = await Promise.all([r.ipam.allocate(pod('h1')), r.ipam.allocate(pod('h2', 'default', 'node-2'))]);
     expect(a.address).not.toBe(b.address);
@@ -89,7 +89,7 @@ describe('allocate', () => {
     expect(await findings(r.store)).toEqual([]);
   });
 
-  it('a store that always conflicts: exactly maxAttempts block updates, MaxRetriesError, new handle gone (assertion 21)', async () => {
+  it('a store that always conflicts: exactly maxAttempts block updates, MaxRetriesError, new handle gone', async () => {
     const r = await rig({ default: [B(0)] });
     r.store.failWrites({ kind: 'IPAMBlock', op: 'update', times: Infinity });
     const error = await r.ipam.allocate(pod('h1')).catch((e: unknown) => e);
@@ -125,7 +125,7 @@ describe('allocate', () => {
     expect(await findings(r.store)).toEqual([]);
   });
 
-  it('a non-conflict block write failure ends at once, handle restored, block unchanged (assertion 22)', async () => {
+  it('a non-conflict block write failure ends at once, handle restored, block unchanged', async () => {
     const r = await rig({ default: [B(0)] });
     const blockBefore = await r.store.getBlock(B(0));
     r.store.failWrites({ kind: 'IPAMBlock', op: 'update', error: 'unavailable' });
@@ -145,7 +145,7 @@ describe('allocate', () => {
     expect(await findings(r.store)).toEqual([]);
   });
 
-  it('passes over a full block without writing it, and moves on (spec 6 item 7, assertion 24)', async () => {
+  it('passes over a full block without writing it, and moves on', async () => {
     const r = await rig({ default: [B(0), B(32)] });
     await fill(r.store, B(0));
     const a = await r.ipam.allocate(pod('h1'));
@@ -167,7 +167,7 @@ describe('allocate', () => {
     expect(await findings(r.store)).toEqual([]);
   });
 
-  it('exhaustion gives PoolExhaustedError naming the blocks, with no fallback to Default (assertion 28)', async () => {
+  it('exhaustion gives PoolExhaustedError naming the blocks, with no fallback to Default', async () => {
     const r = await rig({ Default: [POOL], test: [B(0)] });
     await fill(r.store, B(0));
     const error = await r.ipam.allocate(pod('h1', 'test')).catch((e: unknown) => e);
@@ -179,7 +179,7 @@ describe('allocate', () => {
     expect((await r.ipam.allocate(pod('h2', 'other'))).pool).toBe(POOL);
   });
 
-  it('auto mode ignores Default; unmapped namespaces fail with "pool or block not found" (assertions 29, 30)', async () => {
+  it('auto mode ignores Default; unmapped namespaces fail with "pool or block not found"', async () => {
     const store = new MemoryIpamStore();
     await seed(store, {});
     await store.setIpamConfig(mapping({ Default: [POOL], test: [B(0)] }, true));
@@ -198,7 +198,7 @@ describe('allocate', () => {
     await expect(new Ipam(store, testOptions()).allocate(pod('h1'))).rejects.toBeInstanceOf(NoPoolOrBlockError);
   });
 
-  it('skips mapped blocks that are missing, marked deleted, or whose pool is disabled (assertion 23)', async () => {
+  it('skips mapped blocks that are missing, marked deleted, or whose pool is disabled', async () => {
     const r = await rig({ default: ['4100-172-16-9-0-27', B(0), B(32)] });
     const b0 = await r.store.getBlock(B(0));
     if (b0 === undefined) throw new Error('seed');
@@ -305,7 +305,7 @@ describe('reads per allocation from a pool', () => {
 });
 
 describe('fixed IPs (annotation cni.projectcalico.org/ipAddrs)', () => {
-  it('takes the requested address and keeps the order of the free list (assertion 25)', async () => {
+  it('takes the requested address and keeps the order of the free list', async () => {
     const r = await rig({ default: [B(32)] });
     const before = (await r.store.getBlock(B(32)))?.object.spec.unallocated ?? [];
     const a = await r.ipam.allocate({ ...pod('h1'), fixedIps: ['172.16.3.40'] });
@@ -354,7 +354,7 @@ describe('release', () => {
     expect((await r.store.getBlock(B(0)))?.object.spec.unallocated.at(-1)).toBe(2);
   });
 
-  it('releasing an unknown handle, or twice, succeeds and writes nothing (assertion 19)', async () => {
+  it('releasing an unknown handle, or twice, succeeds and writes nothing', async () => {
     const r = await rig({ default: [B(0)] });
     expect(await r.ipam.release('nobody')).toEqual([]);
     await r.ipam.allocate(pod('h1'));
@@ -381,7 +381,7 @@ describe('release', () => {
     expect(await r.store.getHandle('h1')).toBeUndefined();
   });
 
-  it('drops a handle whose blocks hold nothing for it (spec 6 item 10)', async () => {
+  it('drops a handle whose blocks hold nothing for it', async () => {
     const r = await rig({ default: [B(0)] });
     await r.store.createHandle({ ...newHandle('stale'), spec: { ...newHandle('stale').spec, block: { '4100-172.16.3.0/27': 1 } } });
     expect(await r.ipam.release('stale')).toEqual([]);
@@ -447,7 +447,7 @@ describe('inspection and repair', () => {
     expect(await r.ipam.addressesOf('nobody')).toEqual([]);
   });
 
-  it('utilisation per pool, block and namespace (assertion 26)', async () => {
+  it('utilisation per pool, block and namespace', async () => {
     const r = await rig({ Default: [POOL], default: [B(0)] });
     for (const h of ['h1', 'h2', 'h3']) await r.ipam.allocate(pod(h));
     await r.ipam.allocate(pod('x1', 'other'));

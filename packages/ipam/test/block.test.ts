@@ -45,7 +45,7 @@ function assignOne(spec: IPAMBlockSpec, handleId: string, now = T0, cooldownMs =
 }
 
 describe('allocation and release inside a block', () => {
-  it('assertion 13: /24 block with 10 reserved at each end', () => {
+  it('/24 block with 10 reserved at each end', () => {
     let spec = deepFreeze(newBlockSpec(4100, '10.0.0.0/24', { rangeStart: '10.0.0.10', rangeEnd: '10.0.0.245' }));
     expect([reservedCount(spec), freeCount(spec)]).toEqual([20, 236]);
     const ten = assignAddresses(spec, { handleId: 'h1', count: 10, ...NO_COOLDOWN });
@@ -64,7 +64,7 @@ describe('allocation and release inside a block', () => {
     expect(checkBlock(released.block)).toEqual([]);
   });
 
-  it('assertion 14: FIFO reuse after release', () => {
+  it('FIFO reuse after release', () => {
     let spec = freshFirst();
     const ips: (string | undefined)[] = [];
     for (const h of ['h1', 'h2', 'h3']) {
@@ -90,7 +90,7 @@ describe('allocation and release inside a block', () => {
     expect(assignOne(spec, 'last').ip).toBe('172.16.3.3/27');
   });
 
-  it('assertion 15: each allocation row carries namespace, node, pod, timestamp and ip', () => {
+  it('each allocation row carries namespace, node, pod, timestamp and ip', () => {
     const result = assignAddresses(freshFirst(), { handleId: 'default-nginx-abc123', secondary: attrs('nginx'), ...NO_COOLDOWN });
     const row = result.block.attributes[must(result.block.allocations[2] ?? undefined)];
     expect(row).toEqual({
@@ -101,7 +101,7 @@ describe('allocation and release inside a block', () => {
     expect(two.block.attributes).toHaveLength(3);
   });
 
-  it('assertion 16: releasing an unknown handle changes nothing; isEmpty is case-insensitive', () => {
+  it('releasing an unknown handle changes nothing; isEmpty is case-insensitive', () => {
     const spec = freshFirst();
     const result = releaseByHandle(spec, 'nobody', NO_COOLDOWN);
     expect(result).toEqual({ block: spec, released: [], changed: false });
@@ -113,7 +113,7 @@ describe('allocation and release inside a block', () => {
     expect(isBlockEmpty(assignOne(spec, 'h1').spec)).toBe(false);
   });
 
-  it('assertion 19 (pure part): releasing twice is harmless', () => {
+  it('releasing twice is harmless', () => {
     const spec = assignOne(freshFirst(), 'h1').spec;
     const once = releaseByHandle(spec, 'h1', NO_COOLDOWN);
     expect(once.released).toHaveLength(1);
@@ -122,7 +122,7 @@ describe('allocation and release inside a block', () => {
     expect(twice.released).toEqual([]);
   });
 
-  it('assertion 24: a handle that already owns an address is recognised', () => {
+  it('a handle that already owns an address is recognised', () => {
     const spec = assignOne(freshFirst(), 'default-nginx-abc123').spec;
     expect(handleHasAddresses(spec, 'default-nginx-abc123')).toBe(true);
     expect(handleHasAddresses(spec, 'default-nginx-abc12')).toBe(false);
@@ -167,7 +167,7 @@ describe('allocation and release inside a block', () => {
   });
 });
 
-describe('fixed IPs (assertion 25)', () => {
+describe('fixed IPs', () => {
   const second = (): IPAMBlockSpec => deepFreeze(must(blocksByStart(runningPool(27)).get('32')).spec);
 
   it('takes the ordinal out of unallocated and keeps the others in order', () => {

@@ -28,7 +28,7 @@ import { blocksByStart, catchError, must, pool, runningPool } from './helpers.ts
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe('block generation (spec 2.3, assertion 6)', () => {
+describe('block generation', () => {
   it('cuts a /24 at 27 into 8 ascending blocks with compat names', () => {
     const cidrs = generateBlockCidrs('172.16.3.0/24', 27);
     expect(cidrs.map((c) => c.split('/')[0]?.split('.')[3])).toEqual(['0', '32', '64', '96', '128', '160', '192', '224']);
@@ -56,7 +56,7 @@ describe('block generation (spec 2.3, assertion 6)', () => {
     expect(generateBlockCidrs('10.0.0.0/30', 32)).toEqual(['10.0.0.0/32', '10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32']);
   });
 
-  it('REIMPL: masks an unmasked pool CIDR so blocks stay aligned', () => {
+  it('masks an unmasked pool CIDR so blocks stay aligned', () => {
     expect(normalisePoolCidr('192.168.0.1/24')).toBe('192.168.0.0/24');
     expect(generateBlockCidrs('192.168.0.1/24', 27)[1]).toBe('192.168.0.32/27');
   });
@@ -68,7 +68,7 @@ describe('block generation (spec 2.3, assertion 6)', () => {
   });
 });
 
-describe('block size validation (assertion 12)', () => {
+describe('block size validation', () => {
   it.each([
     [0, '172.16.3.0/24'],
     [23, '172.16.3.0/24'],
@@ -137,8 +137,8 @@ describe('block size validation (assertion 12)', () => {
   });
 });
 
-describe('per-block reservation (spec 2.4)', () => {
-  it('assertion 7: running example at 27', () => {
+describe('per-block reservation', () => {
+  it('running example at 27', () => {
     const blocks = blocksByStart(runningPool(27));
     const first = must(blocks.get('0')).spec;
     expect(first.allocations.slice(0, 3)).toEqual([0, 0, null]);
@@ -153,7 +153,7 @@ describe('per-block reservation (spec 2.4)', () => {
     expect(all.reduce((n, b) => n + freeCount(b), 0)).toBe(241);
   });
 
-  it('spec 1.3: the fresh first block JSON', () => {
+  it('the fresh first block JSON', () => {
     const first = must(blocksByStart(runningPool(27)).get('0')).spec;
     expect(JSON.parse(JSON.stringify(first))).toEqual({
       id: 4100,
@@ -165,13 +165,13 @@ describe('per-block reservation (spec 2.4)', () => {
     });
   });
 
-  it('assertion 8: running example at 26', () => {
+  it('running example at 26', () => {
     const blocks = [...blocksByStart(runningPool(26)).values()].map((b) => b.spec);
     expect(blocks.map(freeCount)).toEqual([62, 64, 64, 51]);
     expect(blocks.map(reservedCount)).toEqual([2, 0, 0, 13]);
   });
 
-  it('assertion 9: VLAN pool .2–.218 at 26', () => {
+  it('VLAN pool .2–.218 at 26', () => {
     const blocks = blocksByStart(pool('vxnet-vlan001', '192.168.10.0/24', '192.168.10.2', '192.168.10.218', 26));
     const last = must(blocks.get('192')).spec;
     expect([reservedCount(last), freeCount(last)]).toEqual([37, 27]);
@@ -180,7 +180,7 @@ describe('per-block reservation (spec 2.4)', () => {
     expect(all.reduce((n, b) => n + freeCount(b), 0)).toBe(217);
   });
 
-  it('assertion 10: REIMPL reserves blocks wholly below rangeStart', () => {
+  it('reserves blocks wholly below rangeStart', () => {
     const blocks = blocksByStart(pool('p', '10.0.0.0/24', '10.0.0.100', '10.0.0.200', 26));
     const counts = (start: string): [number, number] => {
       const spec = must(blocks.get(start)).spec;
@@ -197,7 +197,7 @@ describe('per-block reservation (spec 2.4)', () => {
     expect(blockReservation('10.0.0.0/26', {})).toEqual({ startReserved: 0, endReserved: 0 });
   });
 
-  it('assertion 11: every block has the reserved row first, reserved ordinals point at it', () => {
+  it('every block has the reserved row first, reserved ordinals point at it', () => {
     for (const block of blocksByStart(runningPool(27)).values()) {
       expect(block.spec.attributes).toEqual([RESERVED_ATTRIBUTE]);
       expect(block.spec.allocations.every((a) => a === null || a === 0)).toBe(true);
@@ -216,7 +216,7 @@ describe('per-block reservation (spec 2.4)', () => {
   });
 });
 
-describe('block order (spec 6 item 2)', () => {
+describe('block order', () => {
   it('sorts numerically, not as strings', () => {
     const blocks = missingBlocks(runningPool(26), []);
     const shuffled = [blocks[3], blocks[1], blocks[0], blocks[2]].map(must);

@@ -44,7 +44,7 @@ describe('parsing hostnic-ipam-config', () => {
     expect(parseIpamConfig({ ipam: '{"a": null}' }).namespaces.get('a')).toEqual([]);
   });
 
-  it('assertion 41: one subnet under two keys is refused with the Go text', () => {
+  it('one subnet under two keys is refused with the Go text', () => {
     const problems = validateIpamConfig({ ipam: '{"a": ["b1"], "b": ["b1"]}' });
     expect(problems).toEqual([{ key: 'b', message: 'subnet b1 was assigned to namespaces (a b) which was not allowed' }]);
     expect(validateIpamConfig({ ipam: '{"a": ["b1", "b1"]}' })).toEqual([]);
@@ -67,7 +67,7 @@ describe('parsing hostnic-ipam-config', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  it('spec 6 item 18: subnet-auto-assign must be on or off', () => {
+  it('subnet-auto-assign must be on or off', () => {
     const error = catchError(() => parseIpamConfig({ 'subnet-auto-assign': 'yes', ipam: '{}' }));
     expect(error).toBeInstanceOf(InvalidConfigError);
     expect((error as InvalidConfigError).key).toBe('subnet-auto-assign');
@@ -86,14 +86,14 @@ describe('parsing hostnic-ipam-config', () => {
   });
 });
 
-describe('candidate sources for a pod (spec 3.2)', () => {
-  it('assertion 28: manual mode uses the namespace blocks, else Default pools', () => {
+describe('candidate sources for a pod', () => {
+  it('manual mode uses the namespace blocks, else Default pools', () => {
     const c = config(MAP);
     expect(allocationSources(c, 'test')).toEqual({ kind: 'blocks', names: ['4100-172-16-3-0-27'] });
     expect(allocationSources(c, 'other')).toEqual({ kind: 'pools', names: ['vxnet-abc1234'] });
   });
 
-  it('assertion 29: auto mode ignores Default', () => {
+  it('auto mode ignores Default', () => {
     const c = config(MAP, true);
     expect(allocationSources(c, 'test')).toEqual({ kind: 'blocks', names: ['4100-172-16-3-0-27'] });
     const error = catchError(() => allocationSources(c, 'other'));
@@ -101,18 +101,18 @@ describe('candidate sources for a pod (spec 3.2)', () => {
     expect((error as Error).message).toMatch(/^pool or block not found for namespace other/);
   });
 
-  it('assertion 30: an empty list and no Default fail', () => {
+  it('an empty list and no Default fail', () => {
     const c = config('{"test": []}');
     expect(catchError(() => allocationSources(c, 'test'))).toBeInstanceOf(NoPoolOrBlockError);
     expect(catchError(() => allocationSources(c, 'absent'))).toBeInstanceOf(NoPoolOrBlockError);
   });
 });
 
-describe('auto mode decisions (spec 3.5)', () => {
+describe('auto mode decisions', () => {
   const states = (free: Record<string, number>, inUse: string[] = []): Map<string, BlockState> =>
     new Map(BLOCKS.map((name) => [name, { free: free[name] ?? 32, empty: !inUse.includes(name) }]));
 
-  it('assertion 31: four namespaces get four distinct blocks in block order, a ninth fails', () => {
+  it('four namespaces get four distinct blocks in block order, a ninth fails', () => {
     let c = config('{}', true);
     const got: string[] = [];
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -128,13 +128,13 @@ describe('auto mode decisions (spec 3.5)', () => {
     expect((error as Error).message).toMatch(/^no free subnet was found/);
   });
 
-  it('assertion 32: blocks of Default pools are never assigned', () => {
+  it('blocks of Default pools are never assigned', () => {
     const c = config('{"Default": ["vxnet-abc1234"]}', true);
     expect(usedBlocks(c, STATUS).size).toBe(8);
     expect(catchError(() => pickFreeBlock(c, STATUS, 'default'))).toBeInstanceOf(NoSubnetForNamespaceError);
   });
 
-  it('assertion 33: an exhausted namespace gets a second block; a partly free one does not', () => {
+  it('an exhausted namespace gets a second block; a partly free one does not', () => {
     const [b1, b2, b3] = BLOCKS;
     const c = config(`{"t1": ["${b1}"], "t2": ["${b2}", "${b3}"]}`, true);
     const full = decideNamespaceMapping({ config: c, namespace: 't1', active: true, blocks: states({ [b1 ?? '']: 0 }), vxnetPool: STATUS });
@@ -146,7 +146,7 @@ describe('auto mode decisions (spec 3.5)', () => {
     expect(isNamespaceExhausted(['a', 'b'], new Map([['a', 0], ['b', 1]]))).toBe(false);
   });
 
-  it('assertion 34 / spec 6 item 13: a deleted namespace gives back only empty blocks', () => {
+  it('a deleted namespace gives back only empty blocks', () => {
     const [b1, b2] = BLOCKS;
     const c = config(`{"t1": ["${b1}", "${b2}"]}`, true);
     const partly = decideNamespaceMapping({ config: c, namespace: 't1', active: false, blocks: states({}, [b2 ?? '']), vxnetPool: STATUS });
@@ -159,7 +159,7 @@ describe('auto mode decisions (spec 3.5)', () => {
     expect(decideNamespaceMapping({ config: manual, namespace: 't1', active: false, blocks: states({}), vxnetPool: STATUS }).changed).toBe(false);
   });
 
-  it('assertion 34: a VxNetPool that is not ready fails with the Go text', () => {
+  it('a VxNetPool that is not ready fails with the Go text', () => {
     const error = catchError(() => pickFreeBlock(config('{}', true), { ready: false }, 'x'));
     expect(error).toBeInstanceOf(VxNetPoolNotReadyError);
     expect((error as Error).message).toBe('waiting for VxNetPool v-pool to be ready');

@@ -13,7 +13,7 @@ import {
 } from '../src/index.ts';
 import { catchError } from './helpers.ts';
 
-describe('block names (assertion 2)', () => {
+describe('block names', () => {
   it('names blocks from the masked CIDR and keys them by the CIDR verbatim', () => {
     expect(blockName(3, '192.168.0.0/24')).toBe('3-192-168-0-0-24');
     expect(blockKey(3, '192.168.0.0/24')).toBe('3-192.168.0.0/24');
@@ -40,7 +40,7 @@ describe('pod handle IDs', () => {
     expect(podHandleId('default', 'nginx', 'ABC123')).toEqual({ id: 'default-nginx-abc123', shortened: false });
   });
 
-  it('spec 6 item 21: keeps a <ns>-<pod>- prefix and appends a hash when too long', () => {
+  it('keeps a <ns>-<pod>- prefix and appends a hash when too long', () => {
     const ns = 'n'.repeat(63);
     const pod = `${'p'.repeat(120)}.${'q'.repeat(60)}`;
     const cid = 'f'.repeat(64);
@@ -84,7 +84,7 @@ describe('pod handle IDs', () => {
     expect((catchError(() => podHandleId('default', 'nginx', '')) as InvalidArgumentError).field).toBe('containerID');
   });
 
-  it('spec 6 item 12: matches a pod by prefix without taking web-1 for web', () => {
+  it('matches a pod by prefix without taking web-1 for web', () => {
     expect(handleMatchesPod('default-web-abc123', { namespace: 'default', name: 'web' })).toBe(true);
     expect(handleMatchesPod('default-web-1-abc123', { namespace: 'default', name: 'web' })).toBe(false);
     expect(handleMatchesPod('default-web-1-abc123', { namespace: 'default', name: 'web-1' })).toBe(true);

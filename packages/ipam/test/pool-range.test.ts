@@ -27,8 +27,8 @@ const vlan: VxNetIaasInfo = {
   tunnelType: 'vlan',
 };
 
-describe('pod range of a vxnet (spec 2.2)', () => {
-  it('assertion 4: VxLAN keeps the last 12 DHCP addresses and ignores the custom count', () => {
+describe('pod range of a vxnet', () => {
+  it('VxLAN keeps the last 12 DHCP addresses and ignores the custom count', () => {
     const range = podRangeOfVxnet(vxlan);
     expect(range).toEqual({
       vxnetId: 'vxnet-abc1234',
@@ -45,7 +45,7 @@ describe('pod range of a vxnet (spec 2.2)', () => {
     expect(podRangeOfVxnet({ ...vxlan, tunnelType: undefined }).ipEnd).toBe('172.16.3.242');
   });
 
-  it('assertion 5: VLAN reserves floor(total/7) plus the custom count', () => {
+  it('VLAN reserves floor(total/7) plus the custom count', () => {
     expect(podRangeOfVxnet(vlan).ipEnd).toBe('192.168.10.218');
     expect(podRangeOfVxnet(vlan).size).toBe(217);
     expect(podRangeOfVxnet(vlan, 10).ipEnd).toBe('192.168.10.208');
@@ -53,7 +53,7 @@ describe('pod range of a vxnet (spec 2.2)', () => {
     expect([one.ipStart, one.ipEnd, one.size, one.customReservedIPCount]).toEqual(['192.168.10.2', '192.168.10.2', 1, 216]);
   });
 
-  it.each([217, -1, 1.5])('assertion 5: VLAN custom count %d is refused naming the range 0~216', (custom) => {
+  it.each([217, -1, 1.5])('VLAN custom count %d is refused naming the range 0~216', (custom) => {
     const error = catchError(() => podRangeOfVxnet(vlan, custom));
     expect(error).toBeInstanceOf(InvalidCustomReservedCountError);
     expect((error as Error).message).toBe(
@@ -62,7 +62,7 @@ describe('pod range of a vxnet (spec 2.2)', () => {
     expect((error as InvalidCustomReservedCountError).code).toBe('InvalidCustomReservedIPCount');
   });
 
-  it('assertion 5: a vxnet without router or DHCP is refused with the Go texts', () => {
+  it('a vxnet without router or DHCP is refused with the Go texts', () => {
     const noRouter = catchError(() => podRangeOfVxnet({ ...vxlan, ipNetwork: undefined, managerIp: undefined }));
     expect(noRouter).toBeInstanceOf(VxnetNotInVpcError);
     expect((noRouter as Error).message).toBe('vxnet vxnet-abc1234 should bind to vpc');
@@ -82,7 +82,7 @@ describe('pod range of a vxnet (spec 2.2)', () => {
     expect((tiny as Error).message).toContain('widen');
   });
 
-  it('builds the IPPool the controller creates (assertion 35 shape)', () => {
+  it('builds the IPPool the controller creates', () => {
     const ippool = newIPPool(podRangeOfVxnet(vxlan), 27);
     expect(ippool).toEqual({
       metadata: { name: 'vxnet-abc1234', labels: { controller: 'vxnet-abc1234' } },

@@ -27,7 +27,7 @@ describe('pools', () => {
     ]);
   });
 
-  it('assertion 1: pool-level counts', () => {
+  it('pool-level counts', () => {
     const counts = poolAddressCounts({ cidr: '192.168.0.1/24', rangeStart: '192.168.0.10', rangeEnd: '192.168.0.250' });
     expect(counts).toEqual({ numAddresses: 256, startReserved: 10, endReserved: 5 });
     expect(counts.startReserved + counts.endReserved).toBe(15);
@@ -40,7 +40,7 @@ describe('pools', () => {
     });
   });
 
-  it('assertion 3: pool IDs and allocatable types', () => {
+  it('pool IDs and allocatable types', () => {
     const id = (type: string, vlanId = 0): number => poolIdOf({ type, vlanConfig: { vlanId, master: '' } });
     expect([id('local'), id('calico'), id('porter'), id('vlan', 100), id('pod'), id('other')]).toEqual([
       4100, 4099, 4098, 101, 0, 0,
@@ -61,7 +61,7 @@ describe('pools', () => {
     expect(() => assertPoolAllocatable(runningPool())).not.toThrow();
   });
 
-  it('assertion 36: labels of the IPPool controller', () => {
+  it('labels of the IPPool controller', () => {
     expect(ippoolLabels({ ...pool('vxnet-abc1234', '172.16.3.0/24'), metadata: { name: 'vxnet-abc1234', labels: { controller: 'vxnet-abc1234' } } })).toEqual({
       controller: 'vxnet-abc1234',
       [LABEL_POOL_NAME]: 'vxnet-abc1234',

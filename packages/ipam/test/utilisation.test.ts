@@ -3,8 +3,8 @@ import type { IPAMBlock } from '../src/index.ts';
 import { assignAddresses, blockUtilisation, ippoolStatus, missingBlocks, poolsWithFreeAddresses, poolUtilisation } from '../src/index.ts';
 import { must, pool, runningPool, T0 } from './helpers.ts';
 
-describe('utilisation (spec 2.11)', () => {
-  it('assertion 26: running example fresh and after 3 allocations in .0/27', () => {
+describe('utilisation', () => {
+  it('running example fresh and after 3 allocations in .0/27', () => {
     const p = runningPool(27);
     const blocks = missingBlocks(p, []);
     expect(poolUtilisation(p, blocks)).toEqual({ capacity: 256, reserved: 15, allocated: 0, unallocated: 241 });
@@ -17,11 +17,11 @@ describe('utilisation (spec 2.11)', () => {
     expect(ippoolStatus(poolUtilisation(p, after))).toEqual({ capacity: 256, allocations: 3, unallocated: 238, reserved: 15, synced: true });
   });
 
-  it('assertion 27: a pool with no blocks uses the pool-level reservation', () => {
+  it('a pool with no blocks uses the pool-level reservation', () => {
     expect(poolUtilisation(runningPool(27), [])).toEqual({ capacity: 256, reserved: 15, allocated: 0, unallocated: 241 });
   });
 
-  it('assertion 10: pool unallocated REIMPL 101', () => {
+  it('pool unallocated counts blocks wholly below rangeStart as reserved (101)', () => {
     const p = pool('p', '10.0.0.0/24', '10.0.0.100', '10.0.0.200', 26);
     expect(poolUtilisation(p, missingBlocks(p, []))).toEqual({ capacity: 256, reserved: 155, allocated: 0, unallocated: 101 });
   });
@@ -33,7 +33,7 @@ describe('utilisation (spec 2.11)', () => {
     expect(poolUtilisation(p, [...some, ...other])).toEqual({ capacity: 256, reserved: 2, allocated: 0, unallocated: 254 });
   });
 
-  it('assertion 28 / spec 6 item 6: a Default pool with exactly one free address is used, in configured order', () => {
+  it('a Default pool with exactly one free address is used, in configured order', () => {
     const one = pool('one', '10.0.0.0/30', '10.0.0.1', '10.0.0.1', 30);
     const full = pool('full', '10.0.1.0/30', '10.0.1.1', '10.0.1.1', 30);
     const disabled = { ...pool('off', '10.0.2.0/24'), spec: { ...pool('off', '10.0.2.0/24').spec, disabled: true } };

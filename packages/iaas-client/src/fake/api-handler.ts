@@ -1,5 +1,5 @@
 /**
- * The `/iaas` endpoint: the protocol layer of spec 5.2 in its order, with fault rules woven in where a
+ * The `/iaas` endpoint: the protocol layer in the order the real API checks (signature, time stamp, action, parameters), with fault rules woven in where a
  * real failure would strike (before the server does anything, after it did the work, or on the way out).
  */
 import { STATUS_CODES } from 'node:http';

@@ -114,7 +114,7 @@ describe('DescribeNics', () => {
     expect(set(await ok(fake, 'DescribeNics', { 'vxnet_type.1': 1, status: 'available' }), 'nic_set')).toHaveLength(1);
   });
 
-  it('spec assertion 35: limit=253 gives at most 100 items and total_count of all', async () => {
+  it('limit=253 gives at most 100 items and total_count of all', async () => {
     const { fake } = await setup();
     for (let i = 0; i < 130; i++) fake.addNic({ vxnet_id: VXNET, nic_name: 'bulk' });
     const body = await ok(fake, 'DescribeNics', { nic_name: 'bulk', limit: 253, offset: 0 });
@@ -210,7 +210,7 @@ describe('DetachNics and DeleteNics', () => {
     expect((await call(fake, 'DetachNics', { 'nics.1': '52:54:00:11:22:33' })).ret_code).toBe(2100);
   });
 
-  it('spec assertion 36: DeleteNics in use is 1400, unknown is 2100 ResourceNotFound', async () => {
+  it('DeleteNics in use is 1400, unknown is 2100 ResourceNotFound', async () => {
     const { fake, instance } = await setup();
     const nic = await createNic(fake);
     await attached(fake, instance, nic);

@@ -1,6 +1,5 @@
 /**
- * One allocation, written through the store with compare-and-swap (spec 2.9 c/g/h/i with the REIMPL fixes of
- * spec 6 items 3, 7, 8, 9, 19):
+ * One allocation, written through the store with compare-and-swap (docs/ipam.md#allocation):
  *
  * 1. A handle that already holds an address in an eligible block gets it back, with no write (idempotency).
  *    Counts the handle keeps for blocks that hold nothing for it (left by a crash or a failed rollback) are
@@ -103,7 +102,7 @@ function eligible(source: AllocationSource, block: IPAMBlock, address: string, f
 
 /** What the handle's blocks really hold for it, and an address among them that satisfies the request. */
 interface HandleReview {
-  /** A held address the request accepts (spec 6 item 9). */
+  /** A held address the request accepts. */
   readonly reuse: Allocation | undefined;
   /** Block key → the count the block really holds, for keys where the handle says otherwise. */
   readonly corrections: Readonly<Record<string, number>>;

@@ -1,5 +1,5 @@
 /**
- * The blocks an allocation may use, in the order to try them (spec 3.2 steps 4 – 6, with the REIMPL fixes):
+ * The blocks an allocation may use, in the order to try them:
  * a namespace's blocks in configured order (both modes; blocks whose pool is missing or disabled are skipped
  * before anything is written, where Go allocated and then leaked); else the `Default` pools in configured
  * order, each pool's blocks in block order rotated to the node's offset (see `spread.ts`).

@@ -22,7 +22,7 @@ import type { BlockUsage, HeldAddress, IpamUtilisation, NamespaceUsage, PoolUsag
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The addresses a handle holds, per the blocks it names (missing blocks are skipped, spec 6 item 22).
+ * The addresses a handle holds, per the blocks it names (missing blocks are skipped).
  * @param io - store access
  * @param handleId - the handle
  */

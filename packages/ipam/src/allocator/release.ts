@@ -1,5 +1,5 @@
 /**
- * Releasing a handle (spec 2.9 j with the REIMPL fixes of spec 6 items 10 and 22): for each block the handle
+ * Releasing a handle (a release always unlinks every block it names, and skips blocks that are gone): for each block the handle
  * names, re-read it, release the handle's addresses (they start their cooldown) and write it back with
  * compare-and-swap, retrying lost writes; then delete the handle with its version as precondition. A handle
  * changed meanwhile (the delete loses) is read again and the pass repeated, so nothing it gained is left

@@ -1,5 +1,5 @@
 /**
- * Applying a repair plan of the consistency check (spec 6 items 10, 11). The plan was computed from a
+ * Applying a repair plan of the consistency check. The plan was computed from a
  * snapshot; objects may have changed since, so every action re-reads what it touches and compares before
  * writing: a release only frees ordinals the named handle still holds; a handle is created, corrected or
  * deleted only when the blocks, read again now, hold exactly what the plan expects. Anything else is skipped

@@ -1,6 +1,6 @@
 /**
  * Retry pacing for compare-and-swap loops: exponential backoff with full jitter, so that writers that lost
- * the same race do not collide again in lockstep (spec 6 item 8: Go retried at once, without jitter).
+ * the same race do not collide again in lockstep (Go retried at once, without jitter).
  *
  * @packageDocumentation
  */

@@ -2,7 +2,7 @@
  * Light node affinity: where a node starts scanning a pool's blocks.
  *
  * If every node scanned the blocks from the first, concurrent allocations on different nodes would all write
- * the same block and all but one would lose the compare-and-swap (spec 6 item 8). Starting at an offset
+ * the same block and all but one would lose the compare-and-swap. Starting at an offset
  * derived from the node name spreads nodes over the blocks; once a node's starting block is full it moves on
  * to the next, so no address is out of reach. Unlike Calico's block affinities this needs no extra objects
  * and no extra writes: an allocation still writes the handle and one block.

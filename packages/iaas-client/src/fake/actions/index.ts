@@ -13,7 +13,7 @@ import { attachTags } from './tags.ts';
 import { allocateVips, describeVips, releaseVips } from './vips.ts';
 import { describeVxnets } from './vxnets.ts';
 
-/** The 18 actions hostnic's wrapper wires (spec section 0), by wire name. */
+/** The 18 actions hostnic's wrapper wires , by wire name. */
 export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
   DescribeAccessKeys: describeAccessKeys,
   DescribeNics: describeNics,
