@@ -31,6 +31,8 @@ import { releaseHandle } from './allocator/release.ts';
 import { applyRepairPlan } from './allocator/repair.ts';
 import type { BackoffOptions, Pacer } from './allocator/retry.ts';
 import { jitteredBackoff, sleepMs } from './allocator/retry.ts';
+import { MappingMemory } from './allocator/mapping-memory.ts';
+import type { ResolvedIpamConfig } from './mapping.ts';
 import { StartHints } from './allocator/spread.ts';
 import type {
   AllocateRequest,
@@ -58,6 +60,11 @@ export interface IpamOptions extends StoreObservers {
   readonly backoff?: BackoffOptions | false;
   /** The clock, for requests without `now` (default: the system clock). */
   readonly clock?: () => Date;
+  /**
+   * Called when the problems of the mapping ConfigMap change (also back to none), with the mapping in force:
+   * the valid entries of the new data and the last good entries for the refused ones. For the operator's log.
+   */
+  readonly onMappingProblems?: (resolved: ResolvedIpamConfig) => void;
   /** Numbers in [0, 1) for the jitter (default `Math.random`). */
   readonly random?: () => number;
   /** How to wait (default: a timer); tests pass an instant one. */
@@ -133,6 +140,7 @@ export class Ipam {
   readonly #pacer: Pacer;
   readonly #clock: () => Date;
   readonly #hints = new StartHints();
+  readonly #mapping: MappingMemory;
 
   /**
    * @param store - where the IPAM objects live
@@ -150,6 +158,7 @@ export class Ipam {
     this.#maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.#pacer = jitteredBackoff(options.backoff ?? {}, options.random ?? Math.random, options.sleep ?? sleepMs);
     this.#clock = options.clock ?? (() => new Date());
+    this.#mapping = new MappingMemory(options.onMappingProblems);
   }
 
   /**
@@ -160,13 +169,14 @@ export class Ipam {
    * @throws `NoPoolOrBlockError` when the namespace maps to nothing; `PoolExhaustedError` when every candidate
    *   is full (cooling addresses are mentioned); `FixedIpTakenError`, `FixedIpReservedError`,
    *   `FixedIpCoolingDownError`, `AddressOutOfRangeError` for unusable fixed IPs; `NoQualifiedPoolError` or
-   *   `UnknownPoolTypeError` when the only pools are unusable; `InvalidConfigError` for a bad mapping;
+   *   `UnknownPoolTypeError` when the only pools are unusable; `MappingRefusedError` when the namespace's entry
+   *   of the mapping ConfigMap is refused and had no last good entry (valid entries and last good ones apply);
    *   {@link MaxRetriesError} after `maxAttempts` lost writes; store errors such as `StoreUnavailableError`.
    *   On any error the handle is left as it was.
    */
   async allocate(request: AllocateRequest): Promise<Allocation> {
     const input = inputOf(request);
-    return allocateAddress(this.#context('allocate', input.handleId, request.now), input, this.#hints);
+    return allocateAddress(this.#context('allocate', input.handleId, request.now), input, this.#hints, this.#mapping);
   }
 
   /**

@@ -34,6 +34,8 @@ export const IpamErrorCode = {
   UnknownPoolType: 'UnknownPoolType',
   /** The pool is disabled (being deleted) or otherwise not usable. */
   NoQualifiedPool: 'NoQualifiedPool',
+  /** The namespace's entry of the mapping ConfigMap was refused and nothing stands in for it. */
+  MappingRefused: 'MappingRefused',
   /** No free address is left in the pool or blocks that were searched. */
   PoolExhausted: 'PoolExhausted',
   /** A requested fixed IP is already allocated to another handle. */
@@ -451,6 +453,25 @@ export class InvalidConfigError extends IpamError {
     super(problems.map((p) => p.message).join('; '));
     this.problems = [...problems];
     this.key = problems[0]?.key ?? '';
+  }
+}
+
+/**
+ * The namespace's entry in `hostnic-ipam-config` was refused (it clashes with another, or is malformed) and it
+ * had no last good entry to keep: its pods get no address until the ConfigMap is fixed, rather than addresses
+ * from pools the namespace was never meant to use.
+ */
+export class MappingRefusedError extends IpamError {
+  readonly code = IpamErrorCode.MappingRefused;
+  override name = 'MappingRefusedError';
+  /** The pod's namespace. */
+  readonly namespace: string;
+  /** Why its entry is refused. */
+  readonly reason: string;
+  constructor(namespace: string, reason: string) {
+    super(`namespace ${namespace}: its entry in ConfigMap kube-system/hostnic-ipam-config is refused (${reason}); fix the ConfigMap`);
+    this.namespace = namespace;
+    this.reason = reason;
   }
 }
 

@@ -68,6 +68,7 @@ export {
   IpamError,
   MaxRetriesError,
   IpamErrorCode,
+  MappingRefusedError,
   NoPoolOrBlockError,
   NoQualifiedPoolError,
   NoSubnetForNamespaceError,
@@ -196,8 +197,10 @@ export type {
   BlockState,
   IpamConfig,
   IpamConfigMapData,
+  MappingRefusal,
   NamespaceMappingDecision,
   NamespaceMappingInput,
+  ResolvedIpamConfig,
 } from './mapping.ts';
 export {
   allocationSources,
@@ -207,6 +210,8 @@ export {
   MappingMode,
   parseIpamConfig,
   pickFreeBlock,
+  resolveIpamConfig,
+  resolvedAllocationSources,
   serializeIpamMapping,
   usedBlocks,
   validateIpamConfig,

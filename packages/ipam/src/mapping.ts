@@ -6,7 +6,9 @@
  */
 import { compareBlockNames } from './blocks.ts';
 import type { ConfigProblem } from './errors.ts';
-import { InvalidConfigError, NoPoolOrBlockError, NoSubnetForNamespaceError, VxNetPoolNotReadyError } from './errors.ts';
+import {
+  InvalidConfigError, MappingRefusedError, NoPoolOrBlockError, NoSubnetForNamespaceError, VxNetPoolNotReadyError,
+} from './errors.ts';
 import { isDns1123Label } from './naming.ts';
 import type { VxNetPoolStatus } from './types.ts';
 import { CONFIG_KEY_AUTO_ASSIGN, CONFIG_KEY_IPAM, DEFAULT_MAPPING_KEY, VXNET_POOL_NAME } from './types.ts';
@@ -44,22 +46,30 @@ function describe(value: unknown): string {
 }
 
 interface Parsed {
+  /** The usable part of the data: keys with a problem are left out. */
   readonly config: IpamConfig;
   readonly problems: readonly ConfigProblem[];
+  /** Mapping keys the data got wrong, with the reason; both keys of a subnet listed twice. */
+  readonly badKeys: ReadonlyMap<string, string>;
+  /** Set when `ipam` as a whole cannot be used (not JSON, not an object). */
+  readonly wholeProblem: string | undefined;
 }
 
 function parse(data: IpamConfigMapData): Parsed {
   const problems: ConfigProblem[] = [];
+  const badKeys = new Map<string, string>();
   const auto = data?.[CONFIG_KEY_AUTO_ASSIGN];
   if (auto !== undefined && auto !== 'on' && auto !== 'off') {
     problems.push({
       key: CONFIG_KEY_AUTO_ASSIGN,
-      message: `${CONFIG_KEY_AUTO_ASSIGN} must be "on" or "off", got ${JSON.stringify(auto)}`,
+      message: `${CONFIG_KEY_AUTO_ASSIGN} must be "on" or "off", got ${JSON.stringify(auto)} (taken as "off", as the original did)`,
     });
   }
+  // As the original: only "on" turns auto mode on.
   const mode = auto === 'on' ? MappingMode.Auto : MappingMode.Manual;
   const namespaces = new Map<string, readonly string[]>();
   let defaultPools: readonly string[] = [];
+  let wholeProblem: string | undefined;
 
   const text = data?.[CONFIG_KEY_IPAM];
   let root: unknown = {};
@@ -67,37 +77,31 @@ function parse(data: IpamConfigMapData): Parsed {
     try {
       root = JSON.parse(text);
     } catch (error) {
-      problems.push({
-        key: CONFIG_KEY_IPAM,
-        message: `${FORMAT} ${CONFIG_KEY_IPAM} is not valid JSON (${(error as Error).message}); write an object like ${EXAMPLE}`,
-      });
+      wholeProblem = `${FORMAT} ${CONFIG_KEY_IPAM} is not valid JSON (${(error as Error).message}); write an object like ${EXAMPLE}`;
       root = {};
     }
   }
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
-    problems.push({
-      key: CONFIG_KEY_IPAM,
-      message: `${FORMAT} ${CONFIG_KEY_IPAM} must be a JSON object of string arrays, got ${describe(root)}; write it like ${EXAMPLE}`,
-    });
+  if (wholeProblem === undefined && (typeof root !== 'object' || root === null || Array.isArray(root))) {
+    wholeProblem = `${FORMAT} ${CONFIG_KEY_IPAM} must be a JSON object of string arrays, got ${describe(root)}; write it like ${EXAMPLE}`;
     root = {};
   }
+  if (wholeProblem !== undefined) problems.push({ key: CONFIG_KEY_IPAM, message: wholeProblem });
 
+  const lists = new Map<string, string[]>();
   const owner = new Map<string, string>();
   for (const [key, value] of Object.entries(root as Record<string, unknown>)) {
     if (key !== DEFAULT_MAPPING_KEY && !isDns1123Label(key)) {
-      problems.push({
-        key,
-        message: `${CONFIG_KEY_IPAM} key ${JSON.stringify(key)} is not a namespace name (lower-case RFC 1123 label, at most 63 characters); only "${DEFAULT_MAPPING_KEY}" may differ`,
-      });
+      const message = `${CONFIG_KEY_IPAM} key ${JSON.stringify(key)} is not a namespace name (lower-case RFC 1123 label, at most 63 characters); only "${DEFAULT_MAPPING_KEY}" may differ`;
+      problems.push({ key, message });
+      badKeys.set(key, message);
       continue;
     }
     // Go decodes null into an empty list; objects written for the Go version must still load.
     const list = value === null ? [] : value;
     if (!Array.isArray(list) || !list.every((item): item is string => typeof item === 'string' && item !== '')) {
-      problems.push({
-        key,
-        message: `${FORMAT} ${CONFIG_KEY_IPAM} key ${JSON.stringify(key)} must map to an array of non-empty ${key === DEFAULT_MAPPING_KEY ? 'IPPool' : 'IPAMBlock'} names, got ${JSON.stringify(value)}`,
-      });
+      const message = `${FORMAT} ${CONFIG_KEY_IPAM} key ${JSON.stringify(key)} must map to an array of non-empty ${key === DEFAULT_MAPPING_KEY ? 'IPPool' : 'IPAMBlock'} names, got ${JSON.stringify(value)}`;
+      problems.push({ key, message });
+      badKeys.set(key, message);
       continue;
     }
     for (const name of new Set(list)) {
@@ -105,13 +109,92 @@ function parse(data: IpamConfigMapData): Parsed {
       if (first === undefined) {
         owner.set(name, key);
       } else {
-        problems.push({ key, message: `subnet ${name} was assigned to namespaces (${first} ${key}) which was not allowed` });
+        const message = `subnet ${name} was assigned to namespaces (${first} ${key}) which was not allowed`;
+        problems.push({ key, message });
+        // Both keys are touched by the clash; neither can be trusted to own the subnet.
+        for (const k of [first, key]) if (!badKeys.has(k)) badKeys.set(k, message);
       }
     }
-    if (key === DEFAULT_MAPPING_KEY) defaultPools = [...list];
-    else namespaces.set(key, [...list]);
+    lists.set(key, [...list]);
   }
-  return { config: { mode, defaultPools, namespaces }, problems };
+  for (const [key, list] of lists) {
+    if (badKeys.has(key)) continue;
+    if (key === DEFAULT_MAPPING_KEY) defaultPools = list;
+    else namespaces.set(key, list);
+  }
+  return { config: { mode, defaultPools, namespaces }, problems, badKeys, wholeProblem };
+}
+
+/** Why a namespace's entry of the new mapping is not in force. */
+export interface MappingRefusal {
+  /** What is wrong with the entry (or with the whole mapping). */
+  readonly reason: string;
+  /** True when the namespace's last good entry stands in for it. */
+  readonly keptLastGood: boolean;
+}
+
+/** The mapping in force after a change: the valid part of the new data, the last good entries for the rest. */
+export interface ResolvedIpamConfig {
+  /** The mapping to allocate with. */
+  readonly config: IpamConfig;
+  /** Every problem of the new data (see {@link validateIpamConfig}). */
+  readonly problems: readonly ConfigProblem[];
+  /** Mapping keys (namespaces, `Default`) whose new entry was refused. */
+  readonly refused: ReadonlyMap<string, MappingRefusal>;
+  /**
+   * Set when the whole `ipam` value is unusable and there was no last good mapping to keep: every namespace
+   * without an entry is refused with this reason rather than sent to pools it was never meant for.
+   */
+  readonly refuseUnlisted: string | undefined;
+}
+
+/**
+ * The mapping in force when the ConfigMap changes, as the original kept it: a bad change never takes a
+ * namespace away from what it was mapped to. A broken `ipam` keeps the whole last good mapping; a bad entry
+ * (not a namespace name, not a list, a subnet under two keys) keeps that key's last good entry, or refuses the
+ * namespace with the reason when it had none; every valid entry takes effect. `subnet-auto-assign` other than
+ * `on` means off. A block that a kept entry holds but a valid new entry now names goes to the new entry.
+ * @param data - the ConfigMap's `data` (undefined: the ConfigMap does not exist)
+ * @param lastGood - the mapping in force before (the previous result's `config`), if any
+ */
+export function resolveIpamConfig(data: IpamConfigMapData, lastGood: IpamConfig | undefined): ResolvedIpamConfig {
+  const parsed = parse(data);
+  const refused = new Map<string, MappingRefusal>();
+  if (parsed.wholeProblem !== undefined) {
+    const kept = lastGood ?? EMPTY_IPAM_CONFIG;
+    for (const key of kept.namespaces.keys()) refused.set(key, { reason: parsed.wholeProblem, keptLastGood: true });
+    return {
+      config: { ...kept, mode: parsed.config.mode },
+      problems: parsed.problems,
+      refused,
+      refuseUnlisted: lastGood === undefined ? parsed.wholeProblem : undefined,
+    };
+  }
+  const namespaces = new Map(parsed.config.namespaces);
+  let defaultPools = parsed.config.defaultPools;
+  const claimed = new Set([...namespaces.values()].flat());
+  for (const [key, reason] of parsed.badKeys) {
+    const previous = key === DEFAULT_MAPPING_KEY ? lastGood?.defaultPools : lastGood?.namespaces.get(key);
+    const kept = previous?.filter((name) => key === DEFAULT_MAPPING_KEY || !claimed.has(name));
+    refused.set(key, { reason, keptLastGood: kept !== undefined && kept.length > 0 });
+    if (kept === undefined || kept.length === 0) continue;
+    if (key === DEFAULT_MAPPING_KEY) defaultPools = kept;
+    else namespaces.set(key, kept);
+  }
+  return { config: { mode: parsed.config.mode, defaultPools, namespaces }, problems: parsed.problems, refused, refuseUnlisted: undefined };
+}
+
+/**
+ * {@link allocationSources} under a resolved mapping: a namespace whose entry was refused and has no last good
+ * entry fails with the reason instead of falling back to `Default`.
+ * @throws {@link MappingRefusedError}, {@link NoPoolOrBlockError}
+ */
+export function resolvedAllocationSources(resolved: ResolvedIpamConfig, namespace: string): AllocationSource {
+  const refusal = resolved.refused.get(namespace);
+  const listed = (resolved.config.namespaces.get(namespace) ?? []).length > 0;
+  if (refusal !== undefined && !listed) throw new MappingRefusedError(namespace, refusal.reason);
+  if (!listed && resolved.refuseUnlisted !== undefined) throw new MappingRefusedError(namespace, resolved.refuseUnlisted);
+  return allocationSources(resolved.config, namespace);
 }
 
 /**

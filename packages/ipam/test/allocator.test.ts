@@ -8,12 +8,12 @@ import {
   FixedIpTakenError,
   InvalidAddressError,
   InvalidArgumentError,
-  InvalidConfigError,
   Ipam,
   IpamErrorCode,
   MaxRetriesError,
   MemoryIpamStore,
   newHandle,
+  MappingRefusedError,
   NoPoolOrBlockError,
   NoQualifiedPoolError,
   nodeOffset,
@@ -188,8 +188,23 @@ describe('allocate', () => {
     expect(error).toBeInstanceOf(NoPoolOrBlockError);
     expect((error as Error).message.startsWith('pool or block not found')).toBe(true);
     expect((await ipam.allocate(pod('h2', 'test'))).block).toBe(B(0));
+  });
+
+  it('a broken mapping keeps the last good one in force, and refuses where there is none', async () => {
+    const store = new MemoryIpamStore();
+    await seed(store, {});
+    await store.setIpamConfig(mapping({ test: [B(0)] }, false));
+    const seen: string[][] = [];
+    const ipam = new Ipam(store, { ...testOptions(), onMappingProblems: (r) => seen.push(r.problems.map((p) => p.key)) });
+    expect((await ipam.allocate(pod('h1', 'test'))).block).toBe(B(0));
     await store.setIpamConfig({ ipam: '{' });
-    await expect(ipam.allocate(pod('h3', 'test'))).rejects.toBeInstanceOf(InvalidConfigError);
+    expect((await ipam.allocate(pod('h2', 'test'))).block).toBe(B(0));
+    expect((await ipam.allocate(pod('h3', 'test'))).block).toBe(B(0));
+    expect(seen).toEqual([['ipam']]); // reported once per change, not per allocation
+    const fresh = new Ipam(store, testOptions());
+    const error = await fresh.allocate(pod('h4', 'test')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MappingRefusedError);
+    expect((error as Error).message).toMatch(/namespace test: its entry .* is refused \(ipam format error: ipam is not valid JSON/);
   });
 
   it('a missing ConfigMap means nothing is mapped', async () => {

@@ -1,20 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { BlockState, IpamConfig, VxNetPoolStatus } from '../src/index.ts';
 import {
-  allocationSources,
-  decideNamespaceMapping,
   EMPTY_IPAM_CONFIG,
   InvalidConfigError,
-  isNamespaceExhausted,
-  missingBlocks,
+  MappingMode,
+  MappingRefusedError,
   NoPoolOrBlockError,
   NoSubnetForNamespaceError,
+  VxNetPoolNotReadyError,
+  allocationSources,
+  decideNamespaceMapping,
+  isNamespaceExhausted,
+  missingBlocks,
   parseIpamConfig,
   pickFreeBlock,
+  resolveIpamConfig,
+  resolvedAllocationSources,
   serializeIpamMapping,
   usedBlocks,
   validateIpamConfig,
-  VxNetPoolNotReadyError,
 } from '../src/index.ts';
 import { catchError, runningPool } from './helpers.ts';
 
@@ -163,5 +167,47 @@ describe('auto mode decisions', () => {
     const error = catchError(() => pickFreeBlock(config('{}', true), { ready: false }, 'x'));
     expect(error).toBeInstanceOf(VxNetPoolNotReadyError);
     expect((error as Error).message).toBe('waiting for VxNetPool v-pool to be ready');
+  });
+});
+
+describe('resolveIpamConfig: a bad change keeps the last good mapping', () => {
+  const good = parseIpamConfig({ ipam: JSON.stringify({ Default: ['vxnet-a'], dev: ['b1'], prod: ['b2'], qa: ['b3'] }) });
+
+  it('a subnet under two namespaces refuses both entries, keeping their last good ones; the rest take effect', () => {
+    const r = resolveIpamConfig({ ipam: JSON.stringify({ Default: ['vxnet-a'], dev: ['b1', 'b9'], prod: ['b9'], qa: ['b4'] }) }, good);
+    expect(r.config.namespaces.get('dev')).toEqual(['b1']);
+    expect(r.config.namespaces.get('prod')).toEqual(['b2']);
+    expect(r.config.namespaces.get('qa')).toEqual(['b4']);
+    expect([...r.refused.keys()].sort()).toEqual(['dev', 'prod']);
+    expect(r.refused.get('prod')).toEqual({ reason: 'subnet b9 was assigned to namespaces (dev prod) which was not allowed', keptLastGood: true });
+  });
+
+  it('a namespace with no last good entry is refused with the reason, not sent to Default', () => {
+    const r = resolveIpamConfig({ ipam: JSON.stringify({ Default: ['vxnet-a'], new1: ['b7'], new2: ['b7'] }) }, good);
+    expect(() => resolvedAllocationSources(r, 'new1')).toThrow(MappingRefusedError);
+    expect(() => resolvedAllocationSources(r, 'new1')).toThrow(/subnet b7 was assigned to namespaces \(new1 new2\)/);
+    expect(resolvedAllocationSources(r, 'other')).toEqual({ kind: 'pools', names: ['vxnet-a'] });
+  });
+
+  it('broken JSON keeps the whole last good mapping; without one every unlisted namespace is refused', () => {
+    const kept = resolveIpamConfig({ ipam: '{"dev": [' }, good);
+    expect(kept.config.namespaces).toEqual(good.namespaces);
+    expect(kept.config.defaultPools).toEqual(['vxnet-a']);
+    expect(resolvedAllocationSources(kept, 'dev')).toEqual({ kind: 'blocks', names: ['b1'] });
+    const cold = resolveIpamConfig({ ipam: '{"dev": [' }, undefined);
+    expect(() => resolvedAllocationSources(cold, 'dev')).toThrow(/ipam is not valid JSON/);
+  });
+
+  it('subnet-auto-assign other than "on" is off, with a problem saying so', () => {
+    const r = resolveIpamConfig({ 'subnet-auto-assign': 'true', ipam: '{}' }, undefined);
+    expect(r.config.mode).toBe(MappingMode.Manual);
+    expect(r.problems.map((p) => p.message)).toEqual(['subnet-auto-assign must be "on" or "off", got "true" (taken as "off", as the original did)']);
+  });
+
+  it('a block a kept entry held goes to the valid new entry that names it', () => {
+    const r = resolveIpamConfig({ ipam: JSON.stringify({ dev: 'b1', qa: ['b1'] }) }, good);
+    expect(r.config.namespaces.get('qa')).toEqual(['b1']);
+    expect(r.config.namespaces.has('dev')).toBe(false);
+    expect(r.refused.get('dev')?.keptLastGood).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ import type { BlockAddress } from '../block.ts';
 import { assignAddresses, assignFixedAddress, blockContains, handleAddresses } from '../block.ts';
 import { AddressOutOfRangeError, IpamError, MaxRetriesError, PoolExhaustedError } from '../errors.ts';
 import type { AllocationSource } from '../mapping.ts';
-import { allocationSources, parseIpamConfig } from '../mapping.ts';
+import { resolvedAllocationSources } from '../mapping.ts';
 import { blockKey, blockNameFromKey } from '../naming.ts';
 import type { Versioned } from '../store.ts';
 import type { IPAMBlock, IPAMBlockSpec, IPAMHandle, IPPool } from '../types.ts';
@@ -28,6 +28,7 @@ import { candidateBlocks, ScanNotes } from './candidates.ts';
 import type { CallContext } from './context.ts';
 import { isConflict } from './context.ts';
 import { HandleClaim } from './handle-claim.ts';
+import type { MappingMemory } from './mapping-memory.ts';
 import type { StartHints } from './spread.ts';
 import type { Allocation } from './types.ts';
 
@@ -207,10 +208,10 @@ async function tryBlock(
  * @param ctx - the call
  * @param input - the validated request
  * @param hints - where nodes last allocated in each pool (updated on success)
+ * @param mapping - the mapping in force, kept across bad ConfigMap changes
  */
-export async function allocateAddress(ctx: CallContext, input: AllocationInput, hints: StartHints): Promise<Allocation> {
-  const config = parseIpamConfig((await ctx.io.getIpamConfig())?.object);
-  const source = allocationSources(config, input.namespace);
+export async function allocateAddress(ctx: CallContext, input: AllocationInput, hints: StartHints, mapping: MappingMemory): Promise<Allocation> {
+  const source = resolvedAllocationSources(mapping.resolve((await ctx.io.getIpamConfig())?.object), input.namespace);
   const handle = await ctx.io.getHandle(input.handleId);
   let corrections: Readonly<Record<string, number>> = {};
   if (handle !== undefined) {
