@@ -1,5 +1,4 @@
 import { mergeConfig } from 'vitest/config';
 import { shared } from '../../vitest.shared.ts';
 
-// The agent's dataplane tests build sandboxes; the sandbox's own setup sweeps those of killed runs.
-export default mergeConfig(shared, { test: { globalSetup: ['../sandbox/test/global-setup.ts'] } });
+export default mergeConfig(shared, { test: { globalSetup: ['test/global-setup.ts'] } });

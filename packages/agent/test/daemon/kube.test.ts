@@ -1,8 +1,8 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // Relative on purpose: the agent must not depend on the private sandbox package.
-import { startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import type { FakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
+import { startFakeKubeApiServer } from '@hostnic/sandbox/kube';
+import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { CALICO_POD_IPS_ANNOTATION, CALICO_POD_IP_ANNOTATION, podAnnotationReader, podIpAnnotator, podPresenceReader } from '../../src/daemon/kube.ts';
 import { NodePodCache } from '../../src/daemon/pod-cache.ts';
 import { jsonLogger } from '../../src/daemon/log.ts';

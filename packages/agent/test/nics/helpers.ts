@@ -5,8 +5,8 @@ import type { FakeQingCloud } from '@hostnic/iaas-client/fake';
 import { readSnapshot } from '@hostnic/netlink';
 import type { Netns, Snapshot } from '@hostnic/netlink';
 // Relative on purpose: the agent must not depend on the private sandbox package.
-import { startSandboxNetwork } from '../../../sandbox/src/cluster/index.ts';
-import type { SandboxNetwork, SandboxNetworkOptions } from '../../../sandbox/src/cluster/index.ts';
+import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
+import type { SandboxNetwork, SandboxNetworkOptions } from '@hostnic/sandbox/cluster';
 import { NicManager } from '../../src/nics/index.ts';
 import type { NicManagerOptions } from '../../src/nics/index.ts';
 import type { Intent, IntentKind, NicRecord, NicStore, PodRecord } from '../../src/types.ts';

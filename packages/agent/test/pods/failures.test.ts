@@ -12,7 +12,7 @@ import { CniCode, PodError } from '../../src/pods/index.ts';
 import type { PodAnnotator, PodStore } from '../../src/pods/index.ts';
 import { arpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
-import type { PodNamespace } from '../../../sandbox/src/cluster/index.ts';
+import type { PodNamespace } from '@hostnic/sandbox/cluster';
 
 async function addError(add: Promise<unknown>): Promise<PodError> {
   const outcome = await add.then(

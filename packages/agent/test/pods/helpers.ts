@@ -8,8 +8,8 @@ import { readSnapshot } from '@hostnic/netlink';
 import type { ArpReplyEntry, Snapshot } from '@hostnic/netlink';
 import { listEbtablesChain } from '@hostnic/netlink';
 // Relative on purpose: the agent must not depend on the private sandbox package.
-import { startSandboxNetwork } from '../../../sandbox/src/cluster/index.ts';
-import type { PodNamespace, SandboxNetwork } from '../../../sandbox/src/cluster/index.ts';
+import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
+import type { PodNamespace, SandboxNetwork } from '@hostnic/sandbox/cluster';
 import { AgentDatastore } from '../../src/datastore/index.ts';
 import { NicManager } from '../../src/nics/index.ts';
 import { PodService, cachedVxnetLookup } from '../../src/pods/index.ts';

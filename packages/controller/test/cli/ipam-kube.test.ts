@@ -5,8 +5,8 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ipam } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
-import { registerHostnicCrds, startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import type { FakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
+import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
+import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { listLivePods, podExists } from '../../src/cli/kube.ts';
 import { handleOf, MAPPING, runIpamWith, runningPool } from './helpers.ts';
 

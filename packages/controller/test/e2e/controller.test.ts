@@ -82,10 +82,12 @@ describe('hostnic-controller against the seed README', () => {
     putIpamConfig(h.kube, { 'subnet-auto-assign': 'off', ipam: JSON.stringify({ Default: [VXNET], test: ['4100-172-16-3-0-27', '4100-172-16-3-128-27'] }) });
     await until('MappingValid True', () => conditionOf('MappingValid')?.status === 'True');
 
-    const metrics = await (await fetch(`http://127.0.0.1:${c.port ?? 0}/metrics`)).text();
+    // The metrics render the controller's own view, which may trail the API's: wait for it to get there.
+    const metrics = await until('the metrics to show the settled pool', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${c.port ?? 0}/metrics`)).text();
+      return /hostnic_ippool_addresses\{pool="vxnet-abc1234",state="free"\} 241/.test(text) && text.includes('hostnic_vxnetpool_ready 1') ? text : undefined;
+    });
     expect(metrics).toContain('hostnic_controller_leader{identity="replica-a"} 1');
-    expect(metrics).toContain('hostnic_vxnetpool_ready 1');
-    expect(metrics).toMatch(/hostnic_ippool_addresses\{pool="vxnet-abc1234",state="free"\} 241/);
     const status = (await (await fetch(`http://127.0.0.1:${c.port ?? 0}/status`)).json()) as { leader: boolean };
     expect(status.leader).toBe(true);
     expect((await fetch(`http://127.0.0.1:${c.port ?? 0}/readyz`)).status).toBe(200);
@@ -120,9 +122,10 @@ describe('QKE clusters', () => {
     putVxNetPool(h.kube, [VXNET], 27);
     const c = await start('replica-a');
     await until('v-pool ready', () => vpoolStatus()?.ready);
+    // The controller's in-memory status trails the API's: wait for its own view of the sync, not the API's.
+    await until('the controller to have synced v-pool ready', () => (c.status().lastVxNetPool as { ready?: boolean } | undefined)?.ready);
     expect(h.fake.securityGroupRules().filter((r) => r.security_group_id === 'sg-qke9' && r.val3 === '172.16.3.0/24')).toHaveLength(1);
     // Getting there took several syncs (VIP and rule jobs pending); the cluster was described once.
-    expect((c.status().lastVxNetPool as { ready?: boolean } | undefined)?.ready).toBe(true);
     expect(h.fake.requests({ action: 'DescribeClusters' })).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import type { KubeObject } from '../../../sandbox/src/kube/index.ts';
+import type { KubeObject } from '@hostnic/sandbox/kube';
 import { InvalidOptionError } from '../../src/kube/errors.ts';
 import { EventRecorder } from '../../src/kube/events.ts';
 import type { EventRecorderOptions, EventSubject } from '../../src/kube/events.ts';

@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { registerHostnicCrds, startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import type { FakeKubeApiServer, FakeKubeApiServerOptions } from '../../../sandbox/src/kube/index.ts';
+import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
+import type { FakeKubeApiServer, FakeKubeApiServerOptions } from '@hostnic/sandbox/kube';
 
 export interface Kube {
   server: FakeKubeApiServer;

@@ -14,16 +14,16 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Relative on purpose: the agent must not depend on the private sandbox package.
-import { startSandboxNetwork } from '../../../sandbox/src/cluster/index.ts';
-import type { PodNamespace, SandboxNetwork, SandboxNode } from '../../../sandbox/src/cluster/index.ts';
-import { registerHostnicCrds, startFakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
-import type { FakeKubeApiServer } from '../../../sandbox/src/kube/index.ts';
+import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
+import type { PodNamespace, SandboxNetwork, SandboxNode } from '@hostnic/sandbox/cluster';
+import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
+import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { AGENT_CLI, PLUGIN, RELAY_SCRIPT as RELAY, REPO, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from './harness.ts';
 import type { Child, RunResult } from './harness.ts';
 
@@ -55,7 +55,7 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
 
   beforeAll(async () => {
     if (!existsSync(PLUGIN)) {
-      const built = await run(['npm', 'run', 'build'], process.env, '', join(REPO, 'packages/cni-plugin'));
+      const built = await run(['npm', 'run', 'build'], process.env, '', dirname(PLUGIN));
       if (built.code !== 0) throw new Error(`building the plugin failed:\n${built.stderr}`);
     }
     dir = await mkdtemp(join(tmpdir(), 'hostnic-e2e-'));

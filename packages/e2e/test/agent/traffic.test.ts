@@ -6,7 +6,7 @@
  */
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WiredPods } from '../../../sandbox/src/stack/index.ts';
+import { WiredPods } from '../../src/stack/index.ts';
 import { MGMT, PODS1, PODS2, agentClusterFixture, nodeLeftovers, startChild } from './harness.ts';
 import type { Child } from './harness.ts';
 

@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { run, startAgentCluster } from '../test/e2e/harness.ts';
-import type { AgentCluster, PodRef, RunResult } from '../test/e2e/harness.ts';
+import { run, startAgentCluster } from '../test/agent/harness.ts';
+import type { AgentCluster, PodRef, RunResult } from '../test/agent/harness.ts';
 
 const N = Number(process.env['HOSTNIC_BENCH_N'] ?? 40);
 const PARALLEL = Number(process.env['HOSTNIC_BENCH_PARALLEL'] ?? 10);

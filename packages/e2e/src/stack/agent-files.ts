@@ -1,7 +1,7 @@
 /** The files an agent reads on a sandbox node. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SandboxNetwork } from '../cluster/index.ts';
+import type { SandboxNetwork } from '@hostnic/sandbox/cluster';
 
 /** The agent's input files for one node: QingCloud config.yaml, kubeconfig and hostnic.json with short timers. */
 export async function writeAgentConfigs(

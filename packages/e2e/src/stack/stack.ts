@@ -9,24 +9,30 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
 import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
-import { startSandboxNetwork } from '../cluster/index.ts';
-import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '../cluster/index.ts';
-import { serviceAccountUser, startFakeKubeApiServer } from '../kube/index.ts';
-import type { FakeKubeApiServer, KubeObject } from '../kube/index.ts';
+import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
+import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '@hostnic/sandbox/cluster';
+import { serviceAccountUser, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
+import type { FakeKubeApiServer, KubeObject } from '@hostnic/sandbox/kube';
 import { writeAgentConfigs } from './agent-files.ts';
 import { run, socketGet, startChild, until } from './processes.ts';
 import type { Child, RunResult } from './processes.ts';
 import { RELAY_SCRIPT, unixBridge } from './relay.ts';
 
+// The apps are found through their packages (as installed), so that the dependency is declared and seen.
+const resolvePackage = createRequire(import.meta.url).resolve;
+export const AGENT_CLI = resolvePackage('@hostnic/agent/cli');
+export const CONTROLLER_CLI = resolvePackage('@hostnic/controller/cli');
+const PLUGIN_PACKAGE = dirname(resolvePackage('@hostnic/cni-plugin/package.json'));
+/** The esbuild bundle of the plugin (built on first use when missing). */
+export const PLUGIN = join(PLUGIN_PACKAGE, 'dist/hostnic');
+/** The repository root (of this package's checkout): deploy/ and the working directory of the processes. */
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-export const AGENT_CLI = join(REPO, 'packages/agent/src/cli.ts');
-export const CONTROLLER_CLI = join(REPO, 'packages/controller/src/cli.ts');
-export const PLUGIN = join(REPO, 'packages/cni-plugin/dist/hostnic');
 export const DEPLOY_MANIFEST = join(REPO, 'deploy/hostnic.yaml');
 
 /** Bearer tokens of the service accounts deploy/hostnic.yaml gives the agent and the controller. */
@@ -156,7 +162,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
   const say = options.onProgress ?? (() => undefined);
   if (!existsSync(PLUGIN)) {
     say('building the CNI plugin bundle');
-    const built = await run(['npm', 'run', 'build'], process.env, '', join(REPO, 'packages/cni-plugin'));
+    const built = await run(['npm', 'run', 'build'], process.env, '', PLUGIN_PACKAGE);
     if (built.code !== 0) throw new Error(`building the plugin failed:\n${built.stderr}`);
   }
   const dir = await mkdtemp(join(tmpdir(), `hostnic-${options.prefix}-`));

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseIpamConfig } from '@hostnic/ipam';
-import { sweepOrphans } from '../cluster/index.ts';
-import type { PodNamespace } from '../cluster/index.ts';
+import { sweepOrphans } from '@hostnic/sandbox/cluster';
+import type { PodNamespace } from '@hostnic/sandbox/cluster';
 import { nodeLeftovers, startHostnicStack, until } from '../stack/index.ts';
 import type { HostnicStack, PodRef } from '../stack/index.ts';
 

@@ -1,15 +1,15 @@
 /**
- * The agent's end-to-end tests run on the sandbox's stack (fake kube-apiserver, netns VPC and nodes, agents
- * as processes, the bundled plugin). Relative on purpose: the agent must not depend on the private sandbox
- * package. Pools are made through the library here, so that these tests exercise the agent alone.
+ * The agent's end-to-end tests run on the stack (fake kube-apiserver, netns VPC and nodes, agents as
+ * processes, the bundled plugin). Pools are made through the library here, so that these tests exercise the
+ * agent alone.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { startHostnicStack } from '../../../sandbox/src/stack/index.ts';
-import type { HostnicStack, StackOptions } from '../../../sandbox/src/stack/index.ts';
+import { startHostnicStack } from '../../src/stack/index.ts';
+import type { HostnicStack, StackOptions } from '../../src/stack/index.ts';
 
-export { AGENT_CLI, PLUGIN, RELAY_SCRIPT, REPO, nodeLeftovers, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from '../../../sandbox/src/stack/index.ts';
-export type { Child, NodeAgent, PodRef, RunResult } from '../../../sandbox/src/stack/index.ts';
+export { AGENT_CLI, PLUGIN, RELAY_SCRIPT, REPO, nodeLeftovers, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from '../../src/stack/index.ts';
+export type { Child, NodeAgent, PodRef, RunResult } from '../../src/stack/index.ts';
 
 export type AgentCluster = HostnicStack;
 

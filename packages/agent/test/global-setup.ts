@@ -1,0 +1,2 @@
+// The agent's dataplane tests build sandboxes; the sandbox's setup sweeps those of killed runs first.
+export { default } from '@hostnic/sandbox/global-setup';
