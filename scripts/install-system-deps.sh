@@ -12,6 +12,9 @@ declare -A need=(
   [nsenter]=util-linux
   [flock]=util-linux
   [ping]=iputils-ping
+  # The sandbox's DHCP server on VLAN vxnets, and the agent's DHCP client for their bridges.
+  [dnsmasq]=dnsmasq-base
+  [busybox]=busybox-static
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -5,6 +5,7 @@
  */
 
 import { checkPrefix } from './addr-util.ts';
+import { InvalidArgumentError } from './errors.ts';
 import type { BatchOp } from './batch.ts';
 import { applyBatchOrThrow, op } from './batch.ts';
 import { validateIfName } from './names.ts';
@@ -18,6 +19,17 @@ export interface AddressSpec {
   /** Broadcast address, or `+` to derive it; default none (a /32 has none anyway). */
   readonly broadcast?: string | undefined;
   readonly scope?: 'global' | 'link' | 'host' | undefined;
+  /** Seconds the address stays valid (default forever): a DHCP lease's time, so it lapses unless renewed. */
+  readonly validLft?: number | undefined;
+  /** Seconds it stays preferred (default: as valid). */
+  readonly preferredLft?: number | undefined;
+}
+
+function lifetime(field: string, value: number): string {
+  if (!Number.isInteger(value) || value < 0 || value >= 0xffffffff) {
+    throw new InvalidArgumentError(field, String(value), 'must be a whole number of seconds below 2^32-1');
+  }
+  return String(value);
 }
 
 /** `addr replace <cidr> dev <dev> ...`: adds, or leaves an identical address as it is. */
@@ -25,6 +37,11 @@ export function addrReplaceOp(spec: AddressSpec): BatchOp {
   const args = ['addr', 'replace', checkPrefix('address', spec.cidr), 'dev', validateIfName(spec.dev)];
   if (spec.broadcast !== undefined) args.push('broadcast', spec.broadcast);
   if (spec.scope !== undefined) args.push('scope', spec.scope);
+  if (spec.validLft !== undefined) {
+    args.push('valid_lft', lifetime('validLft', spec.validLft), 'preferred_lft', lifetime('preferredLft', spec.preferredLft ?? spec.validLft));
+  } else if (spec.preferredLft !== undefined) {
+    throw new InvalidArgumentError('preferredLft', String(spec.preferredLft), 'needs validLft as well');
+  }
   return op(args);
 }
 

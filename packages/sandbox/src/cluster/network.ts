@@ -30,6 +30,7 @@ import type {
   SandboxNode,
   SandboxVxnet,
 } from './types.ts';
+import { startDhcpServer, type DhcpServer } from './dhcp-server.ts';
 import { createVpcNetns, createVxnetBridge } from './vpc.ts';
 import type { VxnetPlan } from './vxnets.ts';
 import { DEFAULT_VXNETS, fakeVxnetInput, managementOf, nodeAddresses, planVxnets, publicVxnet } from './vxnets.ts';
@@ -79,9 +80,12 @@ export async function startSandboxNetwork(options: SandboxNetworkOptions = {}): 
     teardown.push(`remove ${directory}`, () => rm(directory, { recursive: true, force: true }));
 
     const vpc = await createVpcNetns(names.vpcNetns, teardown);
+    const dhcp = new Map<string, DhcpServer>();
     for (const plan of plans) {
       await createVxnetBridge(vpc, plan, teardown);
       qingcloud.addVxnet(fakeVxnetInput(plan));
+      // QingCloud serves DHCP on VLAN vxnets; the agent gets its bridge's address from it.
+      if (plan.tunnelType === 'vlan' && !plan.management) dhcp.set(plan.id, await startDhcpServer(vpc, plan, { directory, teardown }));
     }
     const nodes: SandboxNode[] = [];
     const ctx = { names, vpc, management, directory, qingcloud, teardown };
@@ -103,7 +107,7 @@ export async function startSandboxNetwork(options: SandboxNetworkOptions = {}): 
       await hook.idle();
       throwIfAny(await plumber.removeAll(), 'some NIC veths could not be removed');
     });
-    return new Sandbox({ names, directory, qingcloud, vpc, plans, nodes, hook, teardown });
+    return new Sandbox({ names, directory, qingcloud, vpc, plans, dhcp, nodes, hook, teardown });
   } catch (err) {
     const cleanupErrors = await teardown.run();
     if (cleanupErrors.length > 0 && err instanceof Error) Object.assign(err, { cleanupErrors });
@@ -148,6 +152,7 @@ interface SandboxParts {
   readonly qingcloud: FakeQingCloud;
   readonly vpc: Netns;
   readonly plans: readonly VxnetPlan[];
+  readonly dhcp: ReadonlyMap<string, DhcpServer>;
   readonly nodes: readonly SandboxNode[];
   readonly hook: SandboxHostHook;
   readonly teardown: Teardown;
@@ -172,7 +177,10 @@ class Sandbox implements SandboxNetwork {
     this.directory = parts.directory;
     this.qingcloud = parts.qingcloud;
     this.vpc = { name: parts.names.vpcNetns, netns: parts.vpc };
-    this.vxnets = parts.plans.map(publicVxnet);
+    this.vxnets = parts.plans.map((p) => {
+      const server = parts.dhcp.get(p.id);
+      return server ? { ...publicVxnet(p), dhcpRange: server.range } : publicVxnet(p);
+    });
     this.managementVxnet = publicVxnet(managementOf(parts.plans));
     this.nodes = parts.nodes;
     this.#names = parts.names;

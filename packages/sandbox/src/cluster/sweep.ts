@@ -6,7 +6,7 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteNamedNetns, listNamedNetns } from '@hostnic/netlink';
+import { deleteNamedNetns, listNamedNetns, run } from '@hostnic/netlink';
 import { sandboxNames } from './names.ts';
 import { describeError, throwIfAny } from './teardown.ts';
 
@@ -35,6 +35,9 @@ export async function sweepStale(prefix: string, options?: SweepOptions): Promis
     .sort((a, b) => Number(a === names.vpcNetns) - Number(b === names.vpcNetns));
   for (const name of stale) {
     try {
+      // A killed run's processes (agents, dnsmasq) outlive it in its namespaces; deleting a namespace would
+      // only unname it while they keep running.
+      await killProcessesIn(name);
       await deleteNamedNetns(name);
       namespaces.push(name);
     } catch (err) {
@@ -52,6 +55,21 @@ export async function sweepStale(prefix: string, options?: SweepOptions): Promis
   }
   throwIfAny(errors, `sweeping sandbox prefix ${prefix} left things behind`);
   return { namespaces, directories };
+}
+
+/** SIGKILLs every process whose network namespace is the named one. */
+export async function killProcessesIn(netnsName: string): Promise<number[]> {
+  const r = await run({ argv: ['ip', 'netns', 'pids', netnsName], timeoutMs: 10_000 });
+  if (r.code !== 0) return [];
+  const pids = r.stdout.split(/\s+/).filter((t) => /^\d+$/.test(t)).map(Number).filter((pid) => pid !== process.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  return pids;
 }
 
 const OWNER_FILE = 'owner.json';

@@ -55,6 +55,8 @@ export interface SandboxVxnet {
   readonly bridge: string;
   readonly tunnelType: TunnelType;
   readonly management: boolean;
+  /** VLAN vxnets: the addresses the sandbox's DHCP server (dnsmasq in the VPC namespace) hands out. */
+  readonly dhcpRange?: { readonly start: string; readonly end: string } | undefined;
 }
 
 /** The paths an agent of this node uses instead of the real ones. */

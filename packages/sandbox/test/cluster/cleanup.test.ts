@@ -79,8 +79,11 @@ describe.skipIf(!isRoot)('sandbox network cleanup', () => {
     const livePrefix = randomPrefix();
     const live = await startSandboxNetwork({ prefix: livePrefix, baseDir: base.dir, nodes: 1, fakeOptions: FAST_JOBS });
     try {
+      // The dead run's dnsmasq (its VLAN vxnet's DHCP server) outlived it until the sweep.
+      expect(spawnSync('pgrep', ['-f', `${prefix}-sandbox/dnsmasq`]).status).toBe(0);
       expect(await sweepOrphans({ baseDir: base.dir })).toEqual([prefix]);
       expect(await netnsWithPrefix(prefix)).toEqual([]);
+      expect(spawnSync('pgrep', ['-f', `${prefix}-sandbox/dnsmasq`]).status).toBe(1);
       expect((await netnsWithPrefix(livePrefix)).length).toBeGreaterThan(0);
     } finally {
       await live.close();
