@@ -13,7 +13,7 @@ import { parseCidr, tryParseIPv4 } from './address.ts';
 import { checkBlock, isReservedAttribute } from './block.ts';
 import { compareBlockSpecs } from './blocks.ts';
 import type { BlockProblem } from './errors.ts';
-import { blockKey, blockNameFromKey, handleMatchesPod, isDns1123Subdomain } from './naming.ts';
+import { blockKey, blockNameFromKey, handleMatchesPod, isDns1123Subdomain, podHandleId } from './naming.ts';
 import type { PodRef } from './naming.ts';
 import { epochMs, parseTimestamp } from './time.ts';
 import type { IPAMBlock, IPAMHandle, IPPool } from './types.ts';
@@ -23,7 +23,12 @@ import { AttributeKey, LABEL_POOL_NAME } from './types.ts';
 export const DEFAULT_LEAK_GRACE_MS = 5 * 60_000;
 
 /** A pod that exists (and is not finished); `containerID` is its current sandbox when known. */
-export type LivePod = PodRef;
+export type LivePod = PodRef & {
+  /** The pod's IPv4 address as its status reports it, when known: lets the check find addresses a block lost. */
+  readonly ip?: string | undefined;
+  /** The pod's node, recorded with a restored address. */
+  readonly node?: string | undefined;
+};
 
 /** Inputs of {@link checkConsistency}: one snapshot of the IPAM objects and of the live pods. */
 export interface ConsistencyInput {
@@ -100,6 +105,27 @@ export type Finding =
       /** Two blocks share addresses, so one address could be handed out twice. */
       readonly kind: 'OverlappingBlocks';
       readonly blockNames: readonly [string, string];
+    }
+  | {
+      /**
+       * A live pod uses an address its block does not record as allocated (the original's "broken block"): the
+       * address could be handed to a second pod. Fixed by recording it for the pod's handle, unless
+       * `fixable` is false (no handle can be named for the pod) or another handle holds it.
+       */
+      readonly kind: 'UnrecordedPodAddress';
+      readonly blockName: string;
+      readonly address: string;
+      readonly namespace: string;
+      readonly pod: string;
+      /** Who the block says holds it instead, when someone does. */
+      readonly heldBy: string | undefined;
+      readonly fixable: boolean;
+    }
+  | {
+      /** Several live pods report the same address: only deleting all but one of them fixes it. */
+      readonly kind: 'SharedPodAddress';
+      readonly address: string;
+      readonly pods: readonly string[];
     };
 
 /** Addresses to release in one block, all held by one handle. */
@@ -113,6 +139,16 @@ export interface ReleaseAction {
 }
 
 /** The desired `spec.block` of a handle. */
+/** Recording an address a live pod uses but its block forgot. */
+export interface RecordAction {
+  readonly blockName: string;
+  readonly address: string;
+  readonly handleId: string;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly node: string | undefined;
+}
+
 export interface HandleAction {
   /** The handle ID. */
   readonly handleId: string;
@@ -130,6 +166,8 @@ export interface RepairPlan {
   readonly updateHandles: readonly HandleAction[];
   /** Handles to create for allocations that have none. */
   readonly createHandles: readonly HandleAction[];
+  /** Addresses live pods use that their blocks forgot, to record for the pods' handles. */
+  readonly recordAddresses?: readonly RecordAction[];
 }
 
 /** The outcome of {@link checkConsistency}. */
@@ -267,8 +305,58 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
     if (Object.keys(desired).length > 0 && isDns1123Subdomain(handleId)) createHandles.push({ handleId, block: desired });
   }
 
-  const findings = [...stale, ...mismatch, ...orphans, ...dead, ...broken, ...withoutPool, ...outside, ...overlaps(blocks)];
-  return { findings, plan: { release: releases, deleteHandles, updateHandles, createHandles } };
+  const { findings: podFindings, records } = unrecordedPodAddresses(blocks, [...handles.keys()], input.livePods);
+  const findings = [...stale, ...mismatch, ...orphans, ...dead, ...broken, ...podFindings, ...withoutPool, ...outside, ...overlaps(blocks)];
+  return { findings, plan: { release: releases, deleteHandles, updateHandles, createHandles, recordAddresses: records } };
+}
+
+/**
+ * Live pods' addresses that their blocks do not record (the original's "broken blocks"), and addresses several
+ * live pods report. Reserved ordinals are skipped: a host-network pod reports its node's address.
+ */
+function unrecordedPodAddresses(
+  blocks: readonly IPAMBlock[],
+  handleIds: readonly string[],
+  livePods: readonly LivePod[],
+): { findings: Finding[]; records: RecordAction[] } {
+  const findings: Finding[] = [];
+  const records: RecordAction[] = [];
+  const byIp = new Map<string, LivePod[]>();
+  for (const pod of livePods) if (pod.ip !== undefined && tryParseIPv4(pod.ip) !== undefined) push(byIp, pod.ip, pod);
+  const spans = blocks.flatMap((block) => {
+    const base = baseOf(block);
+    return base === undefined ? [] : [{ block, base, size: block.spec.allocations.length }];
+  });
+  for (const [ip, pods] of [...byIp].sort(([a], [b]) => (tryParseIPv4(a) ?? 0) - (tryParseIPv4(b) ?? 0))) {
+    const address = tryParseIPv4(ip) ?? 0;
+    const span = spans.find((x) => address >= x.base && address < x.base + x.size);
+    if (span === undefined) continue;
+    const index = span.block.spec.allocations[address - span.base] ?? null;
+    const row = index === null ? undefined : span.block.spec.attributes[index];
+    if (row !== undefined && isReservedAttribute(row)) continue;
+    if (pods.length > 1) {
+      findings.push({ kind: 'SharedPodAddress', address: ip, pods: pods.map((p) => `${p.namespace}/${p.name}`).sort() });
+      continue;
+    }
+    const pod = pods[0]!;
+    if (row?.handle_id !== undefined && handleMatchesPod(row.handle_id, pod)) continue;
+    const handleId = handleIds.find((h) => handleMatchesPod(h, pod)) ?? podHandleIdOrUndefined(pod);
+    const blockName = span.block.metadata.name;
+    const heldBy = index === null ? undefined : (row?.handle_id ?? '(unreadable attribute row)');
+    const fixable = heldBy === undefined && handleId !== undefined;
+    findings.push({ kind: 'UnrecordedPodAddress', blockName, address: ip, namespace: pod.namespace, pod: pod.name, heldBy, fixable });
+    if (fixable) records.push({ blockName, address: ip, handleId, namespace: pod.namespace, pod: pod.name, node: pod.node });
+  }
+  return { findings, records };
+}
+
+function podHandleIdOrUndefined(pod: LivePod): string | undefined {
+  if (pod.containerID === undefined || pod.containerID === '') return undefined;
+  try {
+    return podHandleId(pod.namespace, pod.name, pod.containerID).id;
+  } catch {
+    return undefined;
+  }
 }
 
 function sortedBlocks(blocks: readonly IPAMBlock[]): IPAMBlock[] {
@@ -395,5 +483,8 @@ export function stableRepairPlan(first: RepairPlan, second: RepairPlan): RepairP
     deleteHandles,
     updateHandles: second.updateHandles.filter((a) => same(first.updateHandles, a)),
     createHandles: second.createHandles.filter((a) => same(first.createHandles, a)),
+    recordAddresses: (second.recordAddresses ?? []).filter((r) =>
+      (first.recordAddresses ?? []).some((e) => e.blockName === r.blockName && e.address === r.address && e.handleId === r.handleId),
+    ),
   };
 }

@@ -228,6 +228,7 @@ export type {
   Finding,
   HandleAction,
   LivePod,
+  RecordAction,
   ReleaseAction,
   RepairPlan,
 } from './consistency.ts';

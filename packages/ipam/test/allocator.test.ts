@@ -496,6 +496,27 @@ describe('inspection and repair', () => {
     expect(await r.ipam.addressesOf('default-db-def')).toHaveLength(1);
   });
 
+  it('repair records an address a live pod uses that its block forgot, once', async () => {
+    const r = await rig({ default: [B(0)] });
+    await r.ipam.allocate(pod('default-web-abc'));
+    const live = [
+      { namespace: 'default', name: 'default-web-abc' },
+      { namespace: 'default', name: 'lost', containerID: 'feed01', ip: '172.16.3.9', node: 'node-3' },
+    ];
+    const report = await r.ipam.check(live);
+    expect(report.plan.recordAddresses).toEqual([
+      { blockName: B(0), address: '172.16.3.9', handleId: 'default-lost-feed01', namespace: 'default', pod: 'lost', node: 'node-3' },
+    ]);
+    const result = await r.ipam.repair(report.plan);
+    expect(result.recordedAddresses).toEqual(['172.16.3.9']);
+    expect(result.skipped).toEqual([]);
+    expect((await r.ipam.addressesOf('default-lost-feed01')).map((a) => a.address)).toEqual(['172.16.3.9']);
+    expect((await r.ipam.check(live)).findings).toEqual([]);
+    // The recorded address is no longer handed to another pod.
+    for (let i = 0; i < 5; i++) expect((await r.ipam.allocate(pod(`default-n${i}-x`))).address).not.toBe('172.16.3.9');
+    expect((await r.ipam.repair(report.plan)).skipped.map((s) => s.reason)).toEqual(['the address is recorded for the pod now']);
+  });
+
   it('repair skips actions whose objects changed since the check', async () => {
     const r = await rig({ default: [B(0)] });
     await r.ipam.allocate(pod('default-web-abc'));

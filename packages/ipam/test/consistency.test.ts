@@ -116,7 +116,7 @@ describe('consistency check', () => {
       livePods: [{ namespace: 'default', name: 'nginx', containerID: 'abc123' }],
       now: T0,
     });
-    expect(report).toEqual({ findings: [], plan: { release: [], deleteHandles: [], updateHandles: [], createHandles: [] } });
+    expect(report).toEqual({ findings: [], plan: { release: [], deleteHandles: [], updateHandles: [], createHandles: [], recordAddresses: [] } });
   });
 
   it('reports broken blocks, blocks without pool, allocations outside the range and overlaps', () => {
@@ -158,5 +158,60 @@ describe('consistency check', () => {
     expect(stable.deleteHandles).toEqual(['default-api-0ld', 'default-d-ddd']);
     expect(stable.updateHandles).toEqual(first.updateHandles);
     expect(stable.createHandles).toEqual(first.createHandles);
+  });
+});
+
+describe('addresses live pods use that their blocks forgot (the original\'s broken blocks)', () => {
+  // B0 is 172.16.3.0/27: .2 is its first pod address.
+  const base = () => give(must(B0), 'default-nginx-abc123', 'default', 'nginx', at(-MIN));
+  const input = (livePods: { namespace: string; name: string; containerID?: string; ip?: string; node?: string }[]) => ({
+    pools: [P],
+    blocks: [asBlock(base())],
+    handles: [handle('default-nginx-abc123', { [K0]: 1 }), handle('default-web-9f9', {})],
+    livePods,
+    now: T0,
+  });
+
+  it('finds an unrecorded address and plans to record it for the pod\'s handle', () => {
+    const { findings, plan } = checkConsistency(input([
+      { namespace: 'default', name: 'nginx', containerID: 'abc123', ip: '172.16.3.2' },
+      { namespace: 'default', name: 'web', ip: '172.16.3.9', node: 'node-2' },
+    ]));
+    expect(kinds(findings, 'UnrecordedPodAddress')).toEqual([
+      { kind: 'UnrecordedPodAddress', blockName: '4100-172-16-3-0-27', address: '172.16.3.9', namespace: 'default', pod: 'web', heldBy: undefined, fixable: true },
+    ]);
+    expect(plan.recordAddresses).toEqual([
+      { blockName: '4100-172-16-3-0-27', address: '172.16.3.9', handleId: 'default-web-9f9', namespace: 'default', pod: 'web', node: 'node-2' },
+    ]);
+  });
+
+  it('names the pod handle from the sandbox when none exists, and cannot fix without one', () => {
+    const { plan, findings } = checkConsistency(input([
+      { namespace: 'dev', name: 'api', containerID: 'C0FFEE', ip: '172.16.3.10' },
+      { namespace: 'dev', name: 'db', ip: '172.16.3.11' },
+    ]));
+    expect(plan.recordAddresses?.map((r) => r.handleId)).toEqual(['dev-api-c0ffee']);
+    expect(kinds(findings, 'UnrecordedPodAddress').map((f) => 'fixable' in f && f.fixable)).toEqual([true, false]);
+  });
+
+  it('reports an address held by another handle, or used by two pods, without planning anything', () => {
+    const { findings, plan } = checkConsistency(input([
+      { namespace: 'default', name: 'other', containerID: 'x1', ip: '172.16.3.2' },
+      { namespace: 'a', name: 'p', ip: '172.16.3.20' },
+      { namespace: 'b', name: 'q', ip: '172.16.3.20' },
+    ]));
+    expect(kinds(findings, 'UnrecordedPodAddress')).toEqual([
+      { kind: 'UnrecordedPodAddress', blockName: '4100-172-16-3-0-27', address: '172.16.3.2', namespace: 'default', pod: 'other', heldBy: 'default-nginx-abc123', fixable: false },
+    ]);
+    expect(kinds(findings, 'SharedPodAddress')).toEqual([{ kind: 'SharedPodAddress', address: '172.16.3.20', pods: ['a/p', 'b/q'] }]);
+    expect(plan.recordAddresses).toEqual([]);
+  });
+
+  it('skips reserved addresses: a host-network pod reports its node\'s', () => {
+    const { findings } = checkConsistency(input([
+      { namespace: 'default', name: 'nginx', containerID: 'abc123', ip: '172.16.3.2' },
+      { namespace: 'kube-system', name: 'proxy', ip: '172.16.3.0' },
+    ]));
+    expect(findings).toEqual([]);
   });
 });

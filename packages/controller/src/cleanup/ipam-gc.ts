@@ -117,5 +117,5 @@ export class IpamGarbageCollector {
 }
 
 function emptyResult(): RepairResult {
-  return { released: [], createdHandles: [], updatedHandles: [], deletedHandles: [], skipped: [] };
+  return { released: [], recordedAddresses: [], createdHandles: [], updatedHandles: [], deletedHandles: [], skipped: [] };
 }

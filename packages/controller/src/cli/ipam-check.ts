@@ -125,6 +125,19 @@ function describe(finding: Finding, blocks: ReadonlyMap<string, IPAMBlock>): { a
       };
     case 'BrokenBlock':
       return { addresses: [], message: `block ${finding.blockName}: ${finding.problems.map((p) => p.message).join('; ')}` };
+    case 'UnrecordedPodAddress':
+      return {
+        addresses: [finding.address],
+        message:
+          `${finding.address} of pod ${finding.namespace}/${finding.pod} is not recorded in block ${finding.blockName}` +
+          (finding.heldBy !== undefined
+            ? `, which gives it to ${finding.heldBy}: delete one of the two owners`
+            : finding.fixable
+              ? ': `ipam check --fix` records it'
+              : ': no handle can be named for the pod; delete the pod to give it a recorded address'),
+      };
+    case 'SharedPodAddress':
+      return { addresses: [finding.address], message: `${finding.address} is used by ${finding.pods.length} live pods (${finding.pods.join(', ')}): delete all but one` };
     case 'BlockWithoutPool':
       return {
         addresses: [],

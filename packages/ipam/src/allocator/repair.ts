@@ -7,11 +7,12 @@
  *
  * @packageDocumentation
  */
-import { handleOrdinals, releaseOrdinals } from '../block.ts';
-import type { HandleAction, ReleaseAction, RepairPlan } from '../consistency.ts';
+import { assignFixedAddress, handleOrdinals, releaseOrdinals } from '../block.ts';
+import type { HandleAction, RecordAction, ReleaseAction, RepairPlan } from '../consistency.ts';
 import { MaxRetriesError } from '../errors.ts';
-import { newHandle } from '../handle.ts';
+import { incrementHandle, newHandle } from '../handle.ts';
 import { blockKey, blockNameFromKey } from '../naming.ts';
+import { AttributeKey } from '../types.ts';
 import type { CallContext } from './context.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './context.ts';
 import type { RepairResult } from './types.ts';
@@ -38,6 +39,65 @@ async function applyRelease(ctx: CallContext, action: ReleaseAction): Promise<Re
       if (isNotFound(error)) return skip('the block is gone');
       if (!isConflict(error)) throw error;
       if (attempt >= ctx.maxAttempts) throw new MaxRetriesError(attempt, action.handleId, `IPAMBlock ${action.blockName}`);
+      await ctx.pacer.pause(attempt);
+    }
+  }
+}
+
+/**
+ * Records an address a live pod uses but its block forgot: the block first (only while the address is still
+ * free there), then the handle's count, as an allocation writes them.
+ */
+async function applyRecord(ctx: CallContext, action: RecordAction): Promise<string | Skipped> {
+  const skip = (reason: string): Skipped => ({ action: 'record address', target: `${action.blockName}/${action.address}`, reason });
+  let key: string | undefined;
+  for (let attempt = 1; key === undefined; attempt++) {
+    const block = await ctx.io.getBlock(action.blockName);
+    if (block === undefined) return skip('the block is gone');
+    let assigned;
+    try {
+      assigned = assignFixedAddress(block.object.spec, {
+        handleId: action.handleId,
+        address: action.address,
+        now: ctx.now,
+        cooldownMs: ctx.cooldownMs,
+        // The pod has the address whatever the cooldown says; recording it is what keeps it from a second pod.
+        allowCoolingDown: true,
+        secondary: {
+          [AttributeKey.Namespace]: action.namespace,
+          [AttributeKey.Pod]: action.pod,
+          ...(action.node ? { [AttributeKey.Node]: action.node } : {}),
+          [AttributeKey.Timestamp]: ctx.now.toISOString(),
+        },
+      });
+    } catch (error) {
+      return skip(`the block changed since the check: ${(error as Error).message}`);
+    }
+    if (assigned.alreadyOwned) return skip('the address is recorded for the pod now');
+    try {
+      await ctx.io.updateBlock({ ...block.object, spec: assigned.block }, block.version);
+      key = blockKey(block.object.spec.id, block.object.spec.cidr);
+    } catch (error) {
+      if (isNotFound(error)) return skip('the block is gone');
+      if (!isConflict(error)) throw error;
+      if (attempt >= ctx.maxAttempts) throw new MaxRetriesError(attempt, action.handleId, `IPAMBlock ${action.blockName}`);
+      await ctx.pacer.pause(attempt);
+    }
+  }
+  for (let attempt = 1; ; attempt++) {
+    const handle = await ctx.io.getHandle(action.handleId);
+    try {
+      if (handle === undefined) {
+        const fresh = newHandle(action.handleId);
+        await ctx.io.createHandle({ ...fresh, spec: incrementHandle(fresh.spec, key, 1) });
+      } else {
+        await ctx.io.updateHandle({ ...handle.object, spec: incrementHandle(handle.object.spec, key, 1) }, handle.version);
+      }
+      return action.address;
+    } catch (error) {
+      if (!isConflict(error) && !isAlreadyExists(error)) throw error;
+      // A miscount left by giving up is corrected by the next check; the block holds the truth.
+      if (attempt >= ctx.maxAttempts) return skip('the handle kept changing; the next check corrects its count');
       await ctx.pacer.pause(attempt);
     }
   }
@@ -97,8 +157,8 @@ async function applyHandle(ctx: CallContext, action: HandleAction, kind: 'create
 }
 
 /**
- * Applies a repair plan: releases first (the handle counts of the plan assume them), then handle creations,
- * corrections and deletions.
+ * Applies a repair plan: releases first (the handle counts of the plan assume them), then the addresses live
+ * pods use that their blocks forgot, then handle creations, corrections and deletions.
  * @param ctx - the call
  * @param plan - from `checkConsistency` (ideally `stableRepairPlan` of two checks)
  */
@@ -108,10 +168,16 @@ export async function applyRepairPlan(ctx: CallContext, plan: RepairPlan): Promi
   const created: string[] = [];
   const updated: string[] = [];
   const deleted: string[] = [];
+  const recorded: string[] = [];
   for (const action of plan.release) {
     const outcome = await applyRelease(ctx, action);
     if ('reason' in outcome) skipped.push(outcome);
     else released.push(outcome);
+  }
+  for (const action of plan.recordAddresses ?? []) {
+    const outcome = await applyRecord(ctx, action);
+    if (typeof outcome === 'string') recorded.push(outcome);
+    else skipped.push(outcome);
   }
   const handleActions: [HandleAction, 'create' | 'update' | 'delete'][] = [
     ...plan.createHandles.map((a): [HandleAction, 'create'] => [a, 'create']),
@@ -125,5 +191,5 @@ export async function applyRepairPlan(ctx: CallContext, plan: RepairPlan): Promi
     else if (outcome.done === 'updated') updated.push(action.handleId);
     else deleted.push(action.handleId);
   }
-  return { released, createdHandles: created, updatedHandles: updated, deletedHandles: deleted, skipped };
+  return { released, recordedAddresses: recorded, createdHandles: created, updatedHandles: updated, deletedHandles: deleted, skipped };
 }

@@ -98,6 +98,8 @@ export interface IpamUtilisation {
 export interface RepairResult {
   /** Addresses released, per block and former owner. */
   readonly released: readonly { readonly block: string; readonly handleId: string; readonly addresses: readonly string[] }[];
+  /** Addresses of live pods recorded in blocks that had forgotten them. */
+  readonly recordedAddresses: readonly string[];
   /** Handles created for allocations that had none. */
   readonly createdHandles: readonly string[];
   /** Handles whose counts were corrected. */
