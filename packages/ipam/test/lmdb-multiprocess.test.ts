@@ -43,7 +43,9 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-it('4 processes allocating through one lmdb path never share an address and lose no handle', async () => {
+// Each of the ~1,000 writes is a durable lmdb commit: on a loaded 2-core machine this takes far longer than the
+// default 30 s, and a timeout here would say nothing about correctness.
+it('4 processes allocating through one lmdb path never share an address and lose no handle', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hostnic-ipam-mp-'));
   dirs.push(dir);
   const seedStore = LmdbIpamStore.open(dir);
