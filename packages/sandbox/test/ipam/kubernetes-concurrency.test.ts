@@ -9,7 +9,8 @@ import { mapping, pool, startKubeRig, type KubeRig } from './helpers.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/kube-allocator.ts', import.meta.url));
 const PROCESSES = 4;
-const PER_PROCESS = 500;
+// 1,000 allocations and their releases over HTTP keep the hot blocks contended at a quarter of the cost of 2,000.
+const PER_PROCESS = 250;
 
 interface ChildReport {
   node: string;
@@ -88,4 +89,4 @@ it(`${PROCESSES} processes allocate ${PROCESSES * PER_PROCESS} times through the
   const report = await ipam.check([], { graceMs: Number.MAX_SAFE_INTEGER });
   expect(report.findings.filter((f) => f.kind !== 'DeadPodAllocation')).toEqual([]);
   console.log(`kube concurrency: ${PROCESSES * PER_PROCESS} allocations, ${conflicts} conflicts retried`);
-}, 180_000);
+}, 480_000);
