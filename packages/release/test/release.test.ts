@@ -23,7 +23,7 @@ it('the dry run shows the next versions and writes nothing', async () => {
   expect(await git(repo.root, ['status', '--porcelain'])).toBe('');
 });
 
-it('a release versions only the packages named, writes their CHANGELOG, commits and tags', async () => {
+it('a release versions only the packages named, writes their CHANGELOG, commits and tags', { timeout: 120_000 }, async () => {
   const plan = await cutRelease(repo.root);
   expect(plan.map((r) => `${r.name}@${r.newVersion}`)).toEqual(['@fx/lib@1.1.0']);
   const lib = JSON.parse(await readFile(join(repo.root, 'packages/lib/package.json'), 'utf8')) as { version: string };
