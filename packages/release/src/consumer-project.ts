@@ -49,7 +49,12 @@ export async function createConsumerProject(tarballs: readonly string[]): Promis
   try {
     await assertNoNodeModulesAbove(dir);
     await writeFile(join(dir, 'package.json'), `${JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2)}\n`);
-    await run('npm', ['install', ...tarballs, await typesNodeSpec()], { cwd: dir, env: npmEnv(), timeoutMs: 300_000 });
+    // --prefer-offline: what npm's cache already holds is not revalidated; a clean machine still downloads.
+    await run('npm', ['install', '--prefer-offline', ...tarballs, await typesNodeSpec()], {
+      cwd: dir,
+      env: npmEnv(),
+      timeoutMs: 600_000,
+    });
     return { dir, remove };
   } catch (e) {
     await remove();

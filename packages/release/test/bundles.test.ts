@@ -26,7 +26,7 @@ describe.each(BUNDLES)('bundle $name', (bundle) => {
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
-  it.each([0, 1])('runs from a temp directory on the tested Node #%i', async (i) => {
+  it.each([{ i: 0, node: 22 }, { i: 1, node: 24 }])('runs from a temp directory on Node $node', async ({ i }) => {
     const runtime = runtimes[i];
     if (!runtime) throw new Error(`no runtime #${i}`);
     const { stdout } = await run(runtime.path, [join(dir, bundle.entry)], { cwd: dir, env: isolatedEnv(bundle.env) });

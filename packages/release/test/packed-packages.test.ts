@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumerProject, packPackage, runInProject, typecheckInProject, type ConsumerProject } from '../src/consumer-project.ts';
 import { node22, node24, TESTED_ENGINES, type NodeRuntime } from '../src/node-runtimes.ts';
 import { extractPackageExample, type PackageExample } from '../src/readme-example.ts';
-import { publishedPackages, readWorkspacePackages } from '../src/workspace.ts';
+import { publishedPackages, readWorkspacePackages, type WorkspacePackage } from '../src/workspace.ts';
 import { REPO_ROOT } from './fixture-repo.ts';
 
 const published = publishedPackages(await readWorkspacePackages(REPO_ROOT));
@@ -34,13 +34,37 @@ function exportTargets(map: ExportsMap): string[] {
   });
 }
 
+interface Prepared {
+  readonly project: ConsumerProject;
+  readonly example: PackageExample;
+  readonly installed: Manifest;
+}
+
+/** Packs the package and installs it into its own consumer project, with the README example beside it. */
+async function prepare(pkg: WorkspacePackage, tarballDir: string): Promise<Prepared> {
+  const example = extractPackageExample(await readFile(join(REPO_ROOT, pkg.dir, 'README.md'), 'utf8'), `${pkg.dir}/README.md`);
+  const project = await createConsumerProject([await packPackage(join(REPO_ROOT, pkg.dir), tarballDir)]);
+  const installed = JSON.parse(await readFile(join(project.dir, 'node_modules', pkg.name, 'package.json'), 'utf8')) as Manifest;
+  await writeFile(join(project.dir, 'example.ts'), example.code);
+  return { project, example, installed };
+}
+
 let runtimes: NodeRuntime[] = [];
 let tarballDir = '';
+const prepared = new Map<string, Prepared>();
+// All projects at once: the installs mostly wait on the registry.
 beforeAll(async () => {
-  runtimes = [await node22(), node24()];
   tarballDir = await mkdtemp(join(tmpdir(), 'hostnic-packs-'));
-}, 600_000);
+  const [n22, ...projects] = await Promise.allSettled([node22(), ...published.map((p) => prepare(p, tarballDir))]);
+  projects.forEach((r, i) => {
+    if (r.status === 'fulfilled') prepared.set(published[i]?.name ?? '', r.value);
+  });
+  const failed = [n22, ...projects].find((r) => r.status === 'rejected');
+  if (failed?.status === 'rejected') throw failed.reason;
+  if (n22?.status === 'fulfilled') runtimes = [n22.value, node24()];
+}, 900_000);
 afterAll(async () => {
+  for (const p of prepared.values()) await p.project.remove();
   if (tarballDir !== '') await rm(tarballDir, { recursive: true, force: true });
 });
 
@@ -53,46 +77,36 @@ it('covers every published package, each with engines saying what is tested', as
 });
 
 describe.each(published)('$name, packed', (pkg) => {
-  let project: ConsumerProject | undefined;
-  let example: PackageExample;
-  let installed: Manifest;
-  const dir = (): ConsumerProject => {
-    if (!project) throw new Error('the consumer project was not created');
-    return project;
+  const get = (): Prepared => {
+    const p = prepared.get(pkg.name);
+    if (!p) throw new Error(`${pkg.name} was not packed and installed`);
+    return p;
   };
 
-  beforeAll(async () => {
-    example = extractPackageExample(await readFile(join(REPO_ROOT, pkg.dir, 'README.md'), 'utf8'), `${pkg.dir}/README.md`);
-    project = await createConsumerProject([await packPackage(join(REPO_ROOT, pkg.dir), tarballDir)]);
-    installed = JSON.parse(await readFile(join(project.dir, 'node_modules', pkg.name, 'package.json'), 'utf8')) as Manifest;
-    await writeFile(join(project.dir, 'example.ts'), example.code);
-  }, 300_000);
-  afterAll(async () => {
-    await project?.remove();
-  });
-
   it('ships every file its exports name', async () => {
+    const { project, installed } = get();
     const targets = exportTargets(installed.exports ?? {});
     expect(targets.length).toBeGreaterThan(0);
     const missing: string[] = [];
     for (const t of targets) {
-      await readFile(join(dir().dir, 'node_modules', pkg.name, t)).catch(() => missing.push(t));
+      await readFile(join(project.dir, 'node_modules', pkg.name, t)).catch(() => missing.push(t));
     }
     expect(missing).toEqual([]);
   });
 
   it('type-checks the README example against the packed declarations', async () => {
-    await typecheckInProject(dir(), 'example.ts');
+    await typecheckInProject(get().project, 'example.ts');
   }, 120_000);
 
-  it.each([0, 1])('runs the README example on the tested Node #%i', async (i) => {
+  it.each([{ i: 0, node: 22 }, { i: 1, node: 24 }])('runs the README example on Node $node', async ({ i }) => {
+    const { project, example } = get();
     const runtime = runtimes[i];
     if (!runtime) throw new Error(`no runtime #${i}`);
     if (example.needsRoot && !isRoot) {
       console.warn(`${pkg.name}: README example needs root; not run on ${runtime.label}`);
       return;
     }
-    const { stdout } = await runInProject(dir(), runtime, 'example.ts');
-    expect(stdout.trim().split('\n').length).toBeGreaterThan(0);
+    // A throw or a non-zero exit rejects, with the example's stderr in the message.
+    await expect(runInProject(project, runtime, 'example.ts')).resolves.toMatchObject({ stdout: expect.any(String) });
   }, 120_000);
 });
