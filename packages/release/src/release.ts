@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { npmEnv } from './env.ts';
 import { ReleaseToolError } from './errors.ts';
 import { git, releaseTag } from './git.ts';
 import { run } from './run.ts';
@@ -64,7 +65,7 @@ export async function cutRelease(root: string): Promise<PlannedRelease[]> {
   if (plan.length === 0) return plan;
   await run(changesetBin(root), ['version'], { cwd: root });
   // The lockfile records workspace versions; keep it in step without touching node_modules.
-  await run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root });
+  await run('npm', ['install', '--package-lock-only', '--ignore-scripts'], { cwd: root, env: npmEnv() });
   await git(root, ['add', '--all']);
   await git(root, ['commit', '--quiet', '-m', `release: ${plan.map((r) => `${r.name}@${r.newVersion}`).join(', ')}`]);
   // Only what this release versioned: `changeset tag` would also tag every other package at its version.
