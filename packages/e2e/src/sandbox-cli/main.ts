@@ -25,6 +25,11 @@ function positiveInt(flag: string, max: number): (value: string) => number {
   };
 }
 
+/** Namespaces, links and the processes in them need root; said up front rather than as an `ip` failure. */
+function requireRoot(command: string): void {
+  if (process.getuid?.() !== 0) throw new SandboxUsageError(`hostnic-sandbox ${command} needs root (it makes network namespaces): run it with sudo`);
+}
+
 function describe(state: SandboxState): string {
   const lines = [`sandbox ${state.name} (prefix ${state.prefix}, state in ${state.dir})`, `KUBECONFIG=${state.kubeconfig}`, `vpc namespace: ${state.vpcNamespace}`];
   for (const v of state.vxnets) lines.push(`vxnet ${v.id} ${v.cidr} gateway ${v.gateway}`);
@@ -58,6 +63,7 @@ function program(): Command {
     .option('--name <name>', 'sandbox name', 'default')
     .option('--json', 'print one JSON object')
     .action(async (o: { nodes: number; vxnets?: string; name: string; json?: boolean }) => {
+      requireRoot('up');
       const state = await up(sandboxDirs(o.name), { nodes: o.nodes, vxnets: parseVxnets(o.vxnets) });
       out(o.json === true ? `${JSON.stringify(state, null, 2)}\n` : describe(state));
     });
@@ -101,6 +107,7 @@ function program(): Command {
     .requiredOption('--node <node>', 'the node, e.g. node-1')
     .option('--name <name>', 'sandbox name', 'default')
     .action(async (text: string, o: { node: string; name: string }) => {
+      requireRoot('pod add');
       const dirs = sandboxDirs(o.name);
       const record = await addPod(dirs, await readState(dirs), parsePod(text), o.node);
       out(`${JSON.stringify(record, null, 2)}\n`);
@@ -110,6 +117,7 @@ function program(): Command {
     .argument('<pod>', 'NAMESPACE/NAME')
     .option('--name <name>', 'sandbox name', 'default')
     .action(async (text: string, o: { name: string }) => {
+      requireRoot('pod del');
       const dirs = sandboxDirs(o.name);
       const record = await delPod(dirs, await readState(dirs), parsePod(text));
       out(`deleted ${record.namespace}/${record.name} from ${record.node}\n`);
@@ -121,6 +129,7 @@ function program(): Command {
     .argument('[name]', 'sandbox name', 'default')
     .option('--all', 'every sandbox under the state root')
     .action(async (name: string, o: { all?: boolean }) => {
+      requireRoot('down');
       const names = o.all === true ? await listSandboxes() : [name];
       for (const n of names) {
         const r = await down(sandboxDirs(n));
