@@ -1,6 +1,7 @@
 /** Child processes of the stack: long-running ones (agents, relays, the controller) and one-shot commands. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 
 export interface Child {
@@ -12,13 +13,34 @@ export interface Child {
   kill(): void;
 }
 
-export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Child {
+export interface StartChildOptions {
+  /**
+   * Output goes to this file (appended) instead of a pipe, and the child gets its own process group: it
+   * outlives its parent (`hostnic-sandbox up`) and writes nowhere that could break when the parent dies.
+   */
+  readonly logFile?: string | undefined;
+}
+
+export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, options: StartChildOptions = {}): Child {
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error('empty argv');
-  const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { logFile } = options;
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  let child: ChildProcess;
+  if (logFile === undefined) {
+    child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  } else {
+    const fd = openSync(logFile, 'a');
+    try {
+      child = spawn(cmd, args, { env, cwd, stdio: ['ignore', fd, fd], detached: true });
+    } finally {
+      closeSync(fd);
+    }
+    child.unref();
+  }
+  const output = (): string => (logFile === undefined ? out : readFileSync(logFile, 'utf8'));
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
@@ -26,13 +48,13 @@ export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
   void exited.then(() => (done = true));
   return {
     process: child,
-    output: () => out,
+    output,
     exited,
     waitForOutput: async (text, timeoutMs) => {
       const end = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
-        if (done) throw new Error(`child exited before printing ${JSON.stringify(text)}:\n${out}`);
-        if (Date.now() > end) throw new Error(`timed out waiting for ${JSON.stringify(text)}:\n${out}`);
+      while (!output().includes(text)) {
+        if (done) throw new Error(`child exited before printing ${JSON.stringify(text)}:\n${output()}`);
+        if (Date.now() > end) throw new Error(`timed out waiting for ${JSON.stringify(text)}:\n${output()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -91,6 +91,19 @@ export interface StackOptions {
   readonly agentConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Told what happens, for the demo's narration. */
   readonly onProgress?: (message: string) => void;
+  /** The stack's directory (made if missing; removed by close()). Default: a fresh one in the OS temp dir. */
+  readonly dir?: string | undefined;
+  /**
+   * Long-running processes write to `<logDir>/<node>.log`, `controller.log`, `relay-<node>.log` instead of
+   * pipes, in their own process groups, so that they outlive the process that started them.
+   */
+  readonly logDir?: string | undefined;
+  /**
+   * Put the plugin on each node with the agent's own `install-cni` (plugin, its Node runtime beside it and
+   * the conflist in the node's CNI directories) and run that copy, as kubelet would. Default: the conflist
+   * is written directly and the bundle is run from the build output.
+   */
+  readonly installCni?: boolean | undefined;
 }
 
 export interface HostnicStack {
@@ -133,6 +146,23 @@ function nodeCommand(cli: string): string[] {
   return [process.execPath, '--conditions=@hostnic/source', cli];
 }
 
+/**
+ * `hostnic-agent install-cni` for one node, with the network config given as the DaemonSet gives it (the
+ * ConfigMap key `hostnic-cni`, one plugin's config, which install-cni wraps into the conflist).
+ */
+async function installCni(paths: SandboxNode['paths'], etc: string, conf: Readonly<Record<string, unknown>>): Promise<void> {
+  await mkdir(etc, { recursive: true });
+  const source = join(etc, '10-hostnic.conf');
+  await writeFile(source, JSON.stringify(conf));
+  const installed = await run(
+    [...nodeCommand(AGENT_CLI), 'install-cni', '--cni-bin-dir', paths.cniBinDir, '--cni-conf-dir', paths.cniConfDir, '--cni-config-source', source, '--plugin-bundle', PLUGIN, '--node-runtime', process.execPath],
+    process.env,
+    '',
+    REPO,
+  );
+  if (installed.code !== 0) throw new Error(`hostnic-agent install-cni failed:\n${installed.stdout}${installed.stderr}`);
+}
+
 async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extract<StackIpam, { kind: 'direct' }>): Promise<void> {
   const store = KubernetesIpamStore.fromKubeConfig(kc);
   try {
@@ -165,7 +195,10 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     const built = await run(['npm', 'run', 'build'], process.env, '', PLUGIN_PACKAGE);
     if (built.code !== 0) throw new Error(`building the plugin failed:\n${built.stderr}`);
   }
-  const dir = await mkdtemp(join(tmpdir(), `hostnic-${options.prefix}-`));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `hostnic-${options.prefix}-`)));
+  await mkdir(dir, { recursive: true });
+  if (options.logDir !== undefined) await mkdir(options.logDir, { recursive: true });
+  const logFile = (name: string): { logFile?: string } => (options.logDir === undefined ? {} : { logFile: join(options.logDir, `${name}.log`) });
   const children: Child[] = [];
   const bridges: Server[] = [];
   let kube: FakeKubeApiServer | undefined;
@@ -211,6 +244,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       prefix: options.prefix,
       nodes: options.nodes,
       vxnets: options.vxnets,
+      ...(options.dir === undefined ? {} : { baseDir: dir }),
       fakeOptions: { jobDurations: { pendingMs: 5, workMs: 50 } },
     });
     const sb = sandbox;
@@ -236,6 +270,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         [...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig, '--metrics-port', '0', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms'],
         { ...process.env, KUBECONFIG: '' },
         REPO,
+        logFile('controller'),
       );
       const started = controller;
       await until('VxNetPool v-pool to be ready', 60_000, async () => {
@@ -257,14 +292,19 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     const agents = new Map<string, NodeAgent>();
     for (const name of options.agentsOn) {
       const node = sb.node(name);
-      const relay = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO);
+      const relay = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO, logFile(`relay-${name}`));
       children.push(relay);
       await relay.waitForOutput('ready', 10_000);
       const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText, options.agentConfig);
       const socket = node.paths.socket;
       const spoolDir = join(node.paths.stateDir, 'spool');
       const conf = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18', socketPath: socket, spoolDir };
-      await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
+      const pluginCommand = options.installCni === true ? [join(node.paths.cniBinDir, 'hostnic')] : [process.execPath, PLUGIN];
+      if (options.installCni === true) {
+        await installCni(node.paths, join(dir, name), conf);
+      } else {
+        await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
+      }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
       const child = startChild(
         [
@@ -280,6 +320,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         ],
         { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '' },
         REPO,
+        logFile(name),
       );
       children.push(child);
       agents.set(name, {
@@ -289,7 +330,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         child,
         plugin: (command, pod, prevResult) =>
           run(
-            ['ip', 'netns', 'exec', node.netnsName, process.execPath, PLUGIN],
+            ['ip', 'netns', 'exec', node.netnsName, ...pluginCommand],
             {
               PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
               CNI_COMMAND: command,

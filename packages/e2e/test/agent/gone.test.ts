@@ -32,10 +32,14 @@ describe.skipIf(!isRoot)('pods gone without a DEL (e2e)', () => {
 
     await c().kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: 'apps', name: 'lost' });
     const agent = c().agent('node-1');
+    // The release touches the agent's records, the IPAM handles and the node's kernel state, in that order or
+    // another: wait until every one of them shows it, not only the first.
     await until('the lost pod released', 30_000, async () => {
       const pods = await socketGet(agent.socket, '/v1/pods');
       const list = (pods?.body as { pods?: { podName: string }[] } | undefined)?.pods ?? [];
-      return list.length === 1 ? list : undefined;
+      const kernel = await nodeLeftovers(c().sandbox, 'node-1');
+      const released = list.length === 1 && (await c().handles()).length === 1 && kernel.arp.length === 1 && kernel.rules.length === 1;
+      return released && agent.child.output().includes('released the attachment of a pod that is gone') ? true : undefined;
     });
     const handles = await c().handles();
     expect(handles).toHaveLength(1);

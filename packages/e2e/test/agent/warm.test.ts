@@ -22,7 +22,15 @@ describe.skipIf(!isRoot)('the warm pool (e2e)', () => {
     const qc = c().sandbox.qingcloud;
     const node = c().sandbox.node('node-1');
     const attached = (): string[] => qc.nics().filter((n) => n.instance_id === node.instanceId && n.nic_name.startsWith('hostnic_')).map((n) => n.vxnet_id).sort();
-    await until('warm NICs on both vxnets', 30_000, () => Promise.resolve(attached().length === 2 ? true : undefined));
+    // Attached in the IaaS comes before ready in the agent: wait for the agent's own view of both pools.
+    const warmPools = async (): Promise<string[]> => {
+      const view = await socketGet(c().agent('node-1').socket, '/v1/pools');
+      const list = (view?.body as { pools?: { name: string; warm: boolean; nicId: string | null }[] } | undefined)?.pools ?? [];
+      return list.filter((p) => p.warm && p.nicId !== null).map((p) => p.name).sort();
+    };
+    await until('warm NICs ready on both vxnets', 30_000, async () =>
+      (await warmPools()).length === 2 && c().agent('node-1').child.output().includes('warm NIC ready') ? true : undefined,
+    );
     expect(attached()).toEqual([PODS1.id, PODS2.id]);
     expect(c().agent('node-1').child.output()).toContain('warm NIC ready');
 

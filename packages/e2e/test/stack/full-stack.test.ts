@@ -101,7 +101,7 @@ describe.skipIf(!isRoot)('controller, agents and plugin together (e2e)', () => {
       const total = [PODS1.id, PODS2.id].reduce((n, id) => n + ((s().kube.get('ippools', id)?.['status'] as { allocations?: number } | undefined)?.allocations ?? 0), 0);
       return total === 3 ? true : undefined;
     });
-  });
+  }, 90_000); // two CLI processes and a wait of up to 30 s for the status: more than the default 30 s under load
 
   it('DEL gives every address back and leaves nothing on the nodes', async () => {
     for (const p of pods.values()) {
