@@ -13,9 +13,9 @@ export const CniCode = {
   invalidEnv: 4,
   /** An I/O failure, e.g. reading stdin. */
   io: 5,
-  /** Content could not be decoded: bad JSON, or a message that is not the protocol. */
+  /** Content could not be decoded, e.g. the plugin's stdin is not JSON. */
   decode: 6,
-  /** Invalid network configuration, or a request the agent refuses as malformed. */
+  /** Invalid network configuration; also a request the agent refuses as malformed (the field is named). */
   invalidConfig: 7,
   /** Try again later: the condition goes away by itself (also: plugin and agent mid-rollout). */
   tryAgain: 11,
