@@ -12,6 +12,7 @@ import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import type { AgentRequest, AnswerVerdict } from '@hostnic/protocol';
 import {
+  CniCode,
   PROTOCOL_HEADER,
   PROTOCOL_VERSION,
   ProtocolSkewError,
@@ -128,8 +129,18 @@ const REASON_TEXT: Record<UnreachableReason, string> = {
 interface RawAnswer {
   status: number;
   version: number;
+  /** Whether the answer named its version (agents from protocol 2 on do). */
+  versioned: boolean;
   body: unknown;
   text: string;
+}
+
+/**
+ * A versioned agent refuses a version it does not serve with 400 and code 11, naming its own version. An
+ * unversioned (version 1) agent never refuses for that reason: its errors are answers, not refusals.
+ */
+function isVersionRefusal(answer: RawAnswer): boolean {
+  return answer.versioned && answer.status === 400 && errorBodyOf(answer.body)?.code === CniCode.tryAgain;
 }
 
 export type AnswerDecoder<T> = (raw: unknown, version: number) => T;
@@ -166,7 +177,7 @@ export class AgentClient {
         throw e instanceof ProtocolSkewError ? new AgentSkewError(e) : e;
       }
       const answer = await this.exchange('POST', path, payload, Math.max(1, deadline - performance.now()), version);
-      const verdict = judgeAnswer(version, answer.version, answer.status < 200 || answer.status >= 300);
+      const verdict = judgeAnswer(version, answer.version, isVersionRefusal(answer));
       if (verdict.kind === 'resend' && !resent) {
         version = verdict.version;
         continue;
@@ -297,7 +308,7 @@ export class AgentClient {
           } catch {
             body = undefined;
           }
-          finish(undefined, { status: res.statusCode ?? 0, version: answered, body, text });
+          finish(undefined, { status: res.statusCode ?? 0, version: answered, versioned: res.headers[PROTOCOL_HEADER] !== undefined, body, text });
         });
       });
 

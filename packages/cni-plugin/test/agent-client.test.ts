@@ -54,6 +54,8 @@ beforeAll(async () => {
           // An agent of a later release whose current version is 1: it refuses 2 in its own version.
           if (protocol !== '1') return versioned(400, '1', { code: 11, msg: `plugin ${protocol}, agent 1: finish the rollout` });
           return versioned(200, '1', {});
+        case '/v1-agent-busy':
+          return reply(400, JSON.stringify({ code: 11, msg: 'busy' }));
         case '/agent-refuses-all':
           return versioned(400, '1', { code: 11, msg: 'refused' });
         case '/bad-version':
@@ -169,6 +171,9 @@ describe('AgentClient across protocol versions', () => {
 
   it('current plugin -> agent answering v1 (no header): the answer is understood', async () => {
     expect(await client().post('/echo', GC, 2_000, (raw, version) => ({ raw, version }))).toMatchObject({ version: 1 });
+    // Its errors are answers, never refusals of our version: passed on, not sent again.
+    expect(await failure(client().post('/v1-agent-busy', GC, 2_000, decodeEmptyResponse))).toMatchObject({ code: 11, message: 'busy' });
+    expect(received.get('/v1-agent-busy')).toHaveLength(1);
   });
 
   it('current plugin -> a versioned agent one behind: sent again in its version, the v1 shape', async () => {
