@@ -32,7 +32,17 @@ import type {
   GcRequest,
   StatusResponse,
 } from '@hostnic/protocol';
-import { AgentPath, PROTOCOL_HEADER, PROTOCOL_VERSION } from '@hostnic/protocol';
+import {
+  AgentPath,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  ProtocolDecodeError,
+  decodeAddRequest,
+  decodeCheckRequest,
+  decodeDelRequest,
+  decodeGcRequest,
+  protocolVersionOf,
+} from '@hostnic/protocol';
 import { inNetns, run } from './sh.ts';
 
 export const NIC_MAC = '52:54:9e:d0:dd:96';
@@ -218,20 +228,26 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
     return [200, { released }];
   }
 
-  async function route(method: string, path: string, body: unknown): Promise<[number, unknown]> {
+  /** Requests are decoded as the real agent decodes them, so a malformed one fails the test that sent it. */
+  async function route(method: string, path: string, body: unknown, version: number): Promise<[number, unknown]> {
     if (method === 'GET' && path === AgentPath.status) return [state.status.ready ? 200 : 503, state.status];
     if (method !== 'POST') return [405, cniError(999, `${method} ${path} not allowed`)];
-    switch (path) {
-      case AgentPath.add:
-        return add(body as AddRequest);
-      case AgentPath.del:
-        return del(body as DelRequest);
-      case AgentPath.check:
-        return check(body as CheckRequest);
-      case AgentPath.gc:
-        return gc(body as GcRequest);
-      default:
-        return [404, cniError(999, `no endpoint ${path}`)];
+    try {
+      switch (path) {
+        case AgentPath.add:
+          return await add(decodeAddRequest(body, version));
+        case AgentPath.del:
+          return await del(decodeDelRequest(body, version));
+        case AgentPath.check:
+          return await check(decodeCheckRequest(body, version));
+        case AgentPath.gc:
+          return await gc(decodeGcRequest(body));
+        default:
+          return [404, cniError(999, `no endpoint ${path}`)];
+      }
+    } catch (e) {
+      if (e instanceof ProtocolDecodeError) return [400, cniError(7, `malformed request: ${e.message}`)];
+      throw e;
     }
   }
 
@@ -254,7 +270,7 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
         send(res, failure.status, failure.body, state.answerVersion);
         return;
       }
-      const [status, answer] = await route(method, path, body);
+      const [status, answer] = await route(method, path, body, protocolVersionOf(req.headers[PROTOCOL_HEADER]));
       send(res, status, answer, state.answerVersion);
     })();
   });
