@@ -27,12 +27,6 @@ export const ALLOWED_IMPORTS = {
 /** Tests and benches of the apps may also use the sandbox's fakes (a devDependency). */
 const APP_TEST_EXTRA = ['sandbox'];
 
-/**
- * Imports still waiting for @hostnic/protocol to take the plugin-agent contract over from the plugin: the
- * only edge tolerated against the graph. Delete the entry when protocol lands.
- */
-const PENDING = { agent: ['@hostnic/cni-plugin/protocol', '@hostnic/cni-plugin/versions'] };
-
 function why(from, to) {
   if (APPS.includes(to)) return `@hostnic/${to} is an app: nothing imports an app (run it as a process from @hostnic/e2e).`;
   const allowed = ALLOWED_IMPORTS[from].map((p) => `@hostnic/${p}`).join(', ');
@@ -40,13 +34,9 @@ function why(from, to) {
 }
 
 function restrictions(from, allowed) {
-  const tolerated = PENDING[from] ?? [];
   const escape = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  // `@hostnic/<to>` and its subpaths, except the tolerated specifiers.
-  const specifiers = (to) => {
-    const spared = tolerated.filter((spec) => spec.startsWith(`@hostnic/${to}/`)).map((spec) => `${escape(spec)}$`);
-    return `^${spared.length === 0 ? '' : `(?!${spared.join('|')})`}@hostnic/${escape(to)}(/.*)?$`;
-  };
+  // `@hostnic/<to>` and its subpaths.
+  const specifiers = (to) => `^@hostnic/${escape(to)}(/.*)?$`;
   return {
     'no-restricted-imports': [
       'error',

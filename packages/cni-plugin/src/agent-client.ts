@@ -3,14 +3,24 @@
  *
  * Failures are sorted by what they mean for the caller: the agent was never reached (safe to retry, and DEL
  * may clean up by itself), the agent was reached but did not finish (timeout, connection lost: also
- * retryable, the agent's verbs are idempotent), the agent answered with a CNI error (its code is kept), or
- * the agent answered something that is not the protocol.
+ * retryable, the agent's verbs are idempotent), the agent answered with a CNI error (its code is kept), the
+ * agent speaks a protocol version too far from ours (code 11 until the rollout is done), or the agent
+ * answered something that is not the protocol.
  */
 
 import { request } from 'node:http';
 import { createConnection } from 'node:net';
-import type { AgentErrorBody } from './protocol.ts';
-import { PROTOCOL_VERSION } from './protocol.ts';
+import type { AgentRequest, AnswerVerdict } from '@hostnic/protocol';
+import {
+  CniCode,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  ProtocolSkewError,
+  decodeAgentErrorBody,
+  encodeRequest,
+  judgeAnswer,
+  protocolVersionOf,
+} from '@hostnic/protocol';
 import { CniError, InternalError, TryAgainLaterError } from './errors.ts';
 
 export const PLUGIN_VERSION = '0.1.0';
@@ -50,7 +60,7 @@ export class AgentNoAnswerError extends TryAgainLaterError {
 export class AgentAnswerError extends CniError {
   override name = 'AgentAnswerError';
   readonly httpStatus: number;
-  constructor(httpStatus: number, body: AgentErrorBody) {
+  constructor(httpStatus: number, body: { code: number; msg: string; details?: string | undefined }) {
     super(body.code, body.msg, body.details);
     this.httpStatus = httpStatus;
   }
@@ -61,9 +71,21 @@ export class AgentProtocolError extends InternalError {
   override name = 'AgentProtocolError';
 }
 
+/** Plugin and agent are too many protocol versions apart: mid-rollout, try again later. */
+export class AgentSkewError extends TryAgainLaterError {
+  override name = 'AgentSkewError';
+  readonly plugin: number;
+  readonly agent: number;
+  constructor(skew: ProtocolSkewError) {
+    super(skew.message, skew.details, { cause: skew });
+    this.plugin = skew.plugin;
+    this.agent = skew.agent;
+  }
+}
+
 /** Whether the agent is, for the caller's purpose, down: nothing useful can be expected from it now. */
 export function agentUnavailable(e: unknown): boolean {
-  if (e instanceof AgentUnreachableError || e instanceof AgentNoAnswerError) return true;
+  if (e instanceof AgentUnreachableError || e instanceof AgentNoAnswerError || e instanceof AgentSkewError) return true;
   return e instanceof AgentAnswerError && (e.code === 11 || e.httpStatus === 503);
 }
 
@@ -103,18 +125,32 @@ const REASON_TEXT: Record<UnreachableReason, string> = {
   other: 'cannot connect',
 };
 
-function isErrorBody(v: unknown): v is AgentErrorBody {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    'code' in v &&
-    typeof v.code === 'number' &&
-    Number.isInteger(v.code) &&
-    v.code > 0 &&
-    'msg' in v &&
-    typeof v.msg === 'string' &&
-    (!('details' in v) || v.details === undefined || typeof v.details === 'string')
-  );
+/** What came back, before it is judged. `body` is undefined when the text is not JSON. */
+interface RawAnswer {
+  status: number;
+  version: number;
+  /** Whether the answer named its version (agents from protocol 2 on do). */
+  versioned: boolean;
+  body: unknown;
+  text: string;
+}
+
+/**
+ * A versioned agent refuses a version it does not serve with 400 and code 11, naming its own version. An
+ * unversioned (version 1) agent never refuses for that reason: its errors are answers, not refusals.
+ */
+function isVersionRefusal(answer: RawAnswer): boolean {
+  return answer.versioned && answer.status === 400 && errorBodyOf(answer.body)?.code === CniCode.tryAgain;
+}
+
+export type AnswerDecoder<T> = (raw: unknown, version: number) => T;
+
+function errorBodyOf(body: unknown): ReturnType<typeof decodeAgentErrorBody> | undefined {
+  try {
+    return decodeAgentErrorBody(body);
+  } catch {
+    return undefined;
+  }
 }
 
 export class AgentClient {
@@ -126,31 +162,74 @@ export class AgentClient {
     this.connectTimeoutMs = options.connectTimeoutMs;
   }
 
-  post<T>(path: string, body: unknown, totalMs: number, parse: (raw: unknown) => T): Promise<T> {
-    return this.exchange('POST', path, JSON.stringify(body), totalMs, parse);
+  /**
+   * Sends `body` in this plugin's protocol version; an agent one version behind that refuses it gets it once
+   * more in its own version, within the same deadline.
+   */
+  async post<T>(path: string, body: AgentRequest, totalMs: number, decode: AnswerDecoder<T>): Promise<T> {
+    const deadline = performance.now() + totalMs;
+    let version = PROTOCOL_VERSION;
+    for (let resent = false; ; resent = true) {
+      let payload: string;
+      try {
+        payload = JSON.stringify(encodeRequest(body, version));
+      } catch (e) {
+        throw e instanceof ProtocolSkewError ? new AgentSkewError(e) : e;
+      }
+      const answer = await this.exchange('POST', path, payload, Math.max(1, deadline - performance.now()), version);
+      const verdict = judgeAnswer(version, answer.version, isVersionRefusal(answer));
+      if (verdict.kind === 'resend' && !resent) {
+        version = verdict.version;
+        continue;
+      }
+      return this.judge('POST', path, answer, verdict, decode, false);
+    }
   }
 
-  /** `anyStatus`: an answer that `parse` accepts counts whatever its HTTP status (STATUS says 503 + why). */
-  get<T>(path: string, totalMs: number, parse: (raw: unknown) => T, anyStatus = false): Promise<T> {
-    return this.exchange('GET', path, undefined, totalMs, parse, anyStatus);
+  /** `anyStatus`: an answer that `decode` accepts counts whatever its HTTP status (STATUS says 503 + why). */
+  async get<T>(path: string, totalMs: number, decode: AnswerDecoder<T>, anyStatus = false): Promise<T> {
+    const answer = await this.exchange('GET', path, undefined, totalMs, PROTOCOL_VERSION);
+    return this.judge('GET', path, answer, judgeAnswer(PROTOCOL_VERSION, answer.version, false), decode, anyStatus);
   }
 
-  private exchange<T>(
-    method: string,
-    path: string,
-    payload: string | undefined,
-    totalMs: number,
-    parse: (raw: unknown) => T,
-    anyStatus = false,
-  ): Promise<T> {
+  private judge<T>(method: string, path: string, answer: RawAnswer, verdict: AnswerVerdict, decode: AnswerDecoder<T>, anyStatus: boolean): T {
+    const { status, body, text, version } = answer;
+    if (verdict.kind === 'skew') throw new AgentSkewError(verdict.error);
+    // Refused again after the resend: the agent cannot serve any version we speak.
+    if (verdict.kind === 'resend') throw new AgentSkewError(new ProtocolSkewError(PROTOCOL_VERSION, version));
+    if (status >= 200 && status < 300) {
+      if (body === undefined) throw new AgentProtocolError(`hostnic-agent answered ${method} ${path} with invalid JSON`, text.slice(0, 200));
+      try {
+        return decode(body, version);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new AgentProtocolError(`hostnic-agent's answer to ${method} ${path} is not the protocol: ${why}`, undefined, { cause: e });
+      }
+    }
+    if (anyStatus && body !== undefined) {
+      try {
+        return decode(body, version);
+      } catch {
+        // not an answer of this verb: judged as an error below
+      }
+    }
+    const error = errorBodyOf(body);
+    if (error) throw new AgentAnswerError(status, error);
+    if (status === 503) {
+      throw new AgentAnswerError(status, { code: 11, msg: `hostnic-agent is not ready (HTTP 503 on ${method} ${path})`, details: text.slice(0, 200) || undefined });
+    }
+    throw new AgentProtocolError(`hostnic-agent answered ${method} ${path} with HTTP ${status} and no CNI error`, text.slice(0, 200) || undefined);
+  }
+
+  private exchange(method: string, path: string, payload: string | undefined, totalMs: number, version: number): Promise<RawAnswer> {
     const { socketPath } = this;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<RawAnswer>((resolve, reject) => {
       let connected = false;
       let settled = false;
       const headers: Record<string, string | number> = {
         accept: 'application/json',
         'user-agent': `hostnic-cni/${PLUGIN_VERSION}`,
-        'x-hostnic-protocol': PROTOCOL_VERSION,
+        [PROTOCOL_HEADER]: version,
       };
       if (payload !== undefined) {
         headers['content-type'] = 'application/json';
@@ -160,7 +239,7 @@ export class AgentClient {
       // and the Agent's per-connection work (server name checks that compile IPv6 regexps) is skipped.
       const req = request({ path, method, headers, createConnection: () => createConnection({ path: socketPath }) });
 
-      const finish = (err: Error | undefined, value?: T): void => {
+      const finish = (err: Error | undefined, value?: RawAnswer): void => {
         if (settled) return;
         settled = true;
         clearTimeout(connectTimer);
@@ -168,7 +247,7 @@ export class AgentClient {
         if (err) {
           req.destroy();
           reject(err);
-        } else resolve(value as T);
+        } else if (value) resolve(value);
       };
 
       const connectTimer = setTimeout(() => {
@@ -176,8 +255,8 @@ export class AgentClient {
       }, this.connectTimeoutMs);
       const totalTimer = setTimeout(() => {
         const e = connected
-          ? new AgentNoAnswerError(`hostnic-agent did not answer ${method} ${path} within ${totalMs / 1000} s`, true)
-          : new AgentUnreachableError(socketPath, 'connect-timeout', `no connection within ${totalMs / 1000} s`);
+          ? new AgentNoAnswerError(`hostnic-agent did not answer ${method} ${path} within ${Math.round(totalMs) / 1000} s`, true)
+          : new AgentUnreachableError(socketPath, 'connect-timeout', `no connection within ${Math.round(totalMs) / 1000} s`);
         finish(e);
       }, totalMs);
 
@@ -215,7 +294,13 @@ export class AgentClient {
           finish(new AgentNoAnswerError(`hostnic-agent's answer to ${method} ${path} broke off: ${e.message}`, false, { cause: e }));
         });
         res.on('end', () => {
-          const status = res.statusCode ?? 0;
+          let answered: number;
+          try {
+            answered = protocolVersionOf(res.headers[PROTOCOL_HEADER]);
+          } catch (e) {
+            finish(new AgentProtocolError(`hostnic-agent's answer to ${method} ${path} is not the protocol: ${e instanceof Error ? e.message : String(e)}`));
+            return;
+          }
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown;
           try {
@@ -223,34 +308,7 @@ export class AgentClient {
           } catch {
             body = undefined;
           }
-          if (status >= 200 && status < 300) {
-            if (body === undefined) {
-              finish(new AgentProtocolError(`hostnic-agent answered ${method} ${path} with invalid JSON`, text.slice(0, 200)));
-              return;
-            }
-            try {
-              finish(undefined, parse(body));
-            } catch (e) {
-              const why = e instanceof Error ? e.message : String(e);
-              finish(new AgentProtocolError(`hostnic-agent's answer to ${method} ${path} is not the protocol: ${why}`, undefined, { cause: e }));
-            }
-            return;
-          }
-          if (anyStatus && body !== undefined) {
-            try {
-              finish(undefined, parse(body));
-              return;
-            } catch {
-              // not an answer of this verb: judged as an error below
-            }
-          }
-          if (isErrorBody(body)) {
-            finish(new AgentAnswerError(status, body));
-          } else if (status === 503) {
-            finish(new AgentAnswerError(status, { code: 11, msg: `hostnic-agent is not ready (HTTP 503 on ${method} ${path})`, details: text.slice(0, 200) || undefined }));
-          } else {
-            finish(new AgentProtocolError(`hostnic-agent answered ${method} ${path} with HTTP ${status} and no CNI error`, text.slice(0, 200) || undefined));
-          }
+          finish(undefined, { status: res.statusCode ?? 0, version: answered, versioned: res.headers[PROTOCOL_HEADER] !== undefined, body, text });
         });
       });
 

@@ -4,7 +4,7 @@
  * verbatim. Unlike the original, every error names the pair or key at fault.
  */
 
-import type { Attachment } from './protocol.ts';
+import type { Attachment } from '@hostnic/protocol';
 import type { CniEnv } from './env.ts';
 import { InvalidEnvironmentError } from './errors.ts';
 
@@ -90,6 +90,8 @@ export function attachmentOf(env: CniEnv, args: CniArgs): Attachment {
     podNamespace: args.podNamespace,
     podName: args.podName,
     infraContainerId: args.infraContainerId !== '' ? args.infraContainerId : env.containerId,
+    // Every workload the plugin serves today is a pod (ADD requires K8S_POD_*).
+    kubernetesPod: true,
   };
 }
 

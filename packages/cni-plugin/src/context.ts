@@ -4,7 +4,7 @@ import type { CniArgs } from './args.ts';
 import type { CniEnv } from './env.ts';
 import type { Fields, Logger } from './log.ts';
 import type { NetConf } from './netconf.ts';
-import type { Attachment } from './protocol.ts';
+import type { Attachment } from '@hostnic/protocol';
 import { AgentClient } from './agent-client.ts';
 
 export interface CallContext {

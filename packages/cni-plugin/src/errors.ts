@@ -3,21 +3,7 @@
  * that the code is decided where the failure is understood and nowhere else.
  */
 
-/** Well-known CNI error codes (spec "Well-known Error Codes"), plus the original's catch-all 999. */
-export const CniCode = {
-  IncompatibleVersion: 1,
-  UnsupportedField: 2,
-  UnknownContainer: 3,
-  InvalidEnvironment: 4,
-  Io: 5,
-  Decode: 6,
-  InvalidConfig: 7,
-  TryAgainLater: 11,
-  NotAvailable: 50,
-  LimitedConnectivity: 51,
-  /** The original plugin reported every plugin-level failure as 999; kept for failures without a better code. */
-  Internal: 999,
-} as const;
+import { CniCode } from '@hostnic/protocol';
 
 export class CniError extends Error {
   override name = 'CniError';
@@ -34,7 +20,7 @@ export class CniError extends Error {
 export class IncompatibleVersionError extends CniError {
   override name = 'IncompatibleVersionError';
   constructor(msg: string, details?: string) {
-    super(CniCode.IncompatibleVersion, msg, details);
+    super(CniCode.incompatibleVersion, msg, details);
   }
 }
 
@@ -43,7 +29,7 @@ export class UnsupportedFieldError extends CniError {
   override name = 'UnsupportedFieldError';
   readonly field: string;
   constructor(field: string, msg: string, details?: string) {
-    super(CniCode.UnsupportedField, msg, details);
+    super(CniCode.unsupportedField, msg, details);
     this.field = field;
   }
 }
@@ -51,28 +37,28 @@ export class UnsupportedFieldError extends CniError {
 export class UnknownContainerError extends CniError {
   override name = 'UnknownContainerError';
   constructor(msg: string, details?: string) {
-    super(CniCode.UnknownContainer, msg, details);
+    super(CniCode.unknownContainer, msg, details);
   }
 }
 
 export class InvalidEnvironmentError extends CniError {
   override name = 'InvalidEnvironmentError';
   constructor(msg: string, details?: string) {
-    super(CniCode.InvalidEnvironment, msg, details);
+    super(CniCode.invalidEnv, msg, details);
   }
 }
 
 export class IoError extends CniError {
   override name = 'IoError';
   constructor(msg: string, details?: string, options?: { cause?: unknown }) {
-    super(CniCode.Io, msg, details, options);
+    super(CniCode.io, msg, details, options);
   }
 }
 
 export class DecodeError extends CniError {
   override name = 'DecodeError';
   constructor(msg: string, details?: string) {
-    super(CniCode.Decode, msg, details);
+    super(CniCode.decode, msg, details);
   }
 }
 
@@ -81,7 +67,7 @@ export class InvalidConfigError extends CniError {
   override name = 'InvalidConfigError';
   readonly field: string | undefined;
   constructor(msg: string, details?: string, field?: string) {
-    super(CniCode.InvalidConfig, msg, details);
+    super(CniCode.invalidConfig, msg, details);
     this.field = field;
   }
 }
@@ -89,7 +75,7 @@ export class InvalidConfigError extends CniError {
 export class TryAgainLaterError extends CniError {
   override name = 'TryAgainLaterError';
   constructor(msg: string, details?: string, options?: { cause?: unknown }) {
-    super(CniCode.TryAgainLater, msg, details, options);
+    super(CniCode.tryAgain, msg, details, options);
   }
 }
 
@@ -104,7 +90,7 @@ export class NotAvailableError extends CniError {
 export class InternalError extends CniError {
   override name = 'InternalError';
   constructor(msg: string, details?: string, options?: { cause?: unknown }) {
-    super(CniCode.Internal, msg, details, options);
+    super(CniCode.internal, msg, details, options);
   }
 }
 

@@ -10,8 +10,8 @@
  * and its default used instead.
  */
 
-import type { PluginConfig } from './protocol.ts';
-import { DEFAULT_AGENT_SOCKET, DEFAULT_SPOOL_DIR } from './protocol.ts';
+import type { PluginConfig } from '@hostnic/protocol';
+import { DEFAULT_AGENT_SOCKET, DEFAULT_SPOOL_DIR } from '@hostnic/protocol';
 import type { CniError } from './errors.ts';
 import { DecodeError, InvalidConfigError, UnsupportedFieldError } from './errors.ts';
 import { ID_PATTERN } from './env.ts';

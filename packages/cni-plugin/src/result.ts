@@ -3,7 +3,7 @@
  * after another plugin, and printed in the version the runtime asked for.
  */
 
-import type { CniDns, CniResult } from './protocol.ts';
+import type { CniDns, CniResult } from '@hostnic/protocol';
 import { InvalidConfigError } from './errors.ts';
 import type { CniVersion } from './versions.ts';
 import { atLeast, ipsCarryVersion } from './versions.ts';

@@ -7,22 +7,16 @@
 
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Attachment, SpooledRelease } from './protocol.ts';
-import { PROTOCOL_VERSION } from './protocol.ts';
-
-/** File name of an attachment's release; ifName cannot contain "/" (checked with the environment). */
-export function spoolFileName(a: Pick<Attachment, 'containerId' | 'ifName'>): string {
-  return `${a.containerId}_${a.ifName}.json`;
-}
+import type { Attachment } from '@hostnic/protocol';
+import { decodeSpooledRelease, encodeSpooledRelease, newSpooledRelease, spoolFileName } from '@hostnic/protocol';
 
 async function previousIp(path: string): Promise<string | undefined> {
   try {
-    const old: unknown = JSON.parse(await readFile(path, 'utf8'));
-    if (typeof old === 'object' && old !== null && 'ip' in old && typeof old.ip === 'string') return old.ip;
+    return decodeSpooledRelease(await readFile(path, 'utf8')).ip;
   } catch {
     // no earlier release, or an unreadable one: this one replaces it
+    return undefined;
   }
-  return undefined;
 }
 
 /** Writes the release and returns the file's path. A repeated DEL rewrites it, keeping a known IP. */
@@ -30,15 +24,13 @@ export async function spoolRelease(dir: string, attachment: Attachment, ip: stri
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const name = spoolFileName(attachment);
   const path = join(dir, name);
-  const release: SpooledRelease = { version: PROTOCOL_VERSION, attachment, spooledAt: now.toISOString() };
-  const knownIp = ip ?? (await previousIp(path));
-  if (knownIp !== undefined) release.ip = knownIp;
+  const release = newSpooledRelease(attachment, ip ?? (await previousIp(path)), now);
   // Dot-prefixed and not ending in .json: the agent's replay never picks up a half-written file.
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
   try {
     const file = await open(tmp, 'w', 0o600);
     try {
-      await file.writeFile(`${JSON.stringify(release, null, 2)}\n`);
+      await file.writeFile(encodeSpooledRelease(release));
       await file.sync();
     } finally {
       await file.close();

@@ -3,15 +3,16 @@
  * error answer.
  */
 
+import type { CniVersion } from '@hostnic/protocol';
+import {
+  LATEST_CNI_VERSION as LATEST_VERSION,
+  SUPPORTED_CNI_VERSIONS as SUPPORTED_VERSIONS,
+  isSupportedCniVersion as isSupportedVersion,
+} from '@hostnic/protocol';
+
 import { DecodeError, IncompatibleVersionError } from './errors.ts';
 
-export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
-export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
-export const LATEST_VERSION: CniVersion = '1.1.0';
-
-export function isSupportedVersion(v: string): v is CniVersion {
-  return (SUPPORTED_VERSIONS as readonly string[]).includes(v);
-}
+export type { CniVersion };
 
 /** Numeric parts of `major.minor.patch`; undefined for anything else. */
 export function parseVersion(v: string): [number, number, number] | undefined {

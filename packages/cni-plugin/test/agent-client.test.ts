@@ -13,7 +13,16 @@ import {
   AgentProtocolError,
   AgentUnreachableError,
   agentUnavailable,
+  AgentSkewError,
 } from '../src/agent-client.ts';
+import type { GcRequest } from '@hostnic/protocol';
+import { decodeEmptyResponse } from '@hostnic/protocol';
+import { v1Samples } from '@hostnic/protocol/testing';
+
+/** Any request will do for the transport tests; GC is the same in every protocol version. */
+const GC: GcRequest = v1Samples.gcRequest;
+/** What each path received: its protocol header and body, in order. */
+const received = new Map<string, { protocol: string | undefined; body: unknown }[]>();
 
 let dir: string;
 let server: Server;
@@ -30,7 +39,27 @@ beforeAll(async () => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
     req.on('end', () => {
+      const protocol = req.headers['x-hostnic-protocol'] as string | undefined;
+      const seen = received.get(req.url ?? '') ?? [];
+      seen.push({ protocol, body: text === '' ? null : JSON.parse(text) });
+      received.set(req.url ?? '', seen);
+      const versioned = (status: number, version: string, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-hostnic-protocol': version });
+        res.end(JSON.stringify(body));
+      };
       switch (req.url) {
+        case '/agent-v4':
+          return versioned(200, '4', {});
+        case '/agent-v1-versioned':
+          // An agent of a later release whose current version is 1: it refuses 2 in its own version.
+          if (protocol !== '1') return versioned(400, '1', { code: 11, msg: `plugin ${protocol}, agent 1: finish the rollout` });
+          return versioned(200, '1', {});
+        case '/v1-agent-busy':
+          return reply(400, JSON.stringify({ code: 11, msg: 'busy' }));
+        case '/agent-refuses-all':
+          return versioned(400, '1', { code: 11, msg: 'refused' });
+        case '/bad-version':
+          return versioned(200, 'two', {});
         case '/echo':
           return reply(200, JSON.stringify({ method: req.method, body: text === '' ? null : JSON.parse(text), protocol: req.headers['x-hostnic-protocol'] }));
         case '/cni-error':
@@ -72,31 +101,31 @@ const client = (path = socketPath, connectTimeoutMs = 1_000) => new AgentClient(
 
 describe('AgentClient', () => {
   it('posts JSON and parses the answer', async () => {
-    const answer = await client().post('/echo', { a: 1 }, 2_000, (raw) => raw);
-    expect(answer).toEqual({ method: 'POST', body: { a: 1 }, protocol: '1' });
+    const answer = await client().post('/echo', GC, 2_000, (raw) => raw);
+    expect(answer).toEqual({ method: 'POST', body: GC, protocol: '2' });
     expect(await client().get('/echo', 2_000, (raw) => raw)).toMatchObject({ method: 'GET', body: null });
   });
 
   it('passes the CNI error of the agent on, code included', async () => {
-    const e = await failure(client().post('/cni-error', {}, 2_000, (r) => r));
+    const e = await failure(client().post('/cni-error', GC, 2_000, (r) => r));
     expect(e).toBeInstanceOf(AgentAnswerError);
     expect(e).toMatchObject({ code: 3, message: 'no such container', details: 'abc', httpStatus: 409 });
     expect(agentUnavailable(e)).toBe(false);
   });
 
   it('treats 503 without a CNI error as try again later', async () => {
-    const e = await failure(client().post('/unavailable', {}, 2_000, (r) => r));
+    const e = await failure(client().post('/unavailable', GC, 2_000, (r) => r));
     expect(e).toMatchObject({ code: 11, httpStatus: 503 });
     expect(agentUnavailable(e)).toBe(true);
   });
 
   it('calls anything else a protocol error', async () => {
-    expect(await failure(client().post('/teapot', {}, 2_000, (r) => r))).toBeInstanceOf(AgentProtocolError);
-    const garbage = await failure(client().post('/garbage', {}, 2_000, (r) => r));
+    expect(await failure(client().post('/teapot', GC, 2_000, (r) => r))).toBeInstanceOf(AgentProtocolError);
+    const garbage = await failure(client().post('/garbage', GC, 2_000, (r) => r));
     expect(garbage).toBeInstanceOf(AgentProtocolError);
     expect(garbage).toMatchObject({ code: 999 });
     const shape = await failure(
-      client().post('/echo', {}, 2_000, () => {
+      client().post('/echo', GC, 2_000, () => {
         throw new Error('no result');
       }),
     );
@@ -110,7 +139,7 @@ describe('AgentClient', () => {
 
   it('gives up on a hanging agent at the deadline', async () => {
     const started = performance.now();
-    const e = await failure(client().post('/hang', {}, 300, (r) => r));
+    const e = await failure(client().post('/hang', GC, 300, (r) => r));
     expect(e).toBeInstanceOf(AgentNoAnswerError);
     expect((e as AgentNoAnswerError).timedOut).toBe(true);
     expect((e as AgentNoAnswerError).code).toBe(11);
@@ -118,7 +147,7 @@ describe('AgentClient', () => {
   });
 
   it('says the agent is not running when there is no socket', async () => {
-    const e = await failure(client(join(dir, 'missing.sock')).post('/echo', {}, 2_000, (r) => r));
+    const e = await failure(client(join(dir, 'missing.sock')).post('/echo', GC, 2_000, (r) => r));
     expect(e).toBeInstanceOf(AgentUnreachableError);
     expect(e).toMatchObject({ code: 11, reason: 'no-socket' });
     expect((e as Error).message).toBe(`hostnic-agent is not reachable at ${join(dir, 'missing.sock')}: no socket (the agent is not running) (ENOENT)`);
@@ -132,7 +161,53 @@ describe('AgentClient', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('close', resolve));
     expect(existsSync(stale)).toBe(true);
-    const e = await failure(client(stale).post('/echo', {}, 2_000, (r) => r));
+    const e = await failure(client(stale).post('/echo', GC, 2_000, (r) => r));
     expect(e).toMatchObject({ code: 11, reason: 'refused' });
+  });
+});
+
+describe('AgentClient across protocol versions', () => {
+  const add = { ...v1Samples.addRequest, attachment: { ...v1Samples.attachment, kubernetesPod: true } };
+
+  it('current plugin -> agent answering v1 (no header): the answer is understood', async () => {
+    expect(await client().post('/echo', GC, 2_000, (raw, version) => ({ raw, version }))).toMatchObject({ version: 1 });
+    // Its errors are answers, never refusals of our version: passed on, not sent again.
+    expect(await failure(client().post('/v1-agent-busy', GC, 2_000, decodeEmptyResponse))).toMatchObject({ code: 11, message: 'busy' });
+    expect(received.get('/v1-agent-busy')).toHaveLength(1);
+  });
+
+  it('current plugin -> a versioned agent one behind: sent again in its version, the v1 shape', async () => {
+    expect(await client().post('/agent-v1-versioned', add, 2_000, decodeEmptyResponse)).toEqual({});
+    expect(received.get('/agent-v1-versioned')).toEqual([
+      { protocol: '2', body: add },
+      { protocol: '1', body: v1Samples.addRequest },
+    ]);
+    const refused = await failure(client().post('/agent-refuses-all', add, 2_000, decodeEmptyResponse));
+    // Its answer to the version 1 request is its own error, passed on.
+    expect(refused).toBeInstanceOf(AgentAnswerError);
+    expect(refused).toMatchObject({ code: 11, message: 'refused' });
+    expect(received.get('/agent-refuses-all')?.map((r) => r.protocol)).toEqual(['2', '1']);
+  });
+
+  it('two versions apart: code 11, "finish the rollout", and DEL treats the agent as down', async () => {
+    const e = await failure(client().post('/agent-v4', add, 2_000, decodeEmptyResponse));
+    expect(e).toBeInstanceOf(AgentSkewError);
+    expect(e).toMatchObject({ code: 11, message: 'plugin 2, agent 4: finish the rollout', plugin: 2, agent: 4 });
+    expect((e as AgentSkewError).details).toMatch(/rollout status ds\/hostnic-node/);
+    expect(agentUnavailable(e)).toBe(true);
+    expect(await failure(client().get('/agent-v4', 2_000, decodeEmptyResponse))).toBeInstanceOf(AgentSkewError);
+  });
+
+  it('a workload that is not a pod is never sent to a version 1 agent', async () => {
+    const container = { ...add, attachment: { ...add.attachment, kubernetesPod: false } };
+    const e = await failure(client().post('/agent-v1-versioned', container, 2_000, decodeEmptyResponse));
+    expect(e).toBeInstanceOf(AgentSkewError);
+    expect(received.get('/agent-v1-versioned')?.at(-1)?.protocol).toBe('2');
+  });
+
+  it('a version header that is not a number is a protocol error', async () => {
+    const e = await failure(client().post('/bad-version', GC, 2_000, decodeEmptyResponse));
+    expect(e).toBeInstanceOf(AgentProtocolError);
+    expect((e as Error).message).toContain('header x-hostnic-protocol: expected a protocol version');
   });
 });

@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AddRequest, DelRequest, GcRequest } from '../src/protocol.ts';
+import type { AddRequest, DelRequest, GcRequest } from '@hostnic/protocol';
+import { PROTOCOL_VERSION } from '@hostnic/protocol';
 import type { FakeAgent } from './helpers/fake-agent.ts';
 import { startFakeAgent } from './helpers/fake-agent.ts';
 import type { CniCall } from './helpers/plugin.ts';
@@ -28,6 +29,7 @@ afterEach(() => {
   agent.hang.clear();
   agent.fail.clear();
   agent.status = { ready: true };
+  agent.answerVersion = PROTOCOL_VERSION;
 });
 
 afterAll(async () => {
@@ -119,6 +121,7 @@ describe('ADD, DEL, CHECK in every version', () => {
         podNamespace: 'default',
         podName: 'nginx',
         infraContainerId: 'abc123',
+        kubernetesPod: true,
       });
       expect(body.config).toEqual({
         cniVersion: v,
@@ -169,6 +172,30 @@ describe('ADD, DEL, CHECK in every version', () => {
     const c = call('ADD', '1.0.0', { args: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web' });
     expect((await runPlugin(c)).code).toBe(0);
     expect((agent.requests.at(-1)?.body as AddRequest).attachment.infraContainerId).toBe(c.containerId);
+  });
+});
+
+describe('protocol versions', () => {
+  it('current plugin -> agent answering version 1 (no header): ADD, CHECK, DEL work', async () => {
+    agent.answerVersion = undefined;
+    const c = call('ADD', '1.0.0');
+    const added = await runPlugin(c);
+    expect(added.code, added.stderr).toBe(0);
+    expect(agent.requests.at(-1)?.protocol).toBe(String(PROTOCOL_VERSION));
+    const prevResult = json(added);
+    const check = await runPlugin({ ...c, command: 'CHECK', config: { ...config('1.0.0'), prevResult } });
+    expect([check.code, check.stdout], check.stderr).toEqual([0, '']);
+    const del = await runPlugin({ ...c, command: 'DEL', config: { ...config('1.0.0'), prevResult } });
+    expect([del.code, del.stdout, del.stderr.includes('"outcome":"ok"')], del.stderr).toEqual([0, '', true]);
+  });
+
+  it('two versions apart: ADD fails with code 11 and "finish the rollout"; DEL cleans up alone and spools', async () => {
+    agent.answerVersion = PROTOCOL_VERSION + 2;
+    const body = await expectError(call('ADD', '1.0.0'), 11, `plugin ${PROTOCOL_VERSION}, agent ${PROTOCOL_VERSION + 2}: finish the rollout`);
+    expect(body['details']).toMatch(/roll the hostnic-node DaemonSet out/i);
+    const del = await runPlugin(call('DEL', '1.0.0', { netns: undefined }));
+    expect([del.code, del.stdout], del.stderr).toEqual([0, '']);
+    expect(del.stderr).toContain('"outcome":"spooled"');
   });
 });
 

@@ -172,7 +172,7 @@ describe.skipIf(!isRoot)('dataplane (root)', () => {
       await expectGone(p, ip, veth);
       const spooled = JSON.parse(await readFile(join(spoolDir(), `${p.call.containerId}_eth0.json`), 'utf8')) as Record<string, unknown>;
       expect(spooled).toMatchObject({
-        version: 1,
+        version: 2,
         ip,
         attachment: { containerId: p.call.containerId, netns: p.call.netns, ifName: 'eth0', podNamespace: 'default', podName: p.name },
       });

@@ -2,8 +2,9 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Attachment } from '../src/protocol.ts';
-import { spoolFileName, spoolRelease } from '../src/spool.ts';
+import type { Attachment } from '@hostnic/protocol';
+import { spoolFileName } from '@hostnic/protocol';
+import { spoolRelease } from '../src/spool.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -20,6 +21,7 @@ const attachment: Attachment = {
   podNamespace: 'default',
   podName: 'nginx',
   infraContainerId: 'abc123',
+  kubernetesPod: true,
 };
 
 describe('spool', () => {
@@ -29,7 +31,7 @@ describe('spool', () => {
     expect(path).toBe(join(spool, spoolFileName(attachment)));
     expect(await readdir(spool)).toEqual(['abc123_eth0.json']);
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
-      version: 1,
+      version: 2,
       attachment,
       spooledAt: '2030-01-02T03:04:05.000Z',
       ip: '172.22.0.239',

@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 it('covers every published package, each with engines saying what is tested', async () => {
-  expect(published.map((p) => p.name)).toEqual(['@hostnic/iaas-client', '@hostnic/ipam', '@hostnic/netlink']);
+  expect(published.map((p) => p.name)).toEqual(['@hostnic/iaas-client', '@hostnic/ipam', '@hostnic/netlink', '@hostnic/protocol']);
   for (const p of published) {
     const manifest = JSON.parse(await readFile(join(REPO_ROOT, p.dir, 'package.json'), 'utf8')) as Manifest;
     expect({ name: p.name, engines: manifest.engines?.node }).toEqual({ name: p.name, engines: TESTED_ENGINES });

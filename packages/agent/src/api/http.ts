@@ -1,7 +1,7 @@
 /** JSON in and out over node:http, with a body size limit. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AgentErrorBody } from '@hostnic/cni-plugin/protocol';
+import type { AgentErrorBody } from '@hostnic/protocol';
 
 export class RequestError extends Error {
   override name = 'RequestError';

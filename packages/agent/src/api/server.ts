@@ -1,14 +1,27 @@
 /**
- * The agent's API on its unix socket (protocol of @hostnic/cni-plugin/protocol): the CNI verbs, STATUS and
- * read-only introspection. A failure of one request is answered and logged, never thrown out of the server.
+ * The agent's API on its unix socket (@hostnic/protocol): the CNI verbs, STATUS and read-only introspection.
+ * Every request's protocol version is checked and every body decoded before any work; answers name the
+ * version they are in. A failure of one request is answered and logged, never thrown out of the server.
  */
 
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { AgentPath } from '@hostnic/cni-plugin/protocol';
-import type { AddRequest, CheckRequest, DelRequest, GcRequest, StatusResponse } from '@hostnic/cni-plugin/protocol';
+import {
+  AgentPath,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  ProtocolDecodeError,
+  ProtocolSkewError,
+  acceptRequestVersion,
+  decodeAddRequest,
+  decodeCheckRequest,
+  decodeDelRequest,
+  decodeGcRequest,
+  protocolVersionOf,
+} from '@hostnic/protocol';
+import type { StatusResponse } from '@hostnic/protocol';
 import { CniCode, PodError } from '../pods/errors.ts';
 import type { PodService } from '../pods/service.ts';
 import type { DatastoreSnapshot } from '../datastore/index.ts';
@@ -27,8 +40,6 @@ export interface AgentServerOptions {
   pools?: () => Promise<unknown>;
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
-  /** Used when a request has no usable timeoutMs; default 60 s. */
-  defaultTimeoutMs?: number;
   /** Upper bound on a request's timeoutMs; default 10 min. */
   maxTimeoutMs?: number;
   logger?: AgentServerLogger;
@@ -40,7 +51,15 @@ class RequestTimeoutError extends Error {
   override name = 'RequestTimeoutError';
 }
 
-type Verb = (body: unknown, signal: AbortSignal) => Promise<unknown>;
+/** A CNI verb: decodes the body (throwing before any work) and gives back the work to do. */
+type Verb = (body: unknown, version: number) => { timeoutMs: number; run: (signal: AbortSignal) => Promise<unknown> };
+
+function verb<T extends { timeoutMs: number }>(decode: (body: unknown, version: number) => T, run: (request: T, signal: AbortSignal) => Promise<unknown>): Verb {
+  return (body, version) => {
+    const request = decode(body, version);
+    return { timeoutMs: request.timeoutMs, run: (signal) => run(request, signal) };
+  };
+}
 
 export class AgentServer {
   readonly #o: AgentServerOptions;
@@ -110,23 +129,34 @@ export class AgentServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
+    let version: number;
+    try {
+      version = acceptRequestVersion(protocolVersionOf(req.headers[PROTOCOL_HEADER]));
+    } catch (e) {
+      // Named in our own version: a plugin one version ahead resends in it.
+      res.setHeader(PROTOCOL_HEADER, String(PROTOCOL_VERSION));
+      req.resume();
+      return sendError(res, 400, errorAnswer(e).body);
+    }
+    // Answers have the same shape in versions 1 and 2: only the header differs.
+    res.setHeader(PROTOCOL_HEADER, String(version));
     const verbs: Record<string, Verb> = {
-      [AgentPath.add]: (b, s) => this.#o.pods.add(b as AddRequest, s),
-      [AgentPath.del]: async (b) => {
-        await this.#o.pods.del(b as DelRequest);
+      [AgentPath.add]: verb(decodeAddRequest, (r, s) => this.#o.pods.add(r, s)),
+      [AgentPath.del]: verb(decodeDelRequest, async (r) => {
+        await this.#o.pods.del(r);
         return {};
-      },
-      [AgentPath.check]: async (b) => {
-        await this.#o.pods.check(b as CheckRequest);
+      }),
+      [AgentPath.check]: verb(decodeCheckRequest, async (r) => {
+        await this.#o.pods.check(r);
         return {};
-      },
-      [AgentPath.gc]: (b) => this.#o.pods.gc(b as GcRequest),
+      }),
+      [AgentPath.gc]: verb(decodeGcRequest, (r) => this.#o.pods.gc(r)),
     };
-    const verb = verbs[path];
-    if (verb) {
+    const cniVerb = verbs[path];
+    if (cniVerb) {
       if (method !== 'POST') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes POST` });
       if (!this.#ready) return sendJson(res, 503, this.status());
-      return this.#runVerb(path, verb, req, res);
+      return this.#runVerb(path, cniVerb, version, req, res);
     }
     if (method !== 'GET') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes GET` });
     switch (path) {
@@ -143,26 +173,21 @@ export class AgentServer {
     }
   }
 
-  async #runVerb(path: string, verb: Verb, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #runVerb(path: string, cniVerb: Verb, version: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const abort = new AbortController();
     const started = performance.now();
     let ok = false;
     try {
-      const body = await readJson(req, this.#o.bodyLimitBytes ?? 1024 * 1024);
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, CniCode.invalidConfig, 'request body is not a JSON object');
-      const asked = (body as { timeoutMs?: unknown }).timeoutMs;
-      const timeoutMs = Math.min(
-        typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? asked : (this.#o.defaultTimeoutMs ?? 60_000),
-        this.#o.maxTimeoutMs ?? 600_000,
-      );
+      const request = cniVerb(await readJson(req, this.#o.bodyLimitBytes ?? 1024 * 1024), version);
+      const timeoutMs = Math.min(request.timeoutMs, this.#o.maxTimeoutMs ?? 600_000);
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           abort.abort();
           reject(new RequestTimeoutError(`${path} did not finish within ${timeoutMs} ms`));
         }, timeoutMs);
       });
-      const answer = await Promise.race([verb(body, abort.signal), timeout]);
+      const answer = await Promise.race([request.run(abort.signal), timeout]);
       ok = true;
       sendJson(res, 200, answer);
     } catch (e) {
@@ -178,6 +203,8 @@ export class AgentServer {
 
 function errorAnswer(e: unknown): { status: number; body: { code: number; msg: string; details?: string } } {
   if (e instanceof RequestError) return { status: e.httpStatus, body: { code: e.cniCode, msg: e.message } };
+  if (e instanceof ProtocolDecodeError) return { status: 400, body: { code: CniCode.invalidConfig, msg: `malformed request: ${e.message}` } };
+  if (e instanceof ProtocolSkewError) return { status: 400, body: { code: e.code, msg: e.message, details: e.details } };
   if (e instanceof RequestTimeoutError) return { status: 503, body: { code: CniCode.tryAgain, msg: e.message } };
   if (e instanceof PodError) {
     const status = e.transient ? 503 : e.cniCode === CniCode.invalidEnv || e.cniCode === CniCode.invalidConfig ? 400 : 500;

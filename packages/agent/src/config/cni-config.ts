@@ -12,10 +12,10 @@
 
 import { CniConfigError } from './errors.ts';
 import { lineAndColumn } from './hostnic-json.ts';
-import { SUPPORTED_VERSIONS } from '@hostnic/cni-plugin/versions';
+import { SUPPORTED_CNI_VERSIONS } from '@hostnic/protocol';
 
 /** The versions the plugin speaks, from the plugin itself so that the two cannot drift apart. */
-export const PLUGIN_CNI_VERSIONS: readonly string[] = SUPPORTED_VERSIONS;
+export const PLUGIN_CNI_VERSIONS: readonly string[] = SUPPORTED_CNI_VERSIONS;
 export const PLUGIN_TYPE = 'hostnic';
 export const CONFLIST_NAME = '10-hostnic.conflist';
 /** The original single-plugin file name; removed when it is ours, since ".conf" sorts before ".conflist". */

@@ -4,7 +4,7 @@
  * open and answers "not ready" until the start-up reconcile and spool replay are done).
  */
 
-import { AgentPath } from '@hostnic/cni-plugin/protocol';
+import { AgentPath, lockPathFor } from '@hostnic/protocol';
 import { IaasClient } from '@hostnic/iaas-client';
 import type { IaasConfig } from '@hostnic/iaas-client';
 import { Ipam } from '@hostnic/ipam';
@@ -148,7 +148,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube.kc) : undefined,
     nodeName: o.nodeName,
     onFailure: (kind) => requests.failed(kind),
-    ebtablesLockPath: `${paths.socket.replace(/[^/]*$/, '')}hostnic.lock`,
+    ebtablesLockPath: lockPathFor(paths.socket),
     logger: log,
   });
 

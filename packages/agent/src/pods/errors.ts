@@ -1,30 +1,16 @@
 /**
  * Errors of the pod verbs. Each carries the CNI code the plugin passes on to the runtime: 11 ("try again
- * later") for conditions that go away by themselves, a hostnic code of 100+ for the rest.
+ * later") for conditions that go away by themselves, a hostnic code of 100+ (999 for the unexpected) for the rest.
  */
 
 import { IaasError, IaasTransportError, JobTimeoutError } from '@hostnic/iaas-client';
 import { MaxRetriesError, StoreUnavailableError } from '@hostnic/ipam';
 import { LockTimeoutError, TimeoutError } from '@hostnic/netlink';
+import { CniCode } from '@hostnic/protocol';
 import { NicTimeoutError } from '../nics/index.ts';
 
-export const CniCode = {
-  /** CNI: invalid environment variables (a required attachment field is missing). */
-  invalidEnv: 4,
-  /** CNI: invalid network configuration / malformed request. */
-  invalidConfig: 7,
-  /** CNI: try again later. */
-  tryAgain: 11,
-  ipam: 100,
-  nic: 101,
-  wiring: 102,
-  arpReply: 103,
-  datastore: 104,
-  checkMismatch: 105,
-  badAnnotation: 106,
-  conflict: 107,
-  internal: 199,
-} as const;
+/** The one table of codes, the protocol's; re-exported for the verbs' callers. */
+export { CniCode };
 
 /** The step of a verb a failure happened in; named in the message. */
 export type PodStep =

@@ -5,7 +5,7 @@ export type { PodStep } from './errors.ts';
 export { cachedVxnetLookup, VxnetNotUsableError } from './vxnets.ts';
 export type { VxnetDescriber, VxnetLookup } from './vxnets.ts';
 export { FIXED_IPS_ANNOTATION, BadAnnotationError, fixedIpsOf } from './annotations.ts';
-export { replaySpool, parseSpooledRelease, SPOOL_DEFAULT_CONFIG } from './spool.ts';
+export { replaySpool, SPOOL_DEFAULT_CONFIG } from './spool.ts';
 export type { SpoolReplayResult } from './spool.ts';
 export { arpOfRecord, resultOfRecord, ipOfResult } from './records.ts';
 export type { PodServiceRecord } from './records.ts';

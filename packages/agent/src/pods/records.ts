@@ -1,6 +1,6 @@
 /** The pod record as the pod service writes it: PodRecord plus the ARP responder form (optional fields). */
 
-import type { CniResult } from '@hostnic/cni-plugin/protocol';
+import type { CniResult } from '@hostnic/protocol';
 import { POD_GATEWAY } from '@hostnic/netlink';
 import type { PodRecord } from '../types.ts';
 import type { ArpMatch, InstalledArpReply } from './arp.ts';

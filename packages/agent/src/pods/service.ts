@@ -13,7 +13,7 @@ import type {
   GcRequest,
   GcResponse,
   PluginConfig,
-} from '@hostnic/cni-plugin/protocol';
+} from '@hostnic/protocol';
 import { podHandleId } from '@hostnic/ipam';
 import type { AllocateRequest, Allocation } from '@hostnic/ipam';
 import { CURRENT_NETNS, checkPod, hostVethName, netnsAtPath, unwirePod, wirePod } from '@hostnic/netlink';
@@ -412,6 +412,8 @@ export class PodService {
         podNamespace: record.podNamespace,
         podName: record.podName,
         infraContainerId: record.infraContainerId,
+        // Only a Kubernetes pod can be gone from the API server.
+        kubernetesPod: true,
       };
       try {
         await this.#locks.run(attachmentKey(record.containerId, record.ifName), () => this.#del(attachment, undefined, record.ip));
@@ -440,6 +442,8 @@ export class PodService {
         podNamespace: p.podNamespace,
         podName: p.podName,
         infraContainerId: p.infraContainerId,
+        // Records do not say yet; #del does not read it.
+        kubernetesPod: true,
       };
       try {
         await this.#locks.run(attachmentKey(p.containerId, p.ifName), () => this.#del(attachment, request.config, p.ip));

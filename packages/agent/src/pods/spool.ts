@@ -5,8 +5,8 @@
 
 import { mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROTOCOL_VERSION } from '@hostnic/cni-plugin/protocol';
-import type { Attachment, CniResult, PluginConfig, SpooledRelease } from '@hostnic/cni-plugin/protocol';
+import { ProtocolSkewError, decodeSpooledRelease } from '@hostnic/protocol';
+import type { Attachment, CniResult, PluginConfig, SpooledRelease } from '@hostnic/protocol';
 import { messageOf } from './errors.ts';
 import type { PodService } from './service.ts';
 
@@ -15,7 +15,7 @@ export interface SpoolReplayResult {
   released: string[];
   /** Files that are not a SpooledRelease, moved to `<dir>/bad/`. */
   bad: { file: string; reason: string }[];
-  /** Files whose release failed; kept for the next replay. */
+  /** Files whose release failed, or of a protocol version this agent does not read; kept for the next replay. */
   failed: { file: string; reason: string }[];
 }
 
@@ -30,26 +30,6 @@ export const SPOOL_DEFAULT_CONFIG: PluginConfig = {
   interface: 'eth0',
   hairpin: false,
 };
-
-const ATTACHMENT_FIELDS = ['containerId', 'netns', 'ifName', 'podNamespace', 'podName', 'infraContainerId'] as const;
-
-export function parseSpooledRelease(text: string): SpooledRelease {
-  const value: unknown = JSON.parse(text);
-  if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
-  const o = value as Record<string, unknown>;
-  if (o['version'] !== PROTOCOL_VERSION) throw new Error(`version ${String(o['version'])}, want ${PROTOCOL_VERSION}`);
-  const a = o['attachment'];
-  if (typeof a !== 'object' || a === null) throw new Error('no attachment');
-  const att = a as Record<string, unknown>;
-  for (const f of ATTACHMENT_FIELDS) {
-    if (typeof att[f] !== 'string') throw new Error(`attachment.${f} is not a string`);
-  }
-  for (const f of ['containerId', 'ifName', 'podNamespace', 'podName'] as const) {
-    if (att[f] === '') throw new Error(`attachment.${f} is empty`);
-  }
-  if (o['ip'] !== undefined && typeof o['ip'] !== 'string') throw new Error('ip is not a string');
-  return value as SpooledRelease;
-}
 
 /** Performs the DEL of every spooled release; a missing directory is an empty spool. */
 export async function replaySpool(
@@ -69,10 +49,15 @@ export async function replaySpool(
     const path = join(dir, name);
     let release: SpooledRelease;
     try {
-      release = parseSpooledRelease(await readFile(path, 'utf8'));
+      release = decodeSpooledRelease(await readFile(path, 'utf8'));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // replayed by a concurrent run
       const reason = messageOf(e);
+      // Written by a newer plugin mid-rollout (or before a rollback): kept for an agent that reads it.
+      if (e instanceof ProtocolSkewError) {
+        out.failed.push({ file: name, reason });
+        continue;
+      }
       await mkdir(join(dir, 'bad'), { recursive: true, mode: 0o700 });
       await rename(path, join(dir, 'bad', name)).catch(() => undefined);
       out.bad.push({ file: name, reason });

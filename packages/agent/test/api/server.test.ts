@@ -1,38 +1,18 @@
 import { request } from 'node:http';
+import { call } from './call.ts';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentPath } from '@hostnic/cni-plugin/protocol';
-import type { AddResponse, AgentErrorBody, GcResponse, StatusResponse } from '@hostnic/cni-plugin/protocol';
+import { AgentPath } from '@hostnic/protocol';
+import type { AddResponse, AgentErrorBody, GcResponse, StatusResponse } from '@hostnic/protocol';
 import { AgentServer } from '../../src/api/index.ts';
 import { CONFIG, isRoot, startPodHarness } from '../pods/helpers.ts';
 import type { PodHarness } from '../pods/helpers.ts';
 
 const execFileAsync = promisify(execFile);
-
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
-function call(socketPath: string, method: string, path: string, body?: unknown, raw?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = raw ?? (body === undefined ? '' : JSON.stringify(body));
-    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown) });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 describe.skipIf(!isRoot)('AgentServer on a unix socket', () => {
   let h: PodHarness;
@@ -76,7 +56,7 @@ describe.skipIf(!isRoot)('AgentServer on a unix socket', () => {
     expect(await h.store.listPods()).toEqual([]);
 
     server.setReady(true);
-    expect(await call(sock, 'GET', AgentPath.status)).toEqual({ status: 200, body: { ready: true } });
+    expect(await call(sock, 'GET', AgentPath.status)).toEqual({ status: 200, protocol: '2', body: { ready: true } });
 
     const added = await call(sock, 'POST', AgentPath.add, add);
     expect(added.status).toBe(200);
@@ -84,7 +64,7 @@ describe.skipIf(!isRoot)('AgentServer on a unix socket', () => {
     expect(vxnet).toBe('vxnet-pods001');
     expect(result.ips[0]?.address).toMatch(/^172\.16\.3\.\d+\/32$/);
 
-    expect(await call(sock, 'POST', AgentPath.check, { attachment: add.attachment, config: CONFIG, prevResult: result, timeoutMs: 10_000 })).toEqual({ status: 200, body: {} });
+    expect(await call(sock, 'POST', AgentPath.check, { attachment: add.attachment, config: CONFIG, prevResult: result, timeoutMs: 10_000 })).toEqual({ status: 200, protocol: '2', body: {} });
 
     const pods = await call(sock, 'GET', AgentPath.pods);
     expect((pods.body as { pods: { containerId: string }[] }).pods.map((p) => p.containerId)).toEqual([add.attachment.containerId]);
@@ -93,10 +73,10 @@ describe.skipIf(!isRoot)('AgentServer on a unix socket', () => {
     expect((await call(sock, 'GET', AgentPath.pools)).status).toBe(200);
 
     const gc = await call(sock, 'POST', AgentPath.gc, { validAttachments: [{ containerId: add.attachment.containerId, ifName: 'eth0' }], config: CONFIG, timeoutMs: 10_000 });
-    expect(gc).toEqual({ status: 200, body: { released: [] } satisfies GcResponse });
+    expect(gc).toEqual({ status: 200, protocol: '2', body: { released: [] } satisfies GcResponse });
 
-    expect(await call(sock, 'POST', AgentPath.del, { attachment: add.attachment, config: CONFIG, prevResult: result, timeoutMs: 10_000 })).toEqual({ status: 200, body: {} });
-    expect(await call(sock, 'POST', AgentPath.del, { attachment: add.attachment, config: CONFIG, timeoutMs: 10_000 })).toEqual({ status: 200, body: {} });
+    expect(await call(sock, 'POST', AgentPath.del, { attachment: add.attachment, config: CONFIG, prevResult: result, timeoutMs: 10_000 })).toEqual({ status: 200, protocol: '2', body: {} });
+    expect(await call(sock, 'POST', AgentPath.del, { attachment: add.attachment, config: CONFIG, timeoutMs: 10_000 })).toEqual({ status: 200, protocol: '2', body: {} });
     expect(await h.store.listPods()).toEqual([]);
 
     const bad = await call(sock, 'POST', AgentPath.add, undefined, '{not json');

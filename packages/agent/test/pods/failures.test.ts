@@ -6,7 +6,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AddRequest } from '@hostnic/cni-plugin/protocol';
+import type { AddRequest } from '@hostnic/protocol';
 import { podHandleId } from '@hostnic/ipam';
 import { CniCode, PodError } from '../../src/pods/index.ts';
 import type { PodAnnotator, PodStore } from '../../src/pods/index.ts';

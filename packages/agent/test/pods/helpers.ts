@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddRequest, Attachment, PluginConfig } from '@hostnic/cni-plugin/protocol';
+import type { AddRequest, Attachment, PluginConfig } from '@hostnic/protocol';
 import { Ipam, MemoryIpamStore, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import { readSnapshot } from '@hostnic/netlink';
 import type { ArpReplyEntry, Snapshot } from '@hostnic/netlink';
@@ -106,6 +106,7 @@ export async function startPodHarness(): Promise<PodHarness> {
       podNamespace: 'default',
       podName: pod.pod,
       infraContainerId: containerId,
+      kubernetesPod: true,
     }),
     addRequest: (pod, containerId) => ({ attachment: h.attachment(pod, containerId), config: CONFIG, timeoutMs: 30_000 }),
     close: async () => {

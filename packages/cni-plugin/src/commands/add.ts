@@ -1,7 +1,7 @@
 /** ADD: one request to the agent, which allocates, wires and answers with the result; printed once. */
 
-import type { AddRequest, AddResponse } from '../protocol.ts';
-import { AgentPath } from '../protocol.ts';
+import type { AddRequest, AddResponse } from '@hostnic/protocol';
+import { AgentPath, decodeAddResponse } from '@hostnic/protocol';
 import { requirePod } from '../args.ts';
 import type { CallContext, Outcome } from '../context.ts';
 import { agentBudget, agentClient, requireAttachment } from '../context.ts';
@@ -10,13 +10,10 @@ import { isLiveNetns } from '../netns.ts';
 import type { Result } from '../result.ts';
 import { checkChainable, formatResult, mergeChained, parseResult, podIpOf, toProtocolResult } from '../result.ts';
 
+/** The protocol's check first, then the plugin's own reading of the result (for the CNI version asked). */
 export function parseAddResponse(raw: unknown): { result: Result; vxnet: string | undefined } {
-  if (typeof raw !== 'object' || raw === null) throw new Error('the answer is not an object');
-  const body = raw as Record<string, unknown>;
-  const result = parseResult(body['result'], 'result');
-  if (result.ips.length === 0) throw new Error('result has no ips');
-  const vxnet = typeof body['vxnet'] === 'string' ? body['vxnet'] : undefined;
-  return { result, vxnet };
+  const answer = decodeAddResponse(raw);
+  return { result: parseResult(answer.result, 'result'), vxnet: answer.vxnet === '' ? undefined : answer.vxnet };
 }
 
 export async function add(ctx: CallContext): Promise<Outcome> {

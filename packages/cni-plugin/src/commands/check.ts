@@ -1,7 +1,7 @@
 /** CHECK: the agent compares the pod's dataplane with prevResult and names the first mismatch. */
 
-import type { CheckRequest } from '../protocol.ts';
-import { AgentPath } from '../protocol.ts';
+import type { CheckRequest } from '@hostnic/protocol';
+import { AgentPath, decodeEmptyResponse } from '@hostnic/protocol';
 import type { CallContext, Outcome } from '../context.ts';
 import { agentBudget, agentClient, requireAttachment } from '../context.ts';
 import { InvalidConfigError } from '../errors.ts';
@@ -25,6 +25,6 @@ export async function check(ctx: CallContext): Promise<Outcome> {
     prevResult: toProtocolResult(prev),
     timeoutMs: agentBudget(conf.timeouts.checkMs),
   };
-  await agentClient(conf).post(AgentPath.check, request, conf.timeouts.checkMs, () => ({}));
+  await agentClient(conf).post(AgentPath.check, request, conf.timeouts.checkMs, decodeEmptyResponse);
   return { stdout: '', outcome: 'ok' };
 }

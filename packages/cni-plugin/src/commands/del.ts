@@ -4,13 +4,12 @@
  * because the agent is down (spec 4.2).
  */
 
-import type { DelRequest } from '../protocol.ts';
-import { AgentPath } from '../protocol.ts';
-import { dirname, join } from 'node:path';
+import type { DelRequest } from '@hostnic/protocol';
+import { AgentPath, CniCode, decodeEmptyResponse, lockPathFor } from '@hostnic/protocol';
 import { AgentAnswerError, agentUnavailable } from '../agent-client.ts';
 import type { CallContext, Outcome } from '../context.ts';
 import { agentBudget, agentClient, requireAttachment } from '../context.ts';
-import { CniCode, TryAgainLaterError } from '../errors.ts';
+import { TryAgainLaterError } from '../errors.ts';
 import type { Result } from '../result.ts';
 import { hostVethOf, parseResult, podIpOf, toProtocolResult } from '../result.ts';
 
@@ -36,10 +35,10 @@ export async function del(ctx: CallContext): Promise<Outcome> {
   const request: DelRequest = { attachment, config: conf.plugin, timeoutMs: agentBudget(conf.timeouts.delMs) };
   if (prev) request.prevResult = toProtocolResult(prev);
   try {
-    await agentClient(conf).post(AgentPath.del, request, conf.timeouts.delMs, () => ({}));
+    await agentClient(conf).post(AgentPath.del, request, conf.timeouts.delMs, decodeEmptyResponse);
     return { stdout: '', outcome: 'ok' };
   } catch (e) {
-    if (e instanceof AgentAnswerError && e.code === CniCode.UnknownContainer) {
+    if (e instanceof AgentAnswerError && e.code === CniCode.unknownContainer) {
       ctx.fields['agent'] = 'container unknown';
       return { stdout: '', outcome: 'ok' };
     }
@@ -63,7 +62,7 @@ export async function del(ctx: CallContext): Promise<Outcome> {
     hostVeth: derived ?? hostIf?.name,
     hostMac: hostIf?.mac,
     podIp: prev ? podIpOf(prev, attachment.ifName) : undefined,
-    lockPath: join(dirname(conf.socketPath), 'hostnic.lock'),
+    lockPath: lockPathFor(conf.socketPath),
     timeoutMs: LOCAL_STEP_TIMEOUT_MS,
   });
   ctx.fields['ip'] = report.podIp;

@@ -3,8 +3,8 @@
  * effort by definition: once the request is valid, nothing the agent does or fails to do fails GC.
  */
 
-import type { GcRequest, GcResponse } from '../protocol.ts';
-import { AgentPath } from '../protocol.ts';
+import type { GcRequest } from '@hostnic/protocol';
+import { AgentPath, decodeGcResponse } from '@hostnic/protocol';
 import type { CallContext, Outcome } from '../context.ts';
 import { agentBudget, agentClient } from '../context.ts';
 import { InvalidConfigError } from '../errors.ts';
@@ -36,18 +36,13 @@ export function validAttachmentsOf(raw: Record<string, unknown>): Attachments {
   });
 }
 
-function parseGcResponse(raw: unknown): GcResponse {
-  const released = typeof raw === 'object' && raw !== null && 'released' in raw && Array.isArray(raw.released) ? raw.released : [];
-  return { released: released as GcResponse['released'] };
-}
-
 export async function gc(ctx: CallContext): Promise<Outcome> {
   const validAttachments = validAttachmentsOf(ctx.raw);
   const { conf } = ctx;
   ctx.fields['valid'] = validAttachments.length;
   const request: GcRequest = { validAttachments, config: conf.plugin, timeoutMs: agentBudget(conf.timeouts.gcMs) };
   try {
-    const answer = await agentClient(conf).post(AgentPath.gc, request, conf.timeouts.gcMs, parseGcResponse);
+    const answer = await agentClient(conf).post(AgentPath.gc, request, conf.timeouts.gcMs, decodeGcResponse);
     ctx.fields['released'] = answer.released.length;
     return { stdout: '', outcome: 'ok' };
   } catch (e) {

@@ -31,8 +31,18 @@ import type {
   DelRequest,
   GcRequest,
   StatusResponse,
-} from '../../src/protocol.ts';
-import { AgentPath } from '../../src/protocol.ts';
+} from '@hostnic/protocol';
+import {
+  AgentPath,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  ProtocolDecodeError,
+  decodeAddRequest,
+  decodeCheckRequest,
+  decodeDelRequest,
+  decodeGcRequest,
+  protocolVersionOf,
+} from '@hostnic/protocol';
 import { inNetns, run } from './sh.ts';
 
 export const NIC_MAC = '52:54:9e:d0:dd:96';
@@ -58,6 +68,8 @@ export interface FakeAgentOptions {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The request's protocol version header. */
+  protocol: string | undefined;
   body: unknown;
 }
 
@@ -78,6 +90,8 @@ export interface FakeAgent {
   /** Paths answered with this status and body. */
   readonly fail: Map<string, { status: number; body: unknown }>;
   status: StatusResponse;
+  /** The protocol version named in every answer (default: the current one); undefined answers as version 1 did, without the header. */
+  answerVersion: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -98,9 +112,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   return text === '' ? undefined : JSON.parse(text);
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, version: number | undefined): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+  if (version !== undefined) headers[PROTOCOL_HEADER] = version;
+  res.writeHead(status, headers);
   res.end(text);
 }
 
@@ -128,7 +144,7 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
   const lockPath = options.lockPath;
   if (options.mode === 'wire' && (!nodeNs || !lockPath)) throw new Error('wire mode needs nodeNetns and lockPath');
 
-  const state = { status: { ready: true } as StatusResponse };
+  const state: { status: StatusResponse; answerVersion: number | undefined } = { status: { ready: true }, answerVersion: PROTOCOL_VERSION };
 
   async function add(body: AddRequest): Promise<[number, unknown]> {
     const a = body.attachment;
@@ -212,20 +228,26 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
     return [200, { released }];
   }
 
-  async function route(method: string, path: string, body: unknown): Promise<[number, unknown]> {
+  /** Requests are decoded as the real agent decodes them, so a malformed one fails the test that sent it. */
+  async function route(method: string, path: string, body: unknown, version: number): Promise<[number, unknown]> {
     if (method === 'GET' && path === AgentPath.status) return [state.status.ready ? 200 : 503, state.status];
     if (method !== 'POST') return [405, cniError(999, `${method} ${path} not allowed`)];
-    switch (path) {
-      case AgentPath.add:
-        return add(body as AddRequest);
-      case AgentPath.del:
-        return del(body as DelRequest);
-      case AgentPath.check:
-        return check(body as CheckRequest);
-      case AgentPath.gc:
-        return gc(body as GcRequest);
-      default:
-        return [404, cniError(999, `no endpoint ${path}`)];
+    try {
+      switch (path) {
+        case AgentPath.add:
+          return await add(decodeAddRequest(body, version));
+        case AgentPath.del:
+          return await del(decodeDelRequest(body, version));
+        case AgentPath.check:
+          return await check(decodeCheckRequest(body, version));
+        case AgentPath.gc:
+          return await gc(decodeGcRequest(body));
+        default:
+          return [404, cniError(999, `no endpoint ${path}`)];
+      }
+    } catch (e) {
+      if (e instanceof ProtocolDecodeError) return [400, cniError(7, `malformed request: ${e.message}`)];
+      throw e;
     }
   }
 
@@ -237,18 +259,19 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
       try {
         body = await readBody(req);
       } catch {
-        send(res, 400, cniError(6, 'request body is not JSON'));
+        send(res, 400, cniError(6, 'request body is not JSON'), state.answerVersion);
         return;
       }
-      requests.push({ method, path, body });
+      const protocol = req.headers[PROTOCOL_HEADER];
+      requests.push({ method, path, protocol: typeof protocol === 'string' ? protocol : undefined, body });
       if (hang.has(path)) return;
       const failure = fail.get(path);
       if (failure) {
-        send(res, failure.status, failure.body);
+        send(res, failure.status, failure.body, state.answerVersion);
         return;
       }
-      const [status, answer] = await route(method, path, body);
-      send(res, status, answer);
+      const [status, answer] = await route(method, path, body, protocolVersionOf(req.headers[PROTOCOL_HEADER]));
+      send(res, status, answer, state.answerVersion);
     })();
   });
   await rm(options.socketPath, { force: true });
@@ -268,6 +291,12 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
     },
     set status(s: StatusResponse) {
       state.status = s;
+    },
+    get answerVersion() {
+      return state.answerVersion;
+    },
+    set answerVersion(v: number | undefined) {
+      state.answerVersion = v;
     },
     async stop() {
       server.closeAllConnections();

@@ -64,4 +64,10 @@ describe('turbo task hashes follow the package graph', () => {
     expect(changed).not.toContain('@hostnic/sandbox#test');
     expect(changed).not.toContain('@hostnic/controller#test');
   }, 60_000);
+
+  it('editing the protocol changes the tests of the plugin, the agent and e2e, not of the controller', async () => {
+    const changed = await changedBy('packages/protocol/src/messages.ts');
+    for (const id of ['@hostnic/protocol#test', '@hostnic/cni-plugin#test', '@hostnic/agent#test', '@hostnic/e2e#test']) expect(changed).toContain(id);
+    for (const id of ['@hostnic/controller#test', '@hostnic/ipam#test', '@hostnic/sandbox#test']) expect(changed).not.toContain(id);
+  }, 60_000);
 });

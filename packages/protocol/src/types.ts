@@ -1,24 +1,9 @@
 /**
- * The wire protocol between the hostnic CNI plugin and hostnic-agent: HTTP/1.1 with JSON bodies on the
- * agent's unix socket (default /var/run/hostnic/hostnic.socket, mode 0600). The agent imports these types;
- * the plugin only sends requests. Field names are part of the contract: add optional fields, never rename.
+ * The messages of the agent API in the current protocol version (HTTP/1.1 + JSON on the agent's unix socket).
+ * Field names are the contract: a new field is optional or comes with a new protocol version, never a rename.
  */
 
-export const DEFAULT_AGENT_SOCKET = '/var/run/hostnic/hostnic.socket';
-export const PROTOCOL_VERSION = 1;
-
-export const AgentPath = {
-  add: '/v1/cni/add',
-  del: '/v1/cni/del',
-  check: '/v1/cni/check',
-  gc: '/v1/cni/gc',
-  status: '/v1/status',
-  pods: '/v1/pods',
-  nics: '/v1/nics',
-  pools: '/v1/pools',
-} as const;
-
-/** The pod attachment a CNI call is about, from the CNI environment and CNI_ARGS. */
+/** The workload attachment a CNI call is about, from the CNI environment and CNI_ARGS. */
 export interface Attachment {
   /** CNI_CONTAINERID: the sandbox. */
   containerId: string;
@@ -26,12 +11,17 @@ export interface Attachment {
   netns: string;
   /** CNI_IFNAME, e.g. eth0. */
   ifName: string;
-  /** K8S_POD_NAMESPACE. */
+  /** K8S_POD_NAMESPACE, or the conflist's defaultNamespace for a non-Kubernetes container; may be empty on DEL. */
   podNamespace: string;
-  /** K8S_POD_NAME. */
+  /** K8S_POD_NAME, or the container id for a non-Kubernetes container; may be empty on DEL. */
   podName: string;
   /** K8S_POD_INFRA_CONTAINER_ID, or CNI_CONTAINERID when absent; part of the IPAM handle. */
   infraContainerId: string;
+  /**
+   * Whether the workload is a Kubernetes pod (protocol 2). When false the agent reads no annotations and
+   * patches no pod: there is no pod object. Protocol 1 requests came from Kubernetes only: true.
+   */
+  kubernetesPod: boolean;
 }
 
 /** The plugin's network configuration after validation and defaulting (the keys of hostnic-cni). */
@@ -40,7 +30,8 @@ export interface PluginConfig {
   name: string;
   vethPrefix: string;
   mtu: number;
-  serviceCIDR: string | undefined;
+  /** The cluster's service range, when the config names one. */
+  serviceCIDR?: string | undefined;
   natMark: string;
   /** Host interface whose first IPv4 address is the node IP (mangle rules). */
   interface: string;
@@ -91,7 +82,7 @@ export interface AddRequest {
 
 export interface AddResponse {
   result: CniResult;
-  /** The pool (vxnet id) the address came from, for logs. */
+  /** The pool (vxnet id) the address came from, for logs; may be empty. */
   vxnet: string;
 }
 
@@ -114,16 +105,22 @@ export interface CheckRequest {
 
 export type CheckResponse = Record<string, never>;
 
+/** One entry of `cni.dev/valid-attachments`. */
+export interface AttachmentRef {
+  containerId: string;
+  ifName: string;
+}
+
 export interface GcRequest {
-  /** `cni.dev/valid-attachments`: every attachment the runtime still knows; the agent releases the others. */
-  validAttachments: { containerId: string; ifName: string }[];
+  /** Every attachment the runtime still knows; the agent releases the others. */
+  validAttachments: AttachmentRef[];
   config: PluginConfig;
   timeoutMs: number;
 }
 
 export interface GcResponse {
   /** Attachments the agent released. */
-  released: { containerId: string; ifName: string }[];
+  released: AttachmentRef[];
 }
 
 export interface StatusResponse {
@@ -140,16 +137,3 @@ export interface AgentErrorBody {
   msg: string;
   details?: string;
 }
-
-/** A release the plugin could not deliver (agent down): written under the spool directory, replayed by the agent. */
-export interface SpooledRelease {
-  version: typeof PROTOCOL_VERSION;
-  attachment: Attachment;
-  /** The pod IP, when the plugin knew it (prevResult). */
-  ip?: string;
-  /** RFC 3339. */
-  spooledAt: string;
-}
-
-/** Where the plugin spools releases; the agent replays every file here at start and on a timer. */
-export const DEFAULT_SPOOL_DIR = '/var/lib/hostnic/spool';
