@@ -79,6 +79,28 @@ test('apply of a changed manifest patches only what changed', async () => {
   expect(s.requestLog({ verb: 'patch', resource: 'configmaps' })).toHaveLength(1);
 });
 
+test('apply of a changed DaemonSet sends a strategic merge patch that merges containers by name', async () => {
+  const { s, run } = await setup();
+  await run('apply', '-f', 'deploy/hostnic.yaml');
+  const manifest = await readFile(join(REPO, 'deploy/hostnic.yaml'), 'utf8');
+  const changed = manifest
+    .replace('command: [hostnic-agent, run, --metrics-port, \'9191\']', 'command: [hostnic-agent, run, --metrics-port, \'9393\']')
+    .replace('            - { name: lib-modules, mountPath: /lib/modules, readOnly: true }\n', '');
+  expect(changed).not.toBe(manifest);
+  const file = join(dir ?? '', 'hostnic.yaml');
+  await writeFile(file, changed);
+  const out = lines(await run('apply', '-f', file));
+  expect(out.filter((l) => l.endsWith(' configured'))).toEqual(['daemonset.apps/hostnic-node configured']);
+  expect(out.filter((l) => l.endsWith(' unchanged'))).toHaveLength(15);
+  const [patch] = s.requestLog({ verb: 'patch', resource: 'daemonsets' });
+  expect(patch?.status).toBe(200);
+  const ds = JSON.stringify(s.get('daemonsets.apps', 'hostnic-node', 'kube-system'));
+  expect(ds).toContain('"9393"');
+  expect(ds).not.toContain('"mountPath":"/lib/modules"');
+  expect(ds).toContain('"mountPath":"/var/lib/hostnic"');
+  expect(ds).toContain('"name":"install-cni"');
+});
+
 test('describe vxnetpool v-pool shows its conditions and events', async () => {
   const { s, run } = await setup();
   await run('apply', '-f', 'deploy/hostnic.yaml');
