@@ -59,3 +59,33 @@ export function openApiIndex(registry: ResourceRegistry): JsonObject {
   }
   return { paths };
 }
+
+/** A length-delimited protobuf field: enough to write the two strings and a message below. */
+function protoField(number: number, value: Buffer): Buffer {
+  const length: number[] = [];
+  let n = value.length;
+  do {
+    length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>>= 7;
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), value]);
+}
+
+export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+
+/**
+ * GET /openapi/v2: a Swagger 2.0 document without definitions. Kubectl releases that predate server-side
+ * field validation (Debian's 1.20) download it before `apply` and skip validating any kind it does not
+ * define; they ask for gnostic's protobuf form, whose Document has swagger (1) and info (2: title 1, version 2).
+ */
+export function openApiV2(protobuf: boolean): { contentType: string; body: Buffer } {
+  const title = 'Kubernetes';
+  const version = 'v1.33.0';
+  if (!protobuf) {
+    const json = { swagger: '2.0', info: { title, version }, paths: {}, definitions: {} };
+    return { contentType: 'application/json', body: Buffer.from(JSON.stringify(json)) };
+  }
+  const info = Buffer.concat([protoField(1, Buffer.from(title)), protoField(2, Buffer.from(version))]);
+  // Not the Accept type itself: Go's mime parser, which client-go runs on every response, refuses its "@".
+  return { contentType: 'application/octet-stream', body: Buffer.concat([protoField(1, Buffer.from('2.0')), protoField(2, info)]) };
+}

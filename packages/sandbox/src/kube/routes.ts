@@ -10,6 +10,7 @@ export type Route =
   | { readonly kind: 'group'; readonly group: string }
   | { readonly kind: 'resource-list'; readonly group: string; readonly version: string }
   | { readonly kind: 'openapi-index' }
+  | { readonly kind: 'openapi-v2' }
   | { readonly kind: 'openapi'; readonly group: string; readonly version: string }
   | ResourceRoute;
 
@@ -43,6 +44,7 @@ export function parsePath(pathname: string, registry: ResourceRegistry): Route {
   if (head === 'healthz' || head === 'livez' || head === 'readyz') return { kind: 'health' };
   if (head === 'version' && segments.length === 1) return { kind: 'version' };
   if (head === 'openapi' && segments[1] === 'v3') return openApiRoute(segments.slice(2));
+  if (head === 'openapi' && segments[1] === 'v2' && segments.length === 2) return { kind: 'openapi-v2' };
   let group: string;
   let version: string;
   let rest: string[];

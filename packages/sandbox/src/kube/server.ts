@@ -13,7 +13,7 @@ import { getObject, getString, isJsonObject, parseJson, toJson } from './json.ts
 import type { JsonObject, JsonValue } from './json.ts';
 import { kubeConfigOptions, kubeconfigYaml } from './kubeconfig.ts';
 import type { KubeConfigOptions, KubeconfigSettings } from './kubeconfig.ts';
-import { openApiDocument, openApiIndex } from './openapi.ts';
+import { OPENAPI_V2_PROTOBUF, openApiDocument, openApiIndex, openApiV2 } from './openapi.ts';
 import { Operations } from './operations.ts';
 import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from './protobuf.ts';
 import type { DeleteOptions, ListQuery, Target } from './operations.ts';
@@ -425,6 +425,13 @@ export class FakeKubeApiServer {
       if (route.kind === 'health') {
         done(200);
         sendText(res, 200, 'ok');
+        return;
+      }
+      if (route.kind === 'openapi-v2') {
+        const doc = openApiV2((req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF));
+        done(200);
+        res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': doc.body.length });
+        res.end(doc.body);
         return;
       }
       const body = this.#discovery(route, req);

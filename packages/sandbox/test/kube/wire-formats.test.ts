@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { openApiV2 } from '../../src/kube/openapi.ts';
 import { ProtobufError, decodeKubernetesProtobuf } from '../../src/kube/protobuf.ts';
 import { crdColumns, humanDuration, simpleJsonPath, tableVersionAccepted, toTable } from '../../src/kube/tables.ts';
 import { subjectAltNames } from '../../src/kube/tls.ts';
@@ -63,4 +64,12 @@ test('certificates name loopback and the listen host', () => {
   expect(subjectAltNames('10.0.0.5')).toBe('IP:127.0.0.1,IP:::1,DNS:localhost,IP:10.0.0.5');
   expect(subjectAltNames('kube.local')).toBe('IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kube.local');
   expect(subjectAltNames('0.0.0.0')).toBe('IP:127.0.0.1,IP:::1,DNS:localhost');
+});
+
+test('OpenAPI v2 for older kubectl: gnostic protobuf (swagger 1, info 2) or JSON, without definitions', () => {
+  const pb = openApiV2(true);
+  expect(pb.contentType).toBe('application/octet-stream');
+  expect(pb.body.subarray(0, 5)).toEqual(Buffer.from([0x0a, 0x03, 0x32, 0x2e, 0x30]));
+  expect(pb.body.includes(Buffer.from('Kubernetes'))).toBe(true);
+  expect(JSON.parse(openApiV2(false).body.toString())).toEqual({ swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.33.0' }, paths: {}, definitions: {} });
 });
