@@ -1,7 +1,7 @@
 /** The shape KubeConfig.loadFromOptions takes (a subset of @kubernetes/client-node's ConfigOptions). */
 export interface KubeConfigOptions {
   /** `caData`: the CA certificate, base64 of its PEM, as in a kubeconfig's certificate-authority-data. */
-  clusters: { name: string; server: string; caData: string; skipTLSVerify: boolean }[];
+  clusters: { name: string; server: string; caData?: string; skipTLSVerify: boolean }[];
   users: { name: string; token?: string }[];
   contexts: { name: string; cluster: string; user: string; namespace?: string }[];
   currentContext: string;
@@ -16,13 +16,16 @@ export interface KubeconfigSettings {
   token?: string;
 }
 
-/** Where the fake listens and the PEM of the CA its serving certificate chains to. */
+/** Where the fake listens and the PEM of the CA its serving certificate chains to ('' when it speaks plain HTTP). */
 export interface ClusterEndpoint {
   server: string;
   ca: string;
 }
 
-/** The server's certificate is verified against its CA, as against a real cluster's: no skipTLSVerify. */
+/**
+ * The server's certificate is verified against its CA, as against a real cluster's. Plain HTTP (no CA) needs
+ * skipTLSVerify, without which client-node refuses http:// URLs.
+ */
 export function kubeConfigOptions(cluster: ClusterEndpoint, serverToken: string | undefined, settings: KubeconfigSettings = {}): KubeConfigOptions {
   const token = settings.token ?? serverToken;
   const name = settings.name ?? 'hostnic-sandbox';
@@ -31,7 +34,9 @@ export function kubeConfigOptions(cluster: ClusterEndpoint, serverToken: string 
   const context: { name: string; cluster: string; user: string; namespace?: string } = { name, cluster: name, user: name };
   if (settings.namespace !== undefined) context.namespace = settings.namespace;
   return {
-    clusters: [{ name, server: cluster.server, caData: Buffer.from(cluster.ca).toString('base64'), skipTLSVerify: false }],
+    clusters: [cluster.ca === ''
+      ? { name, server: cluster.server, skipTLSVerify: true }
+      : { name, server: cluster.server, caData: Buffer.from(cluster.ca).toString('base64'), skipTLSVerify: false }],
     users: [user],
     contexts: [context],
     currentContext: name,
@@ -44,7 +49,7 @@ export function kubeconfigYaml(cluster: ClusterEndpoint, serverToken: string | u
   const token = settings.token ?? serverToken;
   const options = kubeConfigOptions(cluster, serverToken, settings);
   const name = options.currentContext;
-  const caData = options.clusters[0]?.caData ?? '';
+  const caData = options.clusters[0]?.caData;
   const lines = [
     'apiVersion: v1',
     'kind: Config',
@@ -52,7 +57,7 @@ export function kubeconfigYaml(cluster: ClusterEndpoint, serverToken: string | u
     `- name: ${q(name)}`,
     '  cluster:',
     `    server: ${q(cluster.server)}`,
-    `    certificate-authority-data: ${q(caData)}`,
+    caData === undefined ? '    insecure-skip-tls-verify: true' : `    certificate-authority-data: ${q(caData)}`,
     'users:',
     `- name: ${q(name)}`,
     token === undefined ? '  user: {}' : `  user:\n    token: ${q(token)}`,

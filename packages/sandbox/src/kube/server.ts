@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { Server } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { crdManifest, wireCrd } from './crds.ts';
 import type { CrdDefinition } from './crds.ts';
@@ -50,6 +51,12 @@ export interface FakeKubeApiServerOptions {
    * a few hundred milliseconds of openssl).
    */
   tls?: ServingCredentials;
+  /**
+   * Serve plain HTTP instead (kubeconfigs then skip TLS verification; kubectl will not send its token).
+   * Only for request-heavy tests: client-node builds a new connection, and so does a full TLS handshake,
+   * for every request, which made each request about three times as expensive on a busy machine.
+   */
+  plainHttp?: boolean;
   /** Seed for uids and generateName suffixes. Default `hostnic`. */
   seed?: string | number;
   /**
@@ -137,7 +144,7 @@ function deleteOptions(query: URLSearchParams, body: JsonValue | undefined): Del
 export class FakeKubeApiServer {
   /** Scripted failures and latency. */
   readonly faults = new Faults();
-  readonly #http: Server;
+  readonly #http: HttpServer | HttpsServer;
   readonly #store: Store;
   readonly #registry = new ResourceRegistry();
   readonly #ops: Operations;
@@ -178,17 +185,20 @@ export class FakeKubeApiServer {
     }
     if (options.rbac) this.enableRbac(options.rbac);
     this.#credentials = options.tls;
-    // The certificate is set in listen(), once it exists: generating it is asynchronous.
-    this.#http = createServer({}, (req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res);
-    });
+    };
+    // The certificate is set in listen(), once it exists: generating it is asynchronous.
+    this.#http = options.plainHttp === true ? createHttpServer(handler) : createHttpsServer({}, handler);
   }
 
   /** Binds the port; `startFakeKubeApiServer` does this for you. */
   async listen(host = '127.0.0.1', port = 0): Promise<void> {
-    const credentials = this.#credentials ?? await servingCredentials(host);
-    this.#http.setSecureContext({ key: credentials.key, cert: credentials.cert });
-    this.#ca = credentials.ca;
+    if ('setSecureContext' in this.#http) {
+      const credentials = this.#credentials ?? await servingCredentials(host);
+      this.#http.setSecureContext({ key: credentials.key, cert: credentials.cert });
+      this.#ca = credentials.ca;
+    }
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(port, host, () => {
@@ -198,15 +208,15 @@ export class FakeKubeApiServer {
     });
     const address = this.#http.address() as AddressInfo;
     const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.#url = `https://${hostPart}:${address.port}`;
+    this.#url = `${this.#ca === '' ? 'http' : 'https'}://${hostPart}:${address.port}`;
   }
 
-  /** `https://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` (`http://` with plainHttp) */
   get url(): string {
     return this.#url;
   }
 
-  /** PEM of the CA that signed the serving certificate: what a client outside the kubeconfig must trust. */
+  /** PEM of the CA that signed the serving certificate: what a client outside the kubeconfig must trust ('' with plainHttp). */
   get ca(): string {
     return this.#ca;
   }
@@ -451,7 +461,7 @@ export class FakeKubeApiServer {
   #discovery(route: Route, req: IncomingMessage): JsonObject | undefined {
     switch (route.kind) {
       case 'version': return versionInfo();
-      case 'core-versions': return coreVersions(req.headers.host ?? this.#url.replace(/^https:\/\//, ''));
+      case 'core-versions': return coreVersions(req.headers.host ?? this.#url.replace(/^https?:\/\//, ''));
       case 'group-list': return groupList(this.#registry);
       case 'group': return group(this.#registry, route.group);
       case 'resource-list': return resourceList(this.#registry, route.group, route.version);

@@ -273,4 +273,14 @@ describe('custom resources', () => {
     kc2.loadFromOptions(extra.kubeConfig());
     expect((await kc2.makeApiClient(CoreV1Api).readNamespace({ name: 'default' })).metadata?.name).toBe('default');
   });
+
+  test('plainHttp serves HTTP, for request-heavy tests; its kubeconfig skips TLS verification', async () => {
+    extra = await startFakeKubeApiServer({ plainHttp: true });
+    expect(extra.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(extra.ca).toBe('');
+    expect(extra.kubeconfig()).toContain('insecure-skip-tls-verify: true');
+    const kc = new KubeConfig();
+    kc.loadFromString(extra.kubeconfig());
+    expect((await kc.makeApiClient(CoreV1Api).listNamespace()).items).toHaveLength(4);
+  });
 });
