@@ -15,6 +15,9 @@ declare -A need=(
   # The sandbox's DHCP server on VLAN vxnets, and the agent's DHCP client for their bridges.
   [dnsmasq]=dnsmasq-base
   [busybox]=busybox-static
+  # The fake kube-apiserver's CA and serving certificate; kubectl for the tests that run it against the fake.
+  [openssl]=openssl
+  [kubectl]=kubernetes-client
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonObject } from './json.ts';
 import { ApiError } from './status.ts';
 
-/** Reads the whole request body as UTF-8, refusing bodies larger than `limit` bytes with 413. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** Reads the whole request body, refusing bodies larger than `limit` bytes with 413. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -12,7 +12,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
     if (size > limit) throw new ApiError(413, 'RequestEntityTooLarge', `the request body exceeds ${limit} bytes`);
     chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function sendJson(res: ServerResponse, code: number, body: JsonObject): void {
@@ -30,10 +30,14 @@ export function sendText(res: ServerResponse, code: number, text: string): void 
   res.end(text);
 }
 
+export function mediaType(contentType: string | undefined): string {
+  return (contentType?.split(';')[0] ?? '').trim().toLowerCase();
+}
+
 /** Media types the fake decodes as JSON for create and update bodies. */
 export function isJsonMediaType(contentType: string | undefined): boolean {
   if (contentType === undefined || contentType.trim() === '') return true;
-  const type = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  const type = mediaType(contentType);
   return type === 'application/json' || type === '*/*';
 }
 

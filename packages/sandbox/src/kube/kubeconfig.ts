@@ -1,6 +1,7 @@
 /** The shape KubeConfig.loadFromOptions takes (a subset of @kubernetes/client-node's ConfigOptions). */
 export interface KubeConfigOptions {
-  clusters: { name: string; server: string; skipTLSVerify: boolean }[];
+  /** `caData`: the CA certificate, base64 of its PEM, as in a kubeconfig's certificate-authority-data. */
+  clusters: { name: string; server: string; caData?: string; skipTLSVerify: boolean }[];
   users: { name: string; token?: string }[];
   contexts: { name: string; cluster: string; user: string; namespace?: string }[];
   currentContext: string;
@@ -15,8 +16,17 @@ export interface KubeconfigSettings {
   token?: string;
 }
 
-/** The fake speaks plain HTTP; client-node accepts http:// only with skipTLSVerify set. */
-export function kubeConfigOptions(server: string, serverToken: string | undefined, settings: KubeconfigSettings = {}): KubeConfigOptions {
+/** Where the fake listens and the PEM of the CA its serving certificate chains to ('' when it speaks plain HTTP). */
+export interface ClusterEndpoint {
+  server: string;
+  ca: string;
+}
+
+/**
+ * The server's certificate is verified against its CA, as against a real cluster's. Plain HTTP (no CA) needs
+ * skipTLSVerify, without which client-node refuses http:// URLs.
+ */
+export function kubeConfigOptions(cluster: ClusterEndpoint, serverToken: string | undefined, settings: KubeconfigSettings = {}): KubeConfigOptions {
   const token = settings.token ?? serverToken;
   const name = settings.name ?? 'hostnic-sandbox';
   const user: { name: string; token?: string } = { name };
@@ -24,7 +34,9 @@ export function kubeConfigOptions(server: string, serverToken: string | undefine
   const context: { name: string; cluster: string; user: string; namespace?: string } = { name, cluster: name, user: name };
   if (settings.namespace !== undefined) context.namespace = settings.namespace;
   return {
-    clusters: [{ name, server, skipTLSVerify: true }],
+    clusters: [cluster.ca === ''
+      ? { name, server: cluster.server, skipTLSVerify: true }
+      : { name, server: cluster.server, caData: Buffer.from(cluster.ca).toString('base64'), skipTLSVerify: false }],
     users: [user],
     contexts: [context],
     currentContext: name,
@@ -32,19 +44,20 @@ export function kubeConfigOptions(server: string, serverToken: string | undefine
 }
 
 /** Kubeconfig YAML (scalars JSON-quoted, which YAML reads as double-quoted strings) for client-node or kubectl. */
-export function kubeconfigYaml(server: string, serverToken: string | undefined, settings: KubeconfigSettings = {}): string {
+export function kubeconfigYaml(cluster: ClusterEndpoint, serverToken: string | undefined, settings: KubeconfigSettings = {}): string {
   const q = (s: string): string => JSON.stringify(s);
   const token = settings.token ?? serverToken;
-  const options = kubeConfigOptions(server, serverToken, settings);
+  const options = kubeConfigOptions(cluster, serverToken, settings);
   const name = options.currentContext;
+  const caData = options.clusters[0]?.caData;
   const lines = [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
     `- name: ${q(name)}`,
     '  cluster:',
-    `    server: ${q(server)}`,
-    '    insecure-skip-tls-verify: true',
+    `    server: ${q(cluster.server)}`,
+    caData === undefined ? '    insecure-skip-tls-verify: true' : `    certificate-authority-data: ${q(caData)}`,
     'users:',
     `- name: ${q(name)}`,
     token === undefined ? '  user: {}' : `  user:\n    token: ${q(token)}`,

@@ -15,6 +15,7 @@ import {
   successStatus, unsupportedMediaType,
 } from './status.ts';
 import type { StatusCause } from './status.ts';
+import { applyStrategicMergePatch } from './strategic-patch.ts';
 import { objectKey } from './store.ts';
 import type { Store } from './store.ts';
 import { validateCrd, validateObjectMeta, validatePod } from './validation.ts';
@@ -140,22 +141,6 @@ function decodeContinue(text: string): ContinueToken {
 export function parseResourceVersion(text: string): number {
   if (!/^\d+$/.test(text)) throw badRequest(`invalid resource version: ${JSON.stringify(text)}`);
   return Number(text);
-}
-
-function findDirective(value: JsonValue): string | undefined {
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = findDirective(item);
-      if (found) return found;
-    }
-  } else if (isJsonObject(value)) {
-    for (const [key, item] of Object.entries(value)) {
-      if (key.startsWith('$')) return key;
-      const found = findDirective(item);
-      if (found) return found;
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -327,9 +312,7 @@ export class Operations {
         case 'application/strategic-merge-patch+json': {
           // Custom resources have no Go struct tags to drive a strategic merge, so the apiserver refuses it.
           if (def.custom) throw unsupportedMediaType(mediaType);
-          const directive = findDirective(document);
-          if (directive) throw badRequest(`strategic merge patch directive ${directive} is not supported by this fake apiserver`);
-          patched = applyMergePatch(current, document);
+          patched = applyStrategicMergePatch(current, document);
           break;
         }
         case 'application/json-patch+json':

@@ -86,6 +86,9 @@ export function builtinResources(): ResourceDef[] {
     builtin({ plural: 'services', kind: 'Service', scope: 'Namespaced', shortNames: ['svc'], status: true, fields: ['spec.clusterIP', 'spec.type'] }),
     builtin({ plural: 'serviceaccounts', kind: 'ServiceAccount', scope: 'Namespaced', shortNames: ['sa'], returnDeletedObject: true }),
     builtin({ group: 'coordination.k8s.io', plural: 'leases', kind: 'Lease', scope: 'Namespaced' }),
+    // The workloads of deploy/hostnic.yaml, so that `kubectl apply -f` of it succeeds; nothing runs them.
+    builtin({ group: 'apps', plural: 'daemonsets', kind: 'DaemonSet', scope: 'Namespaced', shortNames: ['ds'], status: true }),
+    builtin({ group: 'apps', plural: 'deployments', kind: 'Deployment', scope: 'Namespaced', shortNames: ['deploy'], status: true }),
     builtin({ group: RBAC_GROUP, plural: 'clusterroles', kind: 'ClusterRole', scope: 'Cluster' }),
     builtin({ group: RBAC_GROUP, plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', scope: 'Cluster' }),
     builtin({ group: RBAC_GROUP, plural: 'roles', kind: 'Role', scope: 'Namespaced' }),

@@ -9,6 +9,9 @@ export type Route =
   | { readonly kind: 'group-list' }
   | { readonly kind: 'group'; readonly group: string }
   | { readonly kind: 'resource-list'; readonly group: string; readonly version: string }
+  | { readonly kind: 'openapi-index' }
+  | { readonly kind: 'openapi-v2' }
+  | { readonly kind: 'openapi'; readonly group: string; readonly version: string }
   | ResourceRoute;
 
 export interface ResourceRoute {
@@ -40,6 +43,8 @@ export function parsePath(pathname: string, registry: ResourceRegistry): Route {
   const [head] = segments;
   if (head === 'healthz' || head === 'livez' || head === 'readyz') return { kind: 'health' };
   if (head === 'version' && segments.length === 1) return { kind: 'version' };
+  if (head === 'openapi' && segments[1] === 'v3') return openApiRoute(segments.slice(2));
+  if (head === 'openapi' && segments[1] === 'v2' && segments.length === 2) return { kind: 'openapi-v2' };
   let group: string;
   let version: string;
   let rest: string[];
@@ -76,6 +81,14 @@ export function parsePath(pathname: string, registry: ResourceRegistry): Route {
   if (namespace === undefined && def.scope === 'Namespaced' && name !== undefined) throw pathNotFound();
   if (subresource !== undefined && (subresource !== 'status' || !def.statusSubresource)) throw pathNotFound();
   return { kind: 'resource', def, version, namespace, name, subresource: subresource === 'status' ? 'status' : undefined, watchPath };
+}
+
+/** `/openapi/v3`, `/openapi/v3/api/<version>`, `/openapi/v3/apis/<group>/<version>`. */
+function openApiRoute(rest: readonly string[]): Route {
+  if (rest.length === 0) return { kind: 'openapi-index' };
+  if (rest.length === 2 && rest[0] === 'api') return { kind: 'openapi', group: '', version: rest[1] ?? '' };
+  if (rest.length === 3 && rest[0] === 'apis') return { kind: 'openapi', group: rest[1] ?? '', version: rest[2] ?? '' };
+  throw pathNotFound();
 }
 
 /** The verb of a resource request, from its method, its shape and `?watch`. */

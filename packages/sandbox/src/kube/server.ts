@@ -1,18 +1,22 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { crdManifest, wireCrd } from './crds.ts';
 import type { CrdDefinition } from './crds.ts';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.ts';
 import { Faults, resourceMatches } from './faults.ts';
 import type { RequestInfo, Verb } from './faults.ts';
-import { isJsonMediaType, isTrue, optionalInt, readBody, sendJson, sendText } from './http-io.ts';
+import { isJsonMediaType, isTrue, mediaType, optionalInt, readBody, sendJson, sendText } from './http-io.ts';
 import { IdSource } from './ids.ts';
 import { getObject, getString, isJsonObject, parseJson, toJson } from './json.ts';
 import type { JsonObject, JsonValue } from './json.ts';
 import { kubeConfigOptions, kubeconfigYaml } from './kubeconfig.ts';
 import type { KubeConfigOptions, KubeconfigSettings } from './kubeconfig.ts';
+import { OPENAPI_V2_PROTOBUF, openApiDocument, openApiIndex, openApiV2 } from './openapi.ts';
 import { Operations } from './operations.ts';
+import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from './protobuf.ts';
 import type { DeleteOptions, ListQuery, Target } from './operations.ts';
 import { RBAC_KINDS, authorize, forbiddenMessage, missingRule } from './rbac.ts';
 import type { RbacDenial, RbacPolicy, ResourceAttributes, UserInfo } from './rbac.ts';
@@ -30,6 +34,9 @@ import { toKubeObject } from './types.ts';
 import type { KubeObject } from './types.ts';
 import { Authenticator } from './users.ts';
 import { validateCrd, validateObjectMeta } from './validation.ts';
+import { columnsFor, tableVersionAccepted, toTable } from './tables.ts';
+import { servingCredentials } from './tls.ts';
+import type { ServingCredentials } from './tls.ts';
 import { WatchHub } from './watch.ts';
 import type { WatchInfo } from './watch.ts';
 
@@ -38,6 +45,18 @@ export interface FakeKubeApiServerOptions {
   host?: string;
   /** Default 0: an ephemeral port. */
   port?: number;
+  /**
+   * The CA and serving certificate of the HTTPS listener. Default: made with the openssl CLI on first use
+   * and shared by the servers of this process for that host (a fresh CA per server would cost every test
+   * a few hundred milliseconds of openssl).
+   */
+  tls?: ServingCredentials;
+  /**
+   * Serve plain HTTP instead (kubeconfigs then skip TLS verification; kubectl will not send its token).
+   * Only for request-heavy tests: client-node builds a new connection, and so does a full TLS handshake,
+   * for every request, which made each request about three times as expensive on a busy machine.
+   */
+  plainHttp?: boolean;
   /** Seed for uids and generateName suffixes. Default `hostnic`. */
   seed?: string | number;
   /**
@@ -118,14 +137,14 @@ function deleteOptions(query: URLSearchParams, body: JsonValue | undefined): Del
 }
 
 /**
- * An in-memory Kubernetes API server on loopback for tests: real HTTP, real JSON, the apiserver's
+ * An in-memory Kubernetes API server on loopback for tests: real HTTPS, real JSON, the apiserver's
  * resourceVersion, conflict, status, finalizer and watch semantics, so that unmodified
  * @kubernetes/client-node code runs against it.
  */
 export class FakeKubeApiServer {
   /** Scripted failures and latency. */
   readonly faults = new Faults();
-  readonly #http: Server;
+  readonly #http: HttpServer | HttpsServer;
   readonly #store: Store;
   readonly #registry = new ResourceRegistry();
   readonly #ops: Operations;
@@ -137,15 +156,19 @@ export class FakeKubeApiServer {
   readonly #denials: RbacDenial[] = [];
   readonly #maxDenials: number;
   readonly #maxBody: number;
+  readonly #clock: () => Date;
   #url = '';
+  #ca = '';
+  readonly #credentials: ServingCredentials | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: FakeKubeApiServerOptions = {}) {
     this.#store = new Store(options.watchWindow ?? 1000);
+    this.#clock = options.clock ?? (() => new Date());
     for (const def of builtinResources()) this.#registry.add(def);
     this.#ops = new Operations(this.#store, this.#registry, {
       ids: new IdSource(String(options.seed ?? 'hostnic')),
-      clock: options.clock ?? (() => new Date()),
+      clock: this.#clock,
       podGracefulDeletion: options.podGracefulDeletion ?? false,
       garbageCollection: options.garbageCollection ?? true,
       onResourceRemoved: (def) => this.#watches.endAll((info) => info.group === def.group && info.resource === def.plural),
@@ -161,13 +184,21 @@ export class FakeKubeApiServer {
       this.#ops.putDirect(namespaces, { metadata: { name }, status: { phase: 'Active' } });
     }
     if (options.rbac) this.enableRbac(options.rbac);
-    this.#http = createServer((req, res) => {
+    this.#credentials = options.tls;
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res);
-    });
+    };
+    // The certificate is set in listen(), once it exists: generating it is asynchronous.
+    this.#http = options.plainHttp === true ? createHttpServer(handler) : createHttpsServer({}, handler);
   }
 
   /** Binds the port; `startFakeKubeApiServer` does this for you. */
   async listen(host = '127.0.0.1', port = 0): Promise<void> {
+    if ('setSecureContext' in this.#http) {
+      const credentials = this.#credentials ?? await servingCredentials(host);
+      this.#http.setSecureContext({ key: credentials.key, cert: credentials.cert });
+      this.#ca = credentials.ca;
+    }
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(port, host, () => {
@@ -177,22 +208,35 @@ export class FakeKubeApiServer {
     });
     const address = this.#http.address() as AddressInfo;
     const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.#url = `http://${hostPart}:${address.port}`;
+    this.#url = `${this.#ca === '' ? 'http' : 'https'}://${hostPart}:${address.port}`;
   }
 
-  /** `http://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` (`http://` with plainHttp) */
   get url(): string {
     return this.#url;
   }
 
-  /** Kubeconfig text for KubeConfig.loadFromString (or kubectl); `{ token }` picks one of the `users`. */
+  /** PEM of the CA that signed the serving certificate: what a client outside the kubeconfig must trust ('' with plainHttp). */
+  get ca(): string {
+    return this.#ca;
+  }
+
+  /**
+   * Kubeconfig text for KubeConfig.loadFromString or kubectl: the CA inline and a bearer token; `{ token }`
+   * picks one of the `users`.
+   */
   kubeconfig(settings?: KubeconfigSettings): string {
-    return kubeconfigYaml(this.#url, this.#token, settings);
+    return kubeconfigYaml(this.#cluster(), this.#token, settings);
   }
 
   /** The same as an object for KubeConfig.loadFromOptions. */
   kubeConfig(settings?: KubeconfigSettings): KubeConfigOptions {
-    return kubeConfigOptions(this.#url, this.#token, settings);
+    return kubeConfigOptions(this.#cluster(), this.#token, settings);
+  }
+
+  #cluster(): { server: string; ca: string } {
+    if (this.#url === '') throw new Error('the fake kube-apiserver is not listening yet: await listen() (or use startFakeKubeApiServer) first');
+    return { server: this.#url, ca: this.#ca };
   }
 
   /** Creates (or replaces) the CustomResourceDefinition and starts serving its kind. */
@@ -393,6 +437,13 @@ export class FakeKubeApiServer {
         sendText(res, 200, 'ok');
         return;
       }
+      if (route.kind === 'openapi-v2') {
+        const doc = openApiV2((req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF));
+        done(200);
+        res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': doc.body.length });
+        res.end(doc.body);
+        return;
+      }
       const body = this.#discovery(route, req);
       if (!body) throw pathNotFound();
       done(200);
@@ -410,10 +461,12 @@ export class FakeKubeApiServer {
   #discovery(route: Route, req: IncomingMessage): JsonObject | undefined {
     switch (route.kind) {
       case 'version': return versionInfo();
-      case 'core-versions': return coreVersions(req.headers.host ?? this.#url.replace(/^http:\/\//, ''));
+      case 'core-versions': return coreVersions(req.headers.host ?? this.#url.replace(/^https?:\/\//, ''));
       case 'group-list': return groupList(this.#registry);
       case 'group': return group(this.#registry, route.group);
       case 'resource-list': return resourceList(this.#registry, route.group, route.version);
+      case 'openapi-index': return openApiIndex(this.#registry);
+      case 'openapi': return openApiDocument(this.#registry, route.group, route.version);
       default: return undefined;
     }
   }
@@ -422,12 +475,12 @@ export class FakeKubeApiServer {
     req: IncomingMessage, res: ServerResponse, route: ResourceRoute, verb: Verb, query: URLSearchParams, user: string,
     done: (status: number) => void,
   ): Promise<void> {
-    const text = await readBody(req, this.#maxBody);
+    const raw = await readBody(req, this.#maxBody);
+    const text = raw.toString('utf8');
     const contentType = req.headers['content-type'];
     let body: JsonValue | undefined;
     if (verb === 'create' || verb === 'update') {
-      if (!isJsonMediaType(contentType)) throw unsupportedMediaType(contentType ?? '');
-      body = this.#decode(text);
+      body = this.#decodeObject(raw, contentType);
     } else if (verb === 'delete' || verb === 'deletecollection') {
       body = text.trim() === '' ? undefined : this.#decode(text);
     } else if (verb === 'patch') {
@@ -450,11 +503,19 @@ export class FakeKubeApiServer {
       done(code);
       sendJson(res, code, out);
     };
+    const tableVersion = subresource === undefined ? tableVersionAccepted(req.headers.accept) : undefined;
+    const render = tableVersion === undefined ? undefined : (obj: JsonObject): JsonObject => toTable(obj, {
+      columns: columnsFor(def, version, def.custom ? this.#store.get(`customresourcedefinitions.${CRD_GROUP}`, `${def.plural}.${def.group}`) : undefined),
+      includeObject: query.get('includeObject') ?? 'PartialObjectMetadata',
+      apiVersion: tableVersion,
+      now: this.#clock(),
+    });
+    const readReply = (out: JsonObject): void => reply(200, render ? render(out) : out);
     switch (verb) {
       case 'get':
-        return reply(200, this.#ops.get(t));
+        return readReply(this.#ops.get(t));
       case 'list':
-        return reply(200, this.#ops.list(t, listQuery(query)));
+        return readReply(this.#ops.list(t, listQuery(query)));
       case 'watch': {
         const q = listQuery(query, name === undefined ? undefined : `metadata.name=${name}`);
         const timeout = optionalInt(query.get('timeoutSeconds'));
@@ -466,6 +527,7 @@ export class FakeKubeApiServer {
           allowBookmarks: isTrue(query.get('allowWatchBookmarks')),
           timeoutSeconds: timeout,
           sendInitialEvents: sendInitial === null ? undefined : isTrue(sendInitial),
+          render,
         }, { group: def.group, resource: def.plural, namespace }, () => done(200));
         return;
       }
@@ -489,6 +551,18 @@ export class FakeKubeApiServer {
         const out = this.#ops.deleteCollection(t, listQuery(query), deleteOptions(query, body), dryRunOf(query, body));
         return reply(out.code, out.body);
       }
+    }
+  }
+
+  /** A create or update body: JSON, or the protobuf kubectl's typed clients send for some built-in kinds. */
+  #decodeObject(raw: Buffer, contentType: string | undefined): JsonValue {
+    if (isJsonMediaType(contentType)) return this.#decode(raw.toString('utf8'));
+    if (mediaType(contentType) !== PROTOBUF_MEDIA_TYPE) throw unsupportedMediaType(contentType ?? '');
+    try {
+      return decodeKubernetesProtobuf(raw);
+    } catch (error) {
+      if (!(error instanceof ProtobufError)) throw error;
+      throw error.reason === 'unsupported' ? new ApiError(415, 'UnsupportedMediaType', error.message) : badRequest(`the body of the request could not be decoded as protobuf: ${error.message}`);
     }
   }
 

@@ -19,6 +19,8 @@ export interface WatchRequest {
   readonly allowBookmarks: boolean;
   readonly timeoutSeconds: number | undefined;
   readonly sendInitialEvents: boolean | undefined;
+  /** How each object goes out, e.g. as a one-row Table for `kubectl get -w`; default as stored. */
+  readonly render?: (obj: JsonObject) => JsonObject;
 }
 
 /** Who is watching what, for faults that cut watches selectively. */
@@ -109,7 +111,9 @@ export class WatchHub {
 
     const send = (event: StoredEvent): void => {
       const out = translate(event, selection);
-      if (out) write(out.type, present(def, version, out.object));
+      if (!out) return;
+      const object = present(def, version, out.object);
+      write(out.type, request.render ? request.render(object) : object);
     };
 
     let unsubscribe = (): void => undefined;

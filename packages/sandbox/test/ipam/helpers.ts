@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { IPPool } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
-import { registerHostnicCrds, startFakeKubeApiServer, type FakeKubeApiServer } from '../../src/kube/index.ts';
+import { registerHostnicCrds, startFakeKubeApiServer, type FakeKubeApiServer, type FakeKubeApiServerOptions } from '../../src/kube/index.ts';
 
 export interface KubeRig {
   server: FakeKubeApiServer;
@@ -10,9 +10,9 @@ export interface KubeRig {
   close(): Promise<void>;
 }
 
-/** A fake kube-apiserver with hostnic's CRDs, and Kubernetes IPAM stores talking to it over HTTP. */
-export async function startKubeRig(): Promise<KubeRig> {
-  const server = await startFakeKubeApiServer();
+/** A fake kube-apiserver with hostnic's CRDs, and Kubernetes IPAM stores talking to it. */
+export async function startKubeRig(options: FakeKubeApiServerOptions = {}): Promise<KubeRig> {
+  const server = await startFakeKubeApiServer(options);
   registerHostnicCrds(server);
   const kubeconfig = server.kubeconfig();
   const stores: KubernetesIpamStore[] = [];

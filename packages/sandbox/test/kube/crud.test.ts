@@ -2,7 +2,7 @@ import { ApiextensionsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Watch }
 import { afterEach, describe, expect, test } from 'vitest';
 import { startFakeKubeApiServer } from '../../src/kube/index.ts';
 import type { FakeKubeApiServer } from '../../src/kube/index.ts';
-import { GROUP, VERSION, apiError, eventually, field, pod, startHarness } from './helpers.ts';
+import { GROUP, VERSION, apiError, eventually, field, pod, startHarness, trustingFetch } from './helpers.ts';
 import type { Harness } from './helpers.ts';
 
 let h: Harness | undefined;
@@ -125,25 +125,26 @@ describe('core objects through CoreV1Api', () => {
 
   test('malformed bodies are 400, unknown paths 404, unsupported verbs 405, missing token 401', async () => {
     h = await startHarness();
+    const fetch = trustingFetch(h.server);
     const headers = { Authorization: 'Bearer hostnic-sandbox-token', 'Content-Type': 'application/json' };
-    const malformed = await fetch(`${h.server.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers, body: '{"metadata":' });
+    const malformed = await fetch(`/api/v1/namespaces/default/configmaps`, { method: 'POST', headers, body: '{"metadata":' });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400 });
 
-    const wrongKind = await fetch(`${h.server.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers, body: JSON.stringify({ kind: 'Secret', metadata: { name: 'x' } }) });
+    const wrongKind = await fetch(`/api/v1/namespaces/default/configmaps`, { method: 'POST', headers, body: JSON.stringify({ kind: 'Secret', metadata: { name: 'x' } }) });
     expect(wrongKind.status).toBe(400);
 
-    const unknown = await fetch(`${h.server.url}/api/v1/widgets`, { headers });
+    const unknown = await fetch(`/api/v1/widgets`, { headers });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ reason: 'NotFound' });
 
-    const postOnItem = await fetch(`${h.server.url}/api/v1/namespaces/default/configmaps/x`, { method: 'POST', headers, body: '{}' });
+    const postOnItem = await fetch(`/api/v1/namespaces/default/configmaps/x`, { method: 'POST', headers, body: '{}' });
     expect(postOnItem.status).toBe(405);
     expect(await postOnItem.json()).toMatchObject({ reason: 'MethodNotAllowed', code: 405 });
 
-    const anonymous = await fetch(`${h.server.url}/api/v1/namespaces`);
+    const anonymous = await fetch(`/api/v1/namespaces`);
     expect(anonymous.status).toBe(401);
-    expect((await fetch(`${h.server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`/healthz`)).status).toBe(200);
   });
 
   test('leases through CoordinationV1Api', async () => {
@@ -260,7 +261,9 @@ describe('custom resources', () => {
   test('kubeconfig text is YAML usable by loadFromString, and the object by loadFromOptions', async () => {
     extra = await startFakeKubeApiServer({ token: 'secret-token' });
     const text = extra.kubeconfig({ namespace: 'kube-system' });
-    expect(text).toContain('insecure-skip-tls-verify: true');
+    expect(text).toContain(`certificate-authority-data: "${Buffer.from(extra.ca).toString('base64')}"`);
+    expect(text).not.toContain('insecure-skip-tls-verify');
+    expect(extra.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const kc = new KubeConfig();
     kc.loadFromString(text);
     expect(kc.getCurrentCluster()?.server).toBe(extra.url);
@@ -269,5 +272,15 @@ describe('custom resources', () => {
     const kc2 = new KubeConfig();
     kc2.loadFromOptions(extra.kubeConfig());
     expect((await kc2.makeApiClient(CoreV1Api).readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+  });
+
+  test('plainHttp serves HTTP, for request-heavy tests; its kubeconfig skips TLS verification', async () => {
+    extra = await startFakeKubeApiServer({ plainHttp: true });
+    expect(extra.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(extra.ca).toBe('');
+    expect(extra.kubeconfig()).toContain('insecure-skip-tls-verify: true');
+    const kc = new KubeConfig();
+    kc.loadFromString(extra.kubeconfig());
+    expect((await kc.makeApiClient(CoreV1Api).listNamespace()).items).toHaveLength(4);
   });
 });

@@ -2,6 +2,7 @@ import {
   CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ConfigurationOptions } from '@kubernetes/client-node';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { registerHostnicCrds, startFakeKubeApiServer } from '../../src/kube/index.ts';
 import type { FakeKubeApiServer, FakeKubeApiServerOptions } from '../../src/kube/index.ts';
 
@@ -26,6 +27,12 @@ export async function startHarness(options: FakeKubeApiServerOptions = {}): Prom
     custom: kc.makeApiClient(CustomObjectsApi),
     coordination: kc.makeApiClient(CoordinationV1Api),
   };
+}
+
+/** fetch against the server's HTTPS listener, trusting its CA (Node's global fetch knows only the system CAs). */
+export function trustingFetch(server: FakeKubeApiServer): (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Response> {
+  const dispatcher = new Agent({ connect: { ca: server.ca } });
+  return async (path, init = {}) => (await undiciFetch(`${server.url}${path}`, { ...init, dispatcher })) as unknown as Response;
 }
 
 export const mergePatch: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
