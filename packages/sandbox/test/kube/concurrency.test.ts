@@ -73,7 +73,7 @@ test('concurrent compare-and-swap increments from many clients end with the exac
   expect(conflicts).toBeGreaterThan(0);
   expect(harness.server.requestLog({ verb: 'update', resource: 'ipamblocks', status: 409 })).toHaveLength(conflicts);
   // Every request is a new TLS connection (client-node's agent does not keep connections alive): slow on a busy machine.
-}, 120_000);
+});
 
 test('custom resources refuse a PUT without resourceVersion (422); built-ins accept it', async () => {
   h = await startHarness();
