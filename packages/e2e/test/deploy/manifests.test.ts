@@ -88,7 +88,7 @@ describe('deploy/hostnic.yaml', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('installs the four CRDs, two service accounts with their RBAC, the DaemonSet and the Deployment', () => {
+  it('installs the four CRDs, two service accounts with their RBAC, the DaemonSet, the Deployment and its PDB', () => {
     const ids = all.map((m) => `${m.kind}/${m.metadata.namespace === undefined ? '' : `${m.metadata.namespace}/`}${m.metadata.name}`).sort();
     expect(ids).toEqual([
       'ClusterRole/hostnic-controller',
@@ -101,6 +101,7 @@ describe('deploy/hostnic.yaml', () => {
       'CustomResourceDefinition/vxnetpools.network.qingcloud.com',
       'DaemonSet/kube-system/hostnic-node',
       'Deployment/kube-system/hostnic-controller',
+      'PodDisruptionBudget/kube-system/hostnic-controller',
       'Role/kube-system/hostnic-controller',
       'Role/kube-system/hostnic-node',
       'RoleBinding/kube-system/hostnic-controller',
@@ -185,7 +186,8 @@ describe('deploy/hostnic.yaml', () => {
     const help = imageCommand([...c.command, '--help'], {});
     expect(help.status, String(help.stderr)).toBe(0);
     for (const flag of c.command.filter((a) => a.startsWith('--'))) expect(String(help.stdout)).toContain(flag);
-    expect(mountOf(spec, c, 'qcsecret')).toBe('/root/.qingcloud');
+    expect(mountOf(spec, c, 'qcsecret')).toBe('/etc/hostnic/qingcloud');
+    expect(c.command).toContain('/etc/hostnic/qingcloud/config.yaml');
   });
 
   it('the Dockerfile lays the image out with the script the registry-free build uses, from sources only', async () => {
