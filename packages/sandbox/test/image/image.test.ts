@@ -10,6 +10,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamedNetns, deleteNamedNetns } from '@hostnic/netlink';
+import { randomPrefix } from '../../src/cluster/index.ts';
 import { REPO } from '../../src/stack/index.ts';
 import { buildImage, hasCommand, podman, podmanRun } from './podman.ts';
 import type { Run } from './podman.ts';
@@ -94,5 +96,64 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
     const answer = JSON.parse(version.stdout) as { cniVersion: string; supportedVersions: string[] };
     expect(answer.supportedVersions).toContain('0.3.0');
     expect(answer.supportedVersions).toContain('1.0.0');
+  });
+
+  describe('the privileges the agent\'s kernel operations need, measured in a sandbox node\'s namespace', () => {
+    const stem = `${randomPrefix()}-cap`;
+    const node = `${stem}node`;
+    const pod = `${stem}pod`;
+    const marker = 'RESULT';
+    // Each operation the agent performs, run from the image in the node namespace; one line per result.
+    const script = [
+      `t() { if out=$(sh -c "$2" 2>&1); then echo "${marker} $1 ok"; else echo "${marker} $1 denied"; fi; }`,
+      't links "ip link add hncapa type veth peer name hncapb && ip link set hncapa up && ip addr add 10.9.9.1/24 dev hncapa"',
+      't routes "ip route add 10.8.0.0/16 dev hncapa table 200 && ip rule add from 10.9.9.5 table 200"',
+      't neighbours "ip neigh replace 10.9.9.7 lladdr 02:00:00:00:00:07 dev hncapa nud permanent"',
+      't iptables "printf \'*nat\\n:HNCAP - [0:0]\\nCOMMIT\\n\' | iptables-restore --noflush && iptables-save -t nat >/dev/null"',
+      't ebtables "ebtables -t nat -N HNCAP"',
+      't ipset "ipset create hncap hash:ip"',
+      `t move-to-pod "ip link set hncapb netns /var/run/netns/${pod}"`,
+      `t enter-pod "nsenter --net=/var/run/netns/${pod} ip link set lo up"`,
+      't sysctls "echo 1 > /proc/sys/net/ipv4/ip_forward"',
+    ].join('\n');
+    const NET_ONLY = ['links', 'routes', 'neighbours', 'iptables', 'ebtables', 'ipset', 'move-to-pod'];
+
+    async function measure(options: Parameters<typeof podmanRun>[2]): Promise<Record<string, string>> {
+      // Fresh namespaces per run: every operation starts from nothing.
+      await createNamedNetns(node);
+      await createNamedNetns(pod);
+      try {
+        const r = podmanRun(IMAGE, ['sh', '-c', script], { ...options, netnsPath: `/var/run/netns/${node}`, volumes: ['/var/run/netns:/var/run/netns'] });
+        const results = Object.fromEntries(r.stdout.split('\n').filter((l) => l.startsWith(marker)).map((l) => l.split(' ').slice(1)));
+        expect(Object.keys(results).length, `${r.stdout}${r.stderr}`).toBe(NET_ONLY.length + 2);
+        return results;
+      } finally {
+        await deleteNamedNetns(node);
+        await deleteNamedNetns(pod);
+      }
+    }
+
+    it('privileged: every operation', async () => {
+      expect(Object.values(await measure({ privileges: 'privileged' })).every((v) => v === 'ok')).toBe(true);
+    });
+
+    it('no capability: none of them', async () => {
+      expect(Object.values(await measure({ privileges: [] })).every((v) => v === 'denied')).toBe(true);
+    });
+
+    it('NET_ADMIN: links, routes, neighbours, iptables, ebtables, ipset and moving a link; not entering a pod or sysctls', async () => {
+      const r = await measure({ privileges: ['NET_ADMIN'] });
+      for (const op of NET_ONLY) expect(r[op], op).toBe('ok');
+      expect(r['enter-pod']).toBe('denied');
+      expect(r['sysctls']).toBe('denied');
+    });
+
+    it('NET_ADMIN and SYS_ADMIN: entering a pod too; sysctls only with /proc/sys writable, which takes privileged in Kubernetes', async () => {
+      const caps = ['NET_ADMIN', 'SYS_ADMIN'];
+      const r = await measure({ privileges: caps });
+      expect(r['enter-pod']).toBe('ok');
+      expect(r['sysctls']).toBe('denied');
+      expect((await measure({ privileges: caps, unmask: ['/proc/sys'] }))['sysctls']).toBe('ok');
+    });
   });
 });

@@ -33,12 +33,23 @@ export interface ContainerOptions {
   volumes?: readonly string[];
   user?: string;
   env?: Readonly<Record<string, string>>;
+  /** A namespace of the test's own (by path) instead of none; never the machine's. */
+  netnsPath?: string;
+  /** Privileged, or these capabilities only (all others dropped). */
+  privileges?: 'privileged' | readonly string[];
+  /** Paths the runtime masks or mounts read-only that this container gets as they are (e.g. /proc/sys). */
+  unmask?: readonly string[];
 }
 
 export function podmanRun(image: string, command: readonly string[], options: ContainerOptions = {}): Run {
   const files = openFilesLimit();
-  const argv = ['podman', 'run', '--rm', '--network=none', '--runtime', 'runc',
+  const network = options.netnsPath === undefined ? 'none' : `ns:${options.netnsPath}`;
+  const argv = ['podman', 'run', '--rm', `--network=${network}`, '--runtime', 'runc',
     '--ulimit', `nofile=${files}:${files}`, '--ulimit', 'nproc=4096:4096'];
+  const privileges = options.privileges;
+  if (privileges === 'privileged') argv.push('--privileged');
+  else if (privileges !== undefined) argv.push('--cap-drop=all', ...privileges.map((c) => `--cap-add=${c}`));
+  for (const path of options.unmask ?? []) argv.push('--security-opt', `unmask=${path}`);
   for (const v of options.volumes ?? []) argv.push('-v', v);
   if (options.user !== undefined) argv.push('--user', options.user);
   for (const [k, v] of Object.entries(options.env ?? {})) argv.push('--env', `${k}=${v}`);
