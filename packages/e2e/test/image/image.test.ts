@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamedNetns, deleteNamedNetns } from '@hostnic/netlink';
-import { randomPrefix } from '../../src/cluster/index.ts';
+import { randomPrefix } from '@hostnic/sandbox/cluster';
 import { REPO } from '../../src/stack/index.ts';
 import { buildImage, hasCommand, podman, podmanRun } from './podman.ts';
 import type { Run } from './podman.ts';
