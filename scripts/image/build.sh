@@ -3,6 +3,7 @@
 # no registry), into the local container storage as localhost/hostnic:<version> and as an OCI archive,
 # dist/image/hostnic-<version>.oci.tar, for `podman load`. Prints how long it took and the image's size.
 #
+#   scripts/image/build.sh [--no-build]
 # HOSTNIC_IMAGE: the image reference (default localhost/hostnic:<version of package.json>).
 # HOSTNIC_IMAGE_CACHE: where the root filesystem tarball is cached (see rootfs.sh).
 set -euo pipefail
@@ -11,8 +12,12 @@ cd "$repo"
 started=$SECONDS
 
 bash scripts/install-system-deps.sh --image
-npx turbo run build --output-logs=errors-only \
-  --filter=@hostnic/agent --filter=@hostnic/controller --filter=@hostnic/iaas-client --filter=@hostnic/cni-plugin
+# --no-build: the bundles are built already (the image test runs under `turbo run test`, whose ^build made
+# them; a turbo inside a turbo task would contend for its cache).
+if [ "${1:-}" != "--no-build" ]; then
+  npx turbo run build --output-logs=errors-only \
+    --filter=@hostnic/agent --filter=@hostnic/controller --filter=@hostnic/iaas-client --filter=@hostnic/cni-plugin
+fi
 
 version="$(node -p "require('./package.json').version")"
 ref="${HOSTNIC_IMAGE:-localhost/hostnic:$version}"

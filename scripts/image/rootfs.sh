@@ -10,7 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 suite="${HOSTNIC_DEBIAN_SUITE:-bookworm}"
-cache="${HOSTNIC_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostnic-image}"
+cache="${HOSTNIC_IMAGE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/hostnic-image}"
 sources=/etc/apt/sources.list.d/debian.sources
 
 mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/packages.txt")

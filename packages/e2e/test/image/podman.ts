@@ -4,6 +4,7 @@
  * unprivileged container host (no CAP_SYS_RESOURCE to raise limits, cgroups v1 where crun refuses).
  */
 import { spawnSync } from 'node:child_process';
+import { homedir } from 'node:os';
 
 export interface Run {
   status: number | null;
@@ -18,7 +19,9 @@ export function hasCommand(name: string): boolean {
 function run(argv: readonly string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Run {
   const [program, ...args] = argv;
   if (program === undefined) throw new Error('empty command line');
-  const r = spawnSync(program, args, { encoding: 'utf8', timeout: timeoutMs, env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
+  // A task runner may pass no HOME; podman, buildah and the root filesystem cache look there.
+  const withHome = { ...(env ?? process.env), HOME: (env ?? process.env)['HOME'] ?? homedir() };
+  const r = spawnSync(program, args, { encoding: 'utf8', timeout: timeoutMs, env: withHome, maxBuffer: 64 * 1024 * 1024 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -60,7 +63,10 @@ export function podman(args: readonly string[]): Run {
   return run(['podman', ...args], 120_000);
 }
 
-/** `npm run image` (scripts/image/build.sh): builds or rebuilds the image, the root filesystem from cache. */
+/**
+ * scripts/image/build.sh from the bundles already built (this package's tests depend on the apps' build),
+ * the root filesystem from cache.
+ */
 export function buildImage(repo: string, ref: string): Run {
-  return run(['bash', `${repo}/scripts/image/build.sh`], 600_000, { ...process.env, HOSTNIC_IMAGE: ref });
+  return run(['bash', `${repo}/scripts/image/build.sh`, '--no-build'], 600_000, { ...process.env, HOSTNIC_IMAGE: ref });
 }
