@@ -56,13 +56,14 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
   });
 
   it('has the programs the agent drives, each finding its libraries', () => {
-    const script = 'ip -V && iptables-restore --version && iptables-save --version && ebtables --version && ipset version; nsenter --version && flock --version && echo x | cat';
+    const script = 'ip -V && iptables-restore --version && iptables-save --version && ebtables --version && ipset version; nsenter --version && flock --version && busybox udhcpc --help 2>&1; echo x | cat';
     const out = ok(podmanRun(IMAGE, ['sh', '-c', script]));
     expect(out).toContain('iproute2');
     expect(out.match(/\(nf_tables\)/g)?.length).toBe(3);
     expect(out).toContain('ipset v');
     expect(out).toContain('nsenter from util-linux');
     expect(out).toContain('flock from util-linux');
+    expect(out).toContain('Usage: udhcpc');
     expect(out.trimEnd().endsWith('x')).toBe(true);
   });
 
