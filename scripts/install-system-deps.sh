@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the dataplane tests and the sandbox need, when they are missing.
 # Safe to run repeatedly: it does nothing when everything is present.
+#   --image   also what building and testing the image takes (npm run image does this; so does CI, CI=true)
 set -euo pipefail
+image=0
+if [ "${1:-}" = "--image" ] || [ "${CI:-}" = "true" ]; then image=1; fi
 
 declare -A need=(
   [ip]=iproute2
@@ -19,6 +22,12 @@ declare -A need=(
   [openssl]=openssl
   [kubectl]=kubernetes-client
 )
+if [ "$image" -eq 1 ]; then
+  # The root filesystem (mmdebstrap), its library check and Node's stripping (readelf, strip), the assembly
+  # (buildah) and the image test (podman; runc, which also runs where crun cannot: cgroups v1 hybrid). As root, no uidmap or
+  # fuse-overlayfs: those are for rootless builds.
+  need+=([mmdebstrap]=mmdebstrap [readelf]=binutils [strip]=binutils [buildah]=buildah [podman]=podman [runc]=runc)
+fi
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || missing+=("${need[$cmd]}")

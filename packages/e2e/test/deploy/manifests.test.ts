@@ -55,14 +55,20 @@ function mountOf(spec: PodSpec, container: Container, volume: string): string {
   return mount.mountPath;
 }
 
-const WRAPPERS = join(REPO, 'deploy/images/bin');
+/** The sources of the image's commands (the image runs their bundles; test/image runs those). */
+const IMAGE_COMMANDS: Readonly<Record<string, string>> = {
+  'hostnic-agent': 'packages/agent/src/cli.ts',
+  'hostnic-controller': 'packages/controller/src/cli.ts',
+};
 
-/** Runs an image command (`hostnic-agent ...`) from this checkout, as the image's wrapper would. */
+/** Runs an image command (`hostnic-agent ...`) from this checkout's sources. */
 function imageCommand(command: readonly string[], env: Record<string, string>): ReturnType<typeof spawnSync> {
   const [bin, ...args] = command;
-  return spawnSync(join(WRAPPERS, bin ?? ''), args, {
+  const cli = IMAGE_COMMANDS[bin ?? ''];
+  if (cli === undefined) throw new Error(`the image has no command ${String(bin)}`);
+  return spawnSync(process.execPath, ['--conditions=@hostnic/source', join(REPO, cli), ...args], {
     encoding: 'utf8',
-    env: { PATH: `${join(REPO, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`, HOSTNIC_APP: REPO, ...env },
+    env: { PATH: process.env['PATH'] ?? '', ...env },
     timeout: 60_000,
   });
 }
@@ -82,7 +88,7 @@ describe('deploy/hostnic.yaml', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('installs the four CRDs, two service accounts with their RBAC, the DaemonSet and the Deployment', () => {
+  it('installs the four CRDs, two service accounts with their RBAC, the DaemonSet, the Deployment and its PDB', () => {
     const ids = all.map((m) => `${m.kind}/${m.metadata.namespace === undefined ? '' : `${m.metadata.namespace}/`}${m.metadata.name}`).sort();
     expect(ids).toEqual([
       'ClusterRole/hostnic-controller',
@@ -95,6 +101,7 @@ describe('deploy/hostnic.yaml', () => {
       'CustomResourceDefinition/vxnetpools.network.qingcloud.com',
       'DaemonSet/kube-system/hostnic-node',
       'Deployment/kube-system/hostnic-controller',
+      'PodDisruptionBudget/kube-system/hostnic-controller',
       'Role/kube-system/hostnic-controller',
       'Role/kube-system/hostnic-node',
       'RoleBinding/kube-system/hostnic-controller',
@@ -179,16 +186,19 @@ describe('deploy/hostnic.yaml', () => {
     const help = imageCommand([...c.command, '--help'], {});
     expect(help.status, String(help.stderr)).toBe(0);
     for (const flag of c.command.filter((a) => a.startsWith('--'))) expect(String(help.stdout)).toContain(flag);
-    expect(mountOf(spec, c, 'qcsecret')).toBe('/root/.qingcloud');
+    expect(mountOf(spec, c, 'qcsecret')).toBe('/etc/hostnic/qingcloud');
+    expect(c.command).toContain('/etc/hostnic/qingcloud/config.yaml');
   });
 
-  it('the image wrappers and the Dockerfile name files that exist', async () => {
+  it('the Dockerfile lays the image out with the script the registry-free build uses, from sources only', async () => {
     const dockerfile = await readFile(join(REPO, 'deploy/images/Dockerfile'), 'utf8');
-    for (const copied of ['deploy/images/bin/hostnic-agent', 'deploy/images/bin/hostnic-controller']) {
-      expect(dockerfile).toContain(copied);
-      expect(existsSync(join(REPO, copied))).toBe(true);
+    for (const used of ['scripts/image/stage-app.sh', 'scripts/image/packages.txt']) {
+      expect(dockerfile).toContain(used);
+      expect(existsSync(join(REPO, used))).toBe(true);
     }
-    expect(dockerfile).toContain('npm run build --workspace=@hostnic/cni-plugin');
+    expect(dockerfile).not.toMatch(/^COPY \. /m);
+    const ignored = (await readFile(join(REPO, '.dockerignore'), 'utf8')).split('\n');
+    for (const kept of ['.git', 'node_modules', '**/dist', '**/test', '**/bench']) expect(ignored).toContain(kept);
   });
 });
 
