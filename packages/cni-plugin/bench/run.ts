@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPlugin, PACKAGE_DIR } from '../scripts/build.ts';
-import { startFakeAgent, arpReplySupported } from '../test/helpers/fake-agent.ts';
+import { startFakeAgent } from '../test/helpers/fake-agent.ts';
 import { createSandbox } from '../test/helpers/netns.ts';
 import { run } from '../test/helpers/sh.ts';
 import type { Ran } from '../test/helpers/sh.ts';
@@ -37,7 +37,6 @@ const agent = await startFakeAgent({
   mode: 'wire',
   nodeNetns: box.node,
   lockPath: join(box.dir, 'hostnic.lock'),
-  arpReply: await arpReplySupported(box.node),
 });
 // The same calls against an agent that answers at once: what the plugin itself costs.
 const canned = await startFakeAgent({ socketPath: join(box.dir, 'canned.sock'), mode: 'canned' });

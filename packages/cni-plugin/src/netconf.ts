@@ -16,7 +16,8 @@ import type { CniError } from './errors.ts';
 import { DecodeError, InvalidConfigError, UnsupportedFieldError } from './errors.ts';
 import { ID_PATTERN } from './env.ts';
 import type { CniVersion } from './versions.ts';
-import { MAX_VETH_PREFIX, validVethPrefix } from './veth-prefix.ts';
+// The names module alone: config checks run on every call and must not load the rest of netlink.
+import { MAX_VETH_PREFIX_LENGTH, vethPrefixProblem } from '@hostnic/netlink/names';
 
 export interface Timeouts {
   /** Until the agent's socket accepts the connection. */
@@ -348,11 +349,11 @@ export function parseNetConf(raw: Record<string, unknown>, cniVersion: CniVersio
 
   let vethPrefix: string = r.string('vethPrefix', `"${DEFAULTS.vethPrefix}"`) ?? '';
   if (vethPrefix === '') vethPrefix = DEFAULTS.vethPrefix;
-  else if (!validVethPrefix(vethPrefix)) {
+  else if (vethPrefixProblem(vethPrefix) !== undefined) {
     vethPrefix = r.fail(
       new InvalidConfigError(
-        `vethPrefix "${vethPrefix}" is ${vethPrefix.length > MAX_VETH_PREFIX ? `longer than ${MAX_VETH_PREFIX} characters` : 'not a valid interface name prefix'}`,
-        `host veth names are the prefix plus 11 hex characters and must fit in 15; use "${DEFAULTS.vethPrefix}" (the default, which Calico's FELIX_INTERFACEPREFIX expects) or another prefix of at most ${MAX_VETH_PREFIX} letters or digits`,
+        `vethPrefix "${vethPrefix}" is ${vethPrefix.length > MAX_VETH_PREFIX_LENGTH ? `longer than ${MAX_VETH_PREFIX_LENGTH} characters` : 'not a valid interface name prefix'}`,
+        `host veth names are the prefix plus 11 hex characters and must fit in 15; use "${DEFAULTS.vethPrefix}" (the default, which Calico's FELIX_INTERFACEPREFIX expects) or another prefix of at most ${MAX_VETH_PREFIX_LENGTH} letters or digits`,
         'vethPrefix',
       ),
       DEFAULTS.vethPrefix,

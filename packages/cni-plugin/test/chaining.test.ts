@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostVethName } from '../src/veth.ts';
+import { hostVethName } from '@hostnic/netlink';
 import type { FakeAgent } from './helpers/fake-agent.ts';
-import { arpReplySupported, startFakeAgent } from './helpers/fake-agent.ts';
+import { startFakeAgent } from './helpers/fake-agent.ts';
 import type { Conflist, RuntimeCall } from './helpers/libcni.ts';
 import { Libcni, PluginFailed } from './helpers/libcni.ts';
 import type { Sandbox } from './helpers/netns.ts';
@@ -34,7 +34,6 @@ describe.skipIf(!isRoot || !haveReference)('chaining with portmap, bandwidth and
       nodeNetns: box.node,
       lockPath: join(box.dir, 'hostnic.lock'),
       firstIp: '172.22.0.50',
-      arpReply: await arpReplySupported(box.node),
     });
     cni = new Libcni([PLUGIN_BIN_DIR, REFERENCE], box.node);
   });
@@ -143,7 +142,6 @@ describe.skipIf(!isRoot || !haveReference)('chaining with portmap, bandwidth and
       nodeNetns: box.node,
       lockPath: join(box.dir, 'hostnic.lock'),
       firstIp: '172.22.1.50',
-      arpReply: await arpReplySupported(box.node),
     });
     const list = conflist('1.0.0');
     list.plugins[0] = { ...hostnic(), socketPath };

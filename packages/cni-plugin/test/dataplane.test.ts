@@ -8,9 +8,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hostVethName } from '../src/veth.ts';
+import { hostVethName } from '@hostnic/netlink';
+import type { ArpReplyMatch } from '@hostnic/netlink';
 import type { FakeAgent } from './helpers/fake-agent.ts';
-import { arpReplySupported, startFakeAgent } from './helpers/fake-agent.ts';
+import { NIC_LINK, startFakeAgent } from './helpers/fake-agent.ts';
 import type { Sandbox } from './helpers/netns.ts';
 import { createSandbox, isRoot } from './helpers/netns.ts';
 import type { CniCall } from './helpers/plugin.ts';
@@ -22,14 +23,12 @@ describe.skipIf(!isRoot)('dataplane (root)', () => {
   let box: Sandbox;
   let agent: FakeAgent | undefined;
   let seq = 0;
-  /** The ARP entry needs nft `meta ibrname`; without it the entry is neither made nor asserted. */
-  let arp = true;
 
   const socketPath = (): string => join(box.dir, 'agent.sock');
   const spoolDir = (): string => join(box.dir, 'spool');
 
-  async function startAgent(firstIp?: string): Promise<FakeAgent> {
-    agent = await startFakeAgent({ socketPath: socketPath(), mode: 'wire', nodeNetns: box.node, lockPath: join(box.dir, 'hostnic.lock'), firstIp, arpReply: arp });
+  async function startAgent(firstIp?: string, arpForm?: ArpReplyMatch): Promise<FakeAgent> {
+    agent = await startFakeAgent({ socketPath: socketPath(), mode: 'wire', nodeNetns: box.node, lockPath: join(box.dir, 'hostnic.lock'), firstIp, arpForm });
     return agent;
   }
 
@@ -40,8 +39,6 @@ describe.skipIf(!isRoot)('dataplane (root)', () => {
 
   beforeAll(async () => {
     box = await createSandbox('dp');
-    arp = await arpReplySupported(box.node);
-    if (!arp) console.warn('ebtables here rejects --logical-in: ARP responder entries are not created or checked');
   });
 
   beforeEach(async () => {
@@ -108,7 +105,7 @@ describe.skipIf(!isRoot)('dataplane (root)', () => {
     expect((await link(box.node, veth))?.linkinfo?.info_kind).toBe('veth');
     expect(await routeTo(box.node, ip)).toBe(`${ip} dev ${veth} scope link`);
     expect(await rulesTo(box.node, ip)).toHaveLength(1);
-    expect(await arpReplies(box.node, ip)).toHaveLength(arp ? 1 : 0);
+    expect(await arpReplies(box.node, ip)).toHaveLength(1);
   }
 
   async function expectGone(p: Pod | undefined, ip: string, veth: string): Promise<void> {
@@ -178,6 +175,19 @@ describe.skipIf(!isRoot)('dataplane (root)', () => {
       });
       const again = await runPlugin(withPrev({ ...p.call, command: 'DEL' }, result));
       expect([again.code, again.stdout]).toEqual([0, '']);
+    });
+
+    it('DEL removes an ARP entry of the -i form (the agent fell back to it) as well', async () => {
+      await stopAgent();
+      await startAgent(`172.22.${10 + seq}.10`, 'in');
+      const p = await pod('1.0.0');
+      const { result, ip, veth } = await add(p);
+      expect(await arpReplies(box.node, ip)).toEqual([expect.stringContaining(`-i ${NIC_LINK} `)]);
+      await stopAgent();
+      const del = await runPlugin(withPrev({ ...p.call, command: 'DEL' }, result));
+      expect([del.code, del.stdout], del.stderr).toEqual([0, '']);
+      expect(del.stderr).toContain('"outcome":"spooled"');
+      await expectGone(p, ip, veth);
     });
 
     it('without prevResult the IP is found from the host route through the pod veth', async () => {

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from './errors.ts';
 
@@ -98,4 +99,14 @@ export function sameMac(a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined) return false;
   const na = normalizeMac(a);
   return na !== undefined && na === normalizeMac(b);
+}
+
+/**
+ * A random MAC that is locally administered and unicast (first octet: bit 1 set, bit 0 clear), as the kernel
+ * picks for veth ends. Chosen up front so that both ends' MACs are known without reading them back.
+ */
+export function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

@@ -12,7 +12,7 @@
  */
 
 import { assertIPv4, normalizeMac, sameMac } from './addr-util.ts';
-import { InvalidArgumentError, commandErrorFor, errnoOf, findErrno } from './errors.ts';
+import { CommandError, InvalidArgumentError, LockTimeoutError, commandErrorFor, errnoOf, findErrno } from './errors.ts';
 import type { ExecOptions } from './exec.ts';
 import { run } from './exec.ts';
 import type { LockOptions } from './lock.ts';
@@ -129,46 +129,72 @@ export function sameEbtablesRule(a: ReadonlyMap<string, string>, b: ReadonlyMap<
   return true;
 }
 
-/** An ARP responder entry: ARP requests for `ip` arriving on bridge `bridge` are answered with `mac`. */
+/**
+ * Which interface an ARP responder entry matches: `logical-in` is the original's form [compat], `--logical-in
+ * br_N`; `in` is `-i <NIC link>`, for nft-based ebtables on kernels whose nf_tables lacks the bridge-name
+ * match behind `--logical-in` (the NIC is the only port of br_N that faces the vxnet, so both match the same
+ * requests).
+ */
+export type ArpReplyMatch = 'logical-in' | 'in';
+
+/** An ARP responder entry: ARP requests for `ip` arriving on `dev` are answered with `mac`. */
 export interface ArpReplyEntry {
-  readonly bridge: string;
+  readonly match: ArpReplyMatch;
+  /** The bridge (`br_N`) for `logical-in`, the NIC link (`hostnic_<id>`) for `in`. */
+  readonly dev: string;
   readonly ip: string;
   readonly mac: string;
 }
 
+/** The ebtables option that carries `dev` in each form. */
+const MATCH_OPTION: Record<ArpReplyMatch, string> = { 'logical-in': '--logical-in', in: '-i' };
+
 /**
- * The rule of an entry [compat]: `-t nat PREROUTING -p ARP --logical-in br_N --arp-op Request
+ * The rule of an entry: `-t nat PREROUTING -p ARP (--logical-in br_N | -i <nic>) --arp-op Request
  * --arp-ip-dst <ip> -j arpreply --arpreply-mac <mac>`.
  */
 export function arpReplyRule(entry: ArpReplyEntry): EbtablesRule {
-  validateIfName(entry.bridge, 'bridge');
+  const option = MATCH_OPTION[entry.match];
+  if (option === undefined) throw new InvalidArgumentError('match', entry.match, 'use "logical-in" or "in"');
+  validateIfName(entry.dev, entry.match === 'in' ? 'NIC link' : 'bridge');
   assertIPv4('ip', entry.ip);
   const mac = normalizeMac(entry.mac);
   if (mac === undefined) throw new InvalidArgumentError('mac', entry.mac, 'not a MAC address');
   return {
     table: 'nat',
     chain: 'PREROUTING',
-    args: ['-p', 'ARP', '--logical-in', entry.bridge, '--arp-op', 'Request', '--arp-ip-dst', entry.ip, '-j', 'arpreply', '--arpreply-mac', mac],
+    args: ['-p', 'ARP', option, entry.dev, '--arp-op', 'Request', '--arp-ip-dst', entry.ip, '-j', 'arpreply', '--arpreply-mac', mac],
   };
 }
 
 /** Which ARP responder entries to remove: unset fields match anything. */
 export interface ArpReplyFilter {
   readonly ip?: string | undefined;
-  readonly bridge?: string | undefined;
+  /** Bridge or NIC link, in either form. */
+  readonly dev?: string | undefined;
+  readonly match?: ArpReplyMatch | undefined;
   readonly mac?: string | undefined;
 }
 
-/** The entry a listed rule stands for, when it is an ARP responder entry. */
+/** The entry a listed rule stands for, when it is an ARP responder entry of either form. */
 export function asArpReply(rule: ListedEbtablesRule): ArpReplyEntry | undefined {
   const o = rule.options;
   if (o.get('-j') !== 'arpreply' || o.get('-p') !== 'ARP' || o.get('--arp-op') !== 'request') return undefined;
-  const bridge = o.get('--logical-in');
+  const logical = o.get('--logical-in');
+  const nic = o.get('-i');
+  // Exactly one of the two matches: a rule with both, or with neither, is not one hostnic writes.
+  if ((logical === undefined) === (nic === undefined)) return undefined;
   const ip = o.get('--arp-ip-dst');
   const mac = o.get('--arpreply-mac');
-  if (bridge === undefined || ip === undefined || mac === undefined) return undefined;
-  if (bridge.startsWith('!') || ip.startsWith('!')) return undefined;
-  return { bridge, ip, mac };
+  const dev = logical ?? nic;
+  if (dev === undefined || ip === undefined || mac === undefined) return undefined;
+  if (dev.startsWith('!') || ip.startsWith('!')) return undefined;
+  return { match: logical === undefined ? 'in' : 'logical-in', dev, ip, mac };
+}
+
+/** Whether two entries are the same (MACs compared by value). */
+export function sameArpReply(a: ArpReplyEntry, b: ArpReplyEntry): boolean {
+  return a.match === b.match && a.dev === b.dev && a.ip === b.ip && sameMac(a.mac, b.mac);
 }
 
 /** Whether a listed rule is an ARP responder entry selected by `filter`. */
@@ -176,7 +202,8 @@ export function matchesArpReplyFilter(rule: ListedEbtablesRule, filter: ArpReply
   const e = asArpReply(rule);
   if (!e) return false;
   if (filter.ip !== undefined && e.ip !== filter.ip) return false;
-  if (filter.bridge !== undefined && e.bridge !== filter.bridge) return false;
+  if (filter.dev !== undefined && e.dev !== filter.dev) return false;
+  if (filter.match !== undefined && e.match !== filter.match) return false;
   if (filter.mac !== undefined && !sameMac(e.mac, filter.mac)) return false;
   return true;
 }
@@ -282,23 +309,69 @@ export async function removeEbtablesRule(rule: EbtablesRule, options?: EbtablesO
   return removeEbtablesRules(rule.table, rule.chain, (r) => sameEbtablesRule(r.options, wanted), options);
 }
 
-/** Makes sure the ARP responder entry is present exactly once. */
+/** Makes sure the ARP responder entry is present exactly once, in the form it names. */
 export async function ensureArpReply(entry: ArpReplyEntry, options?: EbtablesOptions): Promise<EbtablesChange> {
   return ensureEbtablesRule(arpReplyRule(entry), options);
 }
 
+/** Where a pod's ARP responder entry can go: the NIC's bridge, or the NIC itself. */
+export interface ArpReplyTarget {
+  readonly ip: string;
+  /** The NIC's MAC. */
+  readonly mac: string;
+  /** `br_<table>`. */
+  readonly bridge: string;
+  /** The NIC's link (`hostnic_<id>`). */
+  readonly nicLink: string;
+}
+
 /**
- * Removes every ARP responder entry selected by `filter` (e.g. `{ip}` for all entries of a pod IP,
- * `{bridge}` for all entries of a freed bridge).
+ * Installs a pod's entry in the compatible form, or in the `in` form when ebtables refuses `--logical-in`.
+ * `form: 'in'` (the caller learnt that this kernel refuses it) goes straight to the `in` form, saving the
+ * refused attempt on every pod. Returns the entry as installed, which is what {@link removeArpReply} takes.
+ */
+export async function installArpReply(
+  target: ArpReplyTarget,
+  options?: EbtablesOptions,
+  form?: ArpReplyMatch,
+): Promise<ArpReplyEntry> {
+  // The MAC as ebtables lists it, so that the returned entry compares equal to the listed one.
+  const mac = normalizeMac(target.mac);
+  if (mac === undefined) throw new InvalidArgumentError('mac', target.mac, 'not a MAC address');
+  const fallback: ArpReplyEntry = { match: 'in', dev: target.nicLink, ip: target.ip, mac };
+  if (form === 'in') {
+    await ensureArpReply(fallback, options);
+    return fallback;
+  }
+  const entry: ArpReplyEntry = { match: 'logical-in', dev: target.bridge, ip: target.ip, mac };
+  try {
+    await ensureArpReply(entry, options);
+    return entry;
+  } catch (e) {
+    // Only a refusal by ebtables itself warrants the other form; a lock timeout or a bad argument does not.
+    if (!(e instanceof CommandError) || e instanceof LockTimeoutError) throw e;
+    await ensureArpReply(fallback, options);
+    return fallback;
+  }
+}
+
+/** Removes every copy of an entry, in the form it names. */
+export async function removeArpReply(entry: ArpReplyEntry, options?: EbtablesOptions): Promise<EbtablesChange> {
+  return removeEbtablesRule(arpReplyRule(entry), options);
+}
+
+/**
+ * Removes every ARP responder entry selected by `filter`, in either form unless `match` is set (e.g. `{ip}`
+ * for all entries of a pod IP, `{dev}` for all entries of a freed bridge or NIC).
  */
 export async function removeArpReplies(filter: ArpReplyFilter, options?: EbtablesOptions): Promise<EbtablesChange> {
-  if (filter.ip === undefined && filter.bridge === undefined && filter.mac === undefined) {
-    throw new InvalidArgumentError('filter', filter, 'would remove every ARP responder entry');
+  if (filter.ip === undefined && filter.dev === undefined && filter.mac === undefined) {
+    throw new InvalidArgumentError('filter', filter, 'would remove every ARP responder entry; set ip, dev or mac');
   }
   return removeEbtablesRules('nat', 'PREROUTING', (r) => matchesArpReplyFilter(r, filter), options);
 }
 
-/** The ARP responder entries of nat PREROUTING (one element per copy). */
+/** The ARP responder entries of nat PREROUTING, both forms (one element per copy). */
 export async function listArpReplies(options?: EbtablesOptions): Promise<ArpReplyEntry[]> {
   const listed = await listEbtablesChain('nat', 'PREROUTING', options);
   const out: ArpReplyEntry[] = [];
@@ -307,4 +380,9 @@ export async function listArpReplies(options?: EbtablesOptions): Promise<ArpRepl
     if (e) out.push(e);
   }
   return out;
+}
+
+/** How many copies of the entry are installed (CHECK wants exactly one). */
+export async function countArpReply(entry: ArpReplyEntry, options?: EbtablesOptions): Promise<number> {
+  return (await listArpReplies(options)).filter((e) => sameArpReply(e, entry)).length;
 }

@@ -72,17 +72,17 @@ export { parseAddresses, parseLinks, parseNeighbours, parseRoutes, parseRules } 
 export type { ReadOptions, SnapshotOptions, SnapshotPart } from './snapshot.ts';
 export { readAddresses, readLinks, readNeighbours, readRoutes, readRules, readSnapshot } from './snapshot.ts';
 
-export { ipv4Network, normalizeMac, normalizePrefix, sameMac } from './addr-util.ts';
+export { ipv4Network, normalizeMac, normalizePrefix, randomMac, sameMac } from './addr-util.ts';
 export {
   DEFAULT_VETH_PREFIX,
   MAX_VETH_PREFIX_LENGTH,
   bridgeName,
-  hostVethName,
   nicLinkName,
-  randomMac,
   validateIfName,
   validateVethPrefix,
+  vethPrefixProblem,
 } from './names.ts';
+export { hostVethName } from './host-veth.ts';
 
 export type { LinkAttrs, LinkOptions, VethSpec } from './links.ts';
 export {
@@ -140,6 +140,8 @@ export {
 export type {
   ArpReplyEntry,
   ArpReplyFilter,
+  ArpReplyMatch,
+  ArpReplyTarget,
   EbtablesChange,
   EbtablesOptions,
   EbtablesRule,
@@ -147,15 +149,20 @@ export type {
 } from './ebtables.ts';
 export {
   arpReplyRule,
+  asArpReply,
+  countArpReply,
   ensureArpReply,
+  installArpReply,
   ensureEbtablesRule,
   listArpReplies,
   listEbtablesChain,
   normalizeEbtablesRule,
   parseEbtablesList,
   removeArpReplies,
+  removeArpReply,
   removeEbtablesRule,
   removeEbtablesRules,
+  sameArpReply,
   sameEbtablesRule,
 } from './ebtables.ts';
 

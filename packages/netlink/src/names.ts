@@ -1,10 +1,12 @@
 /**
- * Names hostnic gives to kernel objects [compat: the original's names, relied on by Calico and operators].
+ * Names hostnic gives to kernel objects [compat: the original's names, relied on by Calico and operators],
+ * and the rules they follow. Also exported as `@hostnic/netlink/names`, which loads nothing but this file and
+ * the error classes: the CNI plugin checks `vethPrefix` on every call and must not pay for node:crypto or
+ * child_process there (the hash of a veth name is in host-veth.ts).
  *
  * @packageDocumentation
  */
 
-import { createHash, randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from './errors.ts';
 
 /** Whether `text` contains an ASCII control character (which no name or batch token may carry). */
@@ -39,25 +41,21 @@ export function validateIfName(name: string, field = 'interface name'): string {
   return name;
 }
 
-/** Checks a veth prefix: at most 4 characters, so that the derived name fits in 15. */
-export function validateVethPrefix(prefix: string): string {
-  if (prefix.length > MAX_VETH_PREFIX_LENGTH) {
-    throw new InvalidArgumentError('vethPrefix', prefix, `longer than ${MAX_VETH_PREFIX_LENGTH} characters`);
-  }
-  if (prefix !== '' && !/^[A-Za-z0-9_.-]+$/.test(prefix)) {
-    throw new InvalidArgumentError('vethPrefix', prefix, 'use letters, digits, "_", "." and "-" only');
-  }
-  return prefix;
+/**
+ * What is wrong with a veth prefix, or undefined when it is fine: at most 4 characters, so that the derived
+ * name fits in 15, of letters, digits, `_`, `.` and `-`.
+ */
+export function vethPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length > MAX_VETH_PREFIX_LENGTH) return `longer than ${MAX_VETH_PREFIX_LENGTH} characters`;
+  if (!/^[A-Za-z0-9_.-]*$/.test(prefix)) return 'use letters, digits, "_", "." and "-" only';
+  return undefined;
 }
 
-/**
- * Host-side veth name of a pod [compat]: prefix + the first 11 hex characters of SHA-1 over
- * `<namespace>.<pod>` (Calico's workload interface naming). `default.nginx` → `vnicc440f455693`.
- */
-export function hostVethName(namespace: string, pod: string, prefix: string = DEFAULT_VETH_PREFIX): string {
-  validateVethPrefix(prefix);
-  const hash = createHash('sha1').update(`${namespace}.${pod}`, 'utf8').digest('hex');
-  return `${prefix}${hash.slice(0, 11)}`;
+/** Checks a veth prefix (see {@link vethPrefixProblem}). Returns the prefix. */
+export function validateVethPrefix(prefix: string): string {
+  const problem = vethPrefixProblem(prefix);
+  if (problem !== undefined) throw new InvalidArgumentError('vethPrefix', prefix, problem);
+  return prefix;
 }
 
 /** Kernel name of a hostnic NIC [compat]: `hostnic_` + the vxnet id without `vxnet-`. */
@@ -73,14 +71,4 @@ export function bridgeName(table: number): string {
     throw new InvalidArgumentError('route table', table, 'must be an integer table id');
   }
   return validateIfName(`br_${table}`, 'bridge name');
-}
-
-/**
- * A random MAC that is locally administered and unicast (first octet: bit 1 set, bit 0 clear), as the kernel
- * picks for veth ends. Chosen up front so that both ends' MACs are known without reading them back.
- */
-export function randomMac(): string {
-  const b = randomBytes(6);
-  b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

@@ -15,17 +15,17 @@
  * @packageDocumentation
  */
 
-import { assertIPv4, checkMac, sameMac } from './addr-util.ts';
+import { assertIPv4, checkMac, randomMac, sameMac } from './addr-util.ts';
 import type { BatchOp, BatchOptions, Prelude } from './batch.ts';
 import { PRELUDE_MARKER, applyBatch, applyBatchOrThrow, readBatch } from './batch.ts';
 import type { ArpReplyEntry, EbtablesOptions } from './ebtables.ts';
-import { listArpReplies } from './ebtables.ts';
+import { listArpReplies, sameArpReply } from './ebtables.ts';
 import { CommandError, ExistsError, InvalidArgumentError, NetnsGoneError } from './errors.ts';
 import type { ExecOptions } from './exec.ts';
 import { addrReplaceOp } from './addresses.ts';
 import { findLink, linkDelOp, linkSetOp, vethAddOp, deleteLink } from './links.ts';
 import { neighReplaceOp } from './neigh.ts';
-import { validateIfName, randomMac } from './names.ts';
+import { validateIfName } from './names.ts';
 import type { Netns } from './netns.ts';
 import { CURRENT_NETNS, assertLiveNetns, describeNetns, isLiveNetns } from './netns.ts';
 import { parseLinks, parseRoutes, parseRules } from './parse.ts';
@@ -331,7 +331,7 @@ export interface PodCheckSpec {
   readonly podIP: string;
   /** Default 1500. */
   readonly mtu?: number | undefined;
-  /** Also check the ARP responder entry (present exactly once). */
+  /** Also check the ARP responder entry, in the form ADD installed (present exactly once). */
   readonly arpReply?: Omit<ArpReplyEntry, 'ip'> | undefined;
 }
 
@@ -404,9 +404,9 @@ export function diffPodState(state: PodObservedState, spec: PodCheckSpec): strin
   if (ra !== undefined && ra !== '0') problems.push(`host: ${hostVeth} accept_ra ${ra}, expected 0`);
   if (fwd !== '1') problems.push(`host: ip_forward ${fwd ?? 'missing'}, expected 1`);
   if (spec.arpReply && state.arpReplies) {
-    const want = spec.arpReply;
-    const n = state.arpReplies.filter((e) => e.ip === podIP && e.bridge === want.bridge && sameMac(e.mac, want.mac)).length;
-    if (n !== 1) problems.push(`host: ebtables arpreply for ${podIP} on ${want.bridge} present ${n} times`);
+    const want: ArpReplyEntry = { ...spec.arpReply, ip: podIP };
+    const n = state.arpReplies.filter((e) => sameArpReply(e, want)).length;
+    if (n !== 1) problems.push(`host: ebtables arpreply for ${podIP} on ${want.dev} present ${n} times`);
   }
   return problems;
 }

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecRequest, ExecResult } from '../src/index.ts';
+import type { ArpReplyEntry, ExecRequest, ExecResult } from '../src/index.ts';
 import {
+  LockTimeoutError,
   arpReplyRule,
+  asArpReply,
+  countArpReply,
   ensureArpReply,
+  installArpReply,
   listArpReplies,
   noLock,
   normalizeEbtablesRule,
   parseEbtablesList,
   removeArpReplies,
+  removeArpReply,
   sameEbtablesRule,
   InvalidArgumentError,
   PermissionError,
@@ -37,7 +42,7 @@ Bridge chain: PREROUTING, entries: 3, policy: ACCEPT
 3. -p ARP --logical-in br_261 --arp-op Request --arp-ip-dst 172.22.0.77 -j arpreply --arpreply-mac 52:54:9e:d0:dd:97 
 `;
 
-const ENTRY = { bridge: 'br_260', ip: '172.22.0.239', mac: '52:54:9E:D0:0D:06' };
+const ENTRY: ArpReplyEntry = { match: 'logical-in', dev: 'br_260', ip: '172.22.0.239', mac: '52:54:9E:D0:0D:06' };
 
 describe('listing', () => {
   it('parses nft output, plain and with numbers and counters', () => {
@@ -82,7 +87,7 @@ describe('listing', () => {
  * printed form is the same as the request (so a request without `--arpreply-target ACCEPT` does not match a
  * rule that has it: "Bad rule").
  */
-function fakeEbtables(style: 'nft' | 'legacy', initial: string[][] = []) {
+function fakeEbtables(style: 'nft' | 'legacy', initial: string[][] = [], refuseLogicalIn = false) {
   const rules = initial.map((r) => [...r]);
   const calls: string[][] = [];
   const printMac = (t: string) => (style === 'legacy' ? t.split(':').map((o) => o.replace(/^0(?=.)/, '')).join(':') : t.toLowerCase());
@@ -100,6 +105,10 @@ function fakeEbtables(style: 'nft' | 'legacy', initial: string[][] = []) {
       return ok(`Bridge table: nat\n\nBridge chain: PREROUTING, entries: ${rules.length}, policy: ACCEPT\n${body}\n`);
     }
     if (verb === '-I') {
+      if (refuseLogicalIn && rest.includes('--logical-in')) {
+        const stderr = 'ebtables v1.8.9 (nf_tables):  RULE_INSERT failed (Operation not supported): rule in chain PREROUTING\n';
+        return Promise.resolve({ argv, code: 4, signal: null, stdout: '', stderr, durationMs: 0 });
+      }
       rules.unshift(rest);
       return ok();
     }
@@ -138,18 +147,82 @@ describe.each(['nft', 'legacy'] as const)('ensure and remove against %s ebtables
 
   it('removes every copy, in whatever form it was stored, and nothing else', async () => {
     const rule = arpReplyRule(ENTRY).args;
-    const other = arpReplyRule({ bridge: 'br_260', ip: '172.22.0.240', mac: ENTRY.mac }).args;
+    const other = arpReplyRule({ ...ENTRY, ip: '172.22.0.240' }).args;
     const fake = fakeEbtables(style, [[...rule], [...other], [...rule, '--arpreply-target', 'ACCEPT'], [...rule]]);
     const opts = { exec: fake.exec, locker: noLock };
-    expect(await removeArpReplies({ ip: ENTRY.ip, bridge: ENTRY.bridge, mac: ENTRY.mac }, opts)).toEqual({ inserted: 0, deleted: 3 });
-    expect(await listArpReplies(opts)).toEqual([{ bridge: 'br_260', ip: '172.22.0.240', mac: '52:54:9e:d0:0d:06' }]);
+    expect(await removeArpReplies({ ip: ENTRY.ip, dev: ENTRY.dev, mac: ENTRY.mac }, opts)).toEqual({ inserted: 0, deleted: 3 });
+    expect(await listArpReplies(opts)).toEqual([{ match: 'logical-in', dev: 'br_260', ip: '172.22.0.240', mac: '52:54:9e:d0:0d:06' }]);
     expect(await removeArpReplies({ ip: ENTRY.ip }, opts)).toEqual({ inserted: 0, deleted: 0 });
-    expect(await removeArpReplies({ bridge: 'br_260' }, opts)).toEqual({ inserted: 0, deleted: 1 });
+    expect(await removeArpReplies({ dev: 'br_260' }, opts)).toEqual({ inserted: 0, deleted: 1 });
     expect(fake.rules).toHaveLength(0);
   });
 
   it('refuses an empty filter', async () => {
     await expect(removeArpReplies({}, { locker: noLock })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+// The fallback form as nft-based ebtables 1.8.9 on this machine stores and lists it.
+const NIC_LINK = 'hostnic_abc1234';
+const FALLBACK: ArpReplyEntry = { match: 'in', dev: NIC_LINK, ip: ENTRY.ip, mac: '52:54:9e:d0:0d:06' };
+const TARGET = { ip: ENTRY.ip, mac: ENTRY.mac, bridge: 'br_260', nicLink: NIC_LINK };
+
+describe('the two forms of the ARP responder entry', () => {
+  it('parses both forms, and neither a rule with both matches nor one with none', () => {
+    const listed = parseEbtablesList(`Bridge table: nat
+
+Bridge chain: PREROUTING, entries: 4, policy: ACCEPT
+-p ARP -i ${NIC_LINK} --arp-op Request --arp-ip-dst 172.22.0.239 -j arpreply --arpreply-mac 52:54:9e:d0:0d:06
+-p ARP --logical-in br_260 --arp-op Request --arp-ip-dst 172.22.0.239 -j arpreply --arpreply-mac 52:54:9e:d0:0d:06
+-p ARP -i ${NIC_LINK} --logical-in br_260 --arp-op Request --arp-ip-dst 172.22.0.239 -j arpreply --arpreply-mac 52:54:9e:d0:0d:06
+-p ARP --arp-op Request --arp-ip-dst 172.22.0.239 -j arpreply --arpreply-mac 52:54:9e:d0:0d:06
+`);
+    expect(listed.map((r) => asArpReply(r))).toEqual([FALLBACK, { ...ENTRY, mac: '52:54:9e:d0:0d:06' }, undefined, undefined]);
+  });
+
+  it('builds the fallback rule', () => {
+    expect(arpReplyRule(FALLBACK).args.slice(0, 4)).toEqual(['-p', 'ARP', '-i', NIC_LINK]);
+    expect(() => arpReplyRule({ ...FALLBACK, dev: 'hostnic_toolong123' })).toThrow(InvalidArgumentError);
+  });
+
+  it.each(['nft', 'legacy'] as const)('falls back to -i when %s ebtables refuses --logical-in, and removes it by IP', async (style) => {
+    const fake = fakeEbtables(style, [], true);
+    const opts = { exec: fake.exec, locker: noLock };
+    expect(await installArpReply(TARGET, opts)).toEqual(FALLBACK);
+    expect(await listArpReplies(opts)).toEqual([FALLBACK]);
+    // Told the form, the next install does not try --logical-in again.
+    const inserts = () => fake.calls.filter((c) => c.includes('-I')).length;
+    const before = inserts();
+    expect(await installArpReply({ ...TARGET, ip: '172.22.0.240' }, opts, 'in')).toEqual({ ...FALLBACK, ip: '172.22.0.240' });
+    expect(inserts()).toBe(before + 1);
+    expect(await countArpReply(FALLBACK, opts)).toBe(1);
+    expect(await removeArpReplies({ ip: ENTRY.ip }, opts)).toEqual({ inserted: 0, deleted: 1 });
+    expect(await removeArpReply({ ...FALLBACK, ip: '172.22.0.240' }, opts)).toEqual({ inserted: 0, deleted: 1 });
+    expect(fake.rules).toHaveLength(0);
+  });
+
+  it('installs the compat form where ebtables takes it', async () => {
+    const fake = fakeEbtables('nft');
+    const opts = { exec: fake.exec, locker: noLock };
+    expect(await installArpReply(TARGET, opts)).toEqual({ ...ENTRY, mac: FALLBACK.mac });
+    expect(fake.rules).toEqual([arpReplyRule(ENTRY).args]);
+  });
+
+  it('removes both forms of an IP, and a NIC link entry by dev', async () => {
+    const other = { ...FALLBACK, ip: '172.22.0.241' };
+    const fake = fakeEbtables('nft', [arpReplyRule(ENTRY).args.slice(), arpReplyRule(FALLBACK).args.slice(), arpReplyRule(other).args.slice()]);
+    const opts = { exec: fake.exec, locker: noLock };
+    expect(await removeArpReplies({ ip: ENTRY.ip }, opts)).toEqual({ inserted: 0, deleted: 2 });
+    expect(await removeArpReplies({ dev: NIC_LINK, match: 'logical-in' }, opts)).toEqual({ inserted: 0, deleted: 0 });
+    expect(await removeArpReplies({ dev: NIC_LINK }, opts)).toEqual({ inserted: 0, deleted: 1 });
+    expect(fake.rules).toHaveLength(0);
+  });
+
+  it('does not fall back on a lock timeout', async () => {
+    const fake = fakeEbtables('nft', [], true);
+    const locker = (): Promise<never> => Promise.reject(new LockTimeoutError('could not lock /tmp/none.lock within 1 s', { argv: [] }));
+    await expect(installArpReply(TARGET, { exec: fake.exec, locker })).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(fake.calls).toHaveLength(0);
   });
 });
 

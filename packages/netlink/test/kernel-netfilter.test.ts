@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EbtablesRule, Netns } from '../src/index.ts';
+import type { ArpReplyEntry, EbtablesRule, Netns } from '../src/index.ts';
 import {
   LockTimeoutError,
   arpReplyRule,
@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)(`netfilter in throwaway namespaces${isRoot ? '' : ` (sk
 
   it('ensures and removes ARP responder entries without duplicates (21, 30, 37)', async () => {
     const probe = await ebtablesSupportsLogicalIn(node.name);
-    const entry = { bridge: 'br_260', ip: '172.22.0.239', mac: '52:54:9e:d0:0d:06' };
+    const entry: ArpReplyEntry = { match: 'logical-in', dev: 'br_260', ip: '172.22.0.239', mac: '52:54:9e:d0:0d:06' };
     // This kernel's nf_tables lacks the bridge-name match behind --logical-in; the same list/compare/insert/
     // delete path is then exercised with the entry minus that match, so the tool's real output is parsed.
     const full = arpReplyRule(entry);

@@ -8,6 +8,7 @@ import {
   randomMac,
   validateIfName,
   validateVethPrefix,
+  vethPrefixProblem,
 } from '../src/index.ts';
 
 describe('host veth names [compat]', () => {
@@ -27,6 +28,9 @@ describe('host veth names [compat]', () => {
     expect(() => hostVethName('default', 'nginx', 'vnic1')).toThrow(InvalidArgumentError);
     expect(() => validateVethPrefix('a b')).toThrow(InvalidArgumentError);
     expect(validateVethPrefix('')).toBe('');
+    expect(vethPrefixProblem('vnic')).toBeUndefined();
+    expect(vethPrefixProblem('calic')).toBe('longer than 4 characters');
+    expect(vethPrefixProblem('v/n')).toMatch(/letters, digits/);
   });
 });
 

@@ -122,7 +122,13 @@ describe('CHECK diff', () => {
     ]);
     expect(diffPodState(good, { ...spec, mtu: 9000 })[0]).toBe('pod: eth0 mtu 1500, expected 9000');
     const arp = { ...good, arpReplies: [] };
-    expect(diffPodState(arp, { ...spec, arpReply: { bridge: 'br_260', mac: NIC.mac } })).toEqual([
+    expect(diffPodState(arp, { ...spec, arpReply: { match: 'logical-in', dev: 'br_260', mac: NIC.mac } })).toEqual([
+      'host: ebtables arpreply for 172.22.0.239 on br_260 present 0 times',
+    ]);
+    // The fallback form does not stand in for the compat one CHECK was told about, nor the other way round.
+    const fallback = { match: 'in', dev: 'hostnic_abc1234', ip: '172.22.0.239', mac: NIC.mac } as const;
+    expect(diffPodState({ ...good, arpReplies: [fallback] }, { ...spec, arpReply: fallback })).toEqual([]);
+    expect(diffPodState({ ...good, arpReplies: [fallback] }, { ...spec, arpReply: { match: 'logical-in', dev: 'br_260', mac: NIC.mac } })).toEqual([
       'host: ebtables arpreply for 172.22.0.239 on br_260 present 0 times',
     ]);
   });

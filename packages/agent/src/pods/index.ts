@@ -9,8 +9,6 @@ export { replaySpool, SPOOL_DEFAULT_CONFIG } from './spool.ts';
 export type { SpoolReplayResult } from './spool.ts';
 export { arpOfRecord, resultOfRecord, ipOfResult } from './records.ts';
 export type { PodServiceRecord } from './records.ts';
-export { installArpReply, uninstallArpReply, inInterfaceArpRule } from './arp.ts';
-export type { ArpMatch, InstalledArpReply } from './arp.ts';
 export { GonePodTracker, RECREATED_MARGIN_MS, goneReason } from './gone.ts';
 export type { GoneCandidate, GoneReason, PodPresence } from './gone.ts';
 export { IPAM_FAILURES, IpamFailure, addFailureKind, delFailureKind } from './failures.ts';

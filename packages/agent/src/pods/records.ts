@@ -2,12 +2,12 @@
 
 import type { CniResult } from '@hostnic/protocol';
 import { POD_GATEWAY } from '@hostnic/netlink';
+import type { ArpReplyEntry, ArpReplyMatch } from '@hostnic/netlink';
 import type { PodRecord } from '../types.ts';
-import type { ArpMatch, InstalledArpReply } from './arp.ts';
 
 export interface PodServiceRecord extends PodRecord {
   /** Which arpreply form ADD installed; absent on records of other writers (DEL then removes by IP). */
-  arpMatch?: ArpMatch;
+  arpMatch?: ArpReplyMatch;
   /** The bridge (`logical-in`) or NIC link (`in`) the entry matches. */
   arpDev?: string;
   /** MTU of the veth pair. */
@@ -18,7 +18,7 @@ export function attachmentKey(containerId: string, ifName: string): string {
   return `${containerId}/${ifName}`;
 }
 
-export function arpOfRecord(record: PodServiceRecord): InstalledArpReply | undefined {
+export function arpOfRecord(record: PodServiceRecord): ArpReplyEntry | undefined {
   if (record.arpMatch === undefined || record.arpDev === undefined) return undefined;
   return { match: record.arpMatch, dev: record.arpDev, ip: record.ip, mac: record.nicId };
 }

@@ -16,13 +16,22 @@ import type {
 } from '@hostnic/protocol';
 import { podHandleId } from '@hostnic/ipam';
 import type { AllocateRequest, Allocation } from '@hostnic/ipam';
-import { CURRENT_NETNS, checkPod, hostVethName, netnsAtPath, unwirePod, wirePod } from '@hostnic/netlink';
-import type { Netns, PodWiring } from '@hostnic/netlink';
+import {
+  CURRENT_NETNS,
+  checkPod,
+  countArpReply,
+  hostVethName,
+  installArpReply,
+  netnsAtPath,
+  removeArpReplies,
+  removeArpReply,
+  unwirePod,
+  wirePod,
+} from '@hostnic/netlink';
+import type { ArpReplyEntry, ArpReplyMatch, Netns, PodWiring } from '@hostnic/netlink';
 import { KeyedLock } from '../nics/index.ts';
 import type { NicRecord, PodRecord, VxnetInfo } from '../types.ts';
 import { fixedIpsOf } from './annotations.ts';
-import { countArpReply, installArpReply, removeArpRepliesForIp, uninstallArpReply } from './arp.ts';
-import type { ArpMatch, InstalledArpReply } from './arp.ts';
 import { GonePodTracker, goneReason } from './gone.ts';
 import { addFailureKind, delFailureKind } from './failures.ts';
 import type { IpamFailure } from './failures.ts';
@@ -136,7 +145,7 @@ export class PodService {
   readonly #log: PodLogger;
   readonly #hostNetns: Netns;
   /** The ARP entry form this kernel took last; a kernel that refuses `--logical-in` refuses it every time. */
-  #arpForm: ArpMatch | undefined;
+  #arpForm: ArpReplyMatch | undefined;
   readonly #gone = new GonePodTracker();
 
   constructor(options: PodServiceOptions) {
@@ -220,13 +229,13 @@ export class PodService {
 
       // Registered before the install: a failed install may still have inserted an entry (or the first of its
       // two forms). The IP was just allocated to this handle, so every entry for it is ours.
-      const installed: { entry?: InstalledArpReply } = {};
+      const installed: { entry?: ArpReplyEntry } = {};
       undo.push({
         what: 'remove-arp-reply',
         run: () =>
           installed.entry
-            ? uninstallArpReply(installed.entry, this.#ebtables())
-            : removeArpRepliesForIp(allocation.address, this.#ebtables()),
+            ? removeArpReply(installed.entry, this.#ebtables())
+            : removeArpReplies({ ip: allocation.address }, this.#ebtables()),
       });
       const arp = await step('arp-reply', CniCode.arpReply, () =>
         installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables(), this.#arpForm),
@@ -324,10 +333,10 @@ export class PodService {
 
     const arp = record ? arpOfRecord(record) : undefined;
     if (arp) {
-      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => uninstallArpReply(arp, this.#ebtables())));
+      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReply(arp, this.#ebtables())));
     } else if (ip !== undefined && !(await this.#ipHeldByOther(ip, a))) {
       // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
-      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpRepliesForIp(ip, this.#ebtables())));
+      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReplies({ ip }, this.#ebtables())));
     }
     await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
       unwirePod({

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PodError, arpOfRecord, installArpReply, uninstallArpReply } from '../../src/pods/index.ts';
+import { installArpReply, removeArpReply } from '@hostnic/netlink';
+import { PodError, arpOfRecord } from '../../src/pods/index.ts';
 import type { PodServiceRecord } from '../../src/pods/index.ts';
 import { CONFIG, POD_VXNET, arpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
@@ -44,7 +45,7 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
     const arp = arpOfRecord(record as PodServiceRecord);
     if (!arp) throw new Error('record has no arpreply form');
     const ebtables = { netns: node.netns, lockPath: h.lockPath };
-    await uninstallArpReply(arp, ebtables);
+    await removeArpReply(arp, ebtables);
     await h.sandbox.exec('vpc', ['ip', 'neigh', 'flush', 'to', ip]);
     expect(await h.sandbox.vpcPing(ip)).toBe(false);
     await installArpReply({ ip, mac: record?.nicId ?? '', bridge: arp.match === 'logical-in' ? arp.dev : 'br_260', nicLink: arp.match === 'in' ? arp.dev : 'hostnic_pods001' }, ebtables);

@@ -51,7 +51,7 @@ export async function del(ctx: CallContext): Promise<Outcome> {
   const [{ cleanupLocally }, { spoolRelease }, { hostVethName }] = await Promise.all([
     import('../fallback-del.ts'),
     import('../spool.ts'),
-    import('../veth.ts'),
+    import('@hostnic/netlink'),
   ]);
   const podKnown = attachment.podNamespace !== '' && attachment.podName !== '';
   const derived = podKnown ? hostVethName(attachment.podNamespace, attachment.podName, conf.plugin.vethPrefix) : undefined;

@@ -10,11 +10,11 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { rm } from 'node:fs/promises';
-import type { Netns } from '@hostnic/netlink';
+import type { ArpReplyEntry, ArpReplyMatch, Netns } from '@hostnic/netlink';
 import {
   checkPod,
-  ensureArpReply,
   hostVethName,
+  installArpReply,
   isLiveNetnsPath,
   namedNetns,
   netnsAtPath,
@@ -43,10 +43,10 @@ import {
   decodeGcRequest,
   protocolVersionOf,
 } from '@hostnic/protocol';
-import { inNetns, run } from './sh.ts';
 
 export const NIC_MAC = '52:54:9e:d0:dd:96';
 export const NIC_BRIDGE = 'br_260';
+export const NIC_LINK = 'hostnic_abc1234';
 export const POD_GATEWAY = '169.254.1.1';
 
 export interface FakeAgentOptions {
@@ -59,10 +59,10 @@ export interface FakeAgentOptions {
   /** First pod address handed out; later pods get the next ones. */
   firstIp?: string;
   /**
-   * wire: also add the ebtables ARP responder entry (default true). Kernels whose nft bridge family lacks
-   * `--logical-in` (meta ibrname) refuse the entry; see {@link arpReplySupported}.
+   * wire: the form of the ebtables ARP responder entry, as the agent would be told it. Unset: the agent's
+   * way, `--logical-in` and `-i <NIC>` where ebtables refuses that (nft kernels without meta ibrname).
    */
-  arpReply?: boolean;
+  arpForm?: ArpReplyMatch;
 }
 
 export interface RecordedRequest {
@@ -78,6 +78,7 @@ interface PodRecord {
   ip: string;
   hostVeth: string;
   hostMac: string;
+  arp: ArpReplyEntry | undefined;
   result: CniResult;
 }
 
@@ -124,15 +125,6 @@ function cniError(code: number, msg: string, details?: string): AgentErrorBody {
   return details === undefined ? { code, msg } : { code, msg, details };
 }
 
-/** Whether ebtables in `ns` accepts the ARP responder entry (nft kernels without meta ibrname do not). */
-export async function arpReplySupported(ns: string): Promise<boolean> {
-  const args = ['-t', 'nat', '-I', 'PREROUTING', '-p', 'ARP', '--logical-in', 'br_0', '-j', 'ACCEPT'];
-  const r = await run(inNetns(ns, ['ebtables', ...args]));
-  if (r.code !== 0) return false;
-  await run(inNetns(ns, ['ebtables', '-t', 'nat', '-D', 'PREROUTING', ...args.slice(4)]));
-  return true;
-}
-
 export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAgent> {
   const requests: RecordedRequest[] = [];
   const records = new Map<string, PodRecord>();
@@ -154,10 +146,12 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
     const hostVeth = hostVethName(a.podNamespace, a.podName, body.config.vethPrefix);
     let podMac = '02:00:00:00:00:01';
     let hostMac = '02:00:00:00:00:02';
+    let arp: ArpReplyEntry | undefined;
     if (options.mode === 'wire' && nodeNs && lockPath) {
       try {
         const w = await wirePod({ podNetns: netnsAtPath(a.netns), hostNetns: nodeNs, ifName: a.ifName, hostVeth, podIP: ip, mtu: body.config.mtu });
-        if (options.arpReply !== false) await ensureArpReply({ bridge: NIC_BRIDGE, ip, mac: NIC_MAC }, { netns: nodeNs, lockPath });
+        const target = { bridge: NIC_BRIDGE, nicLink: NIC_LINK, ip, mac: NIC_MAC };
+        arp = await installArpReply(target, { netns: nodeNs, lockPath }, options.arpForm);
         podMac = w.podMac;
         hostMac = w.hostMac;
       } catch (e) {
@@ -172,7 +166,7 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
       ips: [{ interface: 0, address: `${ip}/32`, gateway: POD_GATEWAY }],
       dns: {},
     };
-    records.set(key(a), { attachment: a, ip, hostVeth, hostMac, result });
+    records.set(key(a), { attachment: a, ip, hostVeth, hostMac, arp, result });
     return [200, { result, vxnet: 'vxnet-abc1234' }];
   }
 
@@ -209,7 +203,7 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
         hostVeth: r.hostVeth,
         podIP: r.ip,
         mtu: body.config.mtu,
-        arpReply: options.arpReply === false ? undefined : { bridge: NIC_BRIDGE, mac: NIC_MAC },
+        arpReply: r.arp,
       });
       if (!c.ok) return [409, cniError(999, c.mismatch, c.mismatches.join('; '))];
     }
