@@ -24,16 +24,6 @@ export class IncompatibleVersionError extends CniError {
   }
 }
 
-/** Code 2: the message names the key and its value, as the spec requires. */
-export class UnsupportedFieldError extends CniError {
-  override name = 'UnsupportedFieldError';
-  readonly field: string;
-  constructor(field: string, msg: string, details?: string) {
-    super(CniCode.unsupportedField, msg, details);
-    this.field = field;
-  }
-}
-
 export class UnknownContainerError extends CniError {
   override name = 'UnknownContainerError';
   constructor(msg: string, details?: string) {

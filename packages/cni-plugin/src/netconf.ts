@@ -13,7 +13,7 @@
 import type { PluginConfig } from '@hostnic/protocol';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_SPOOL_DIR } from '@hostnic/protocol';
 import type { CniError } from './errors.ts';
-import { DecodeError, InvalidConfigError, UnsupportedFieldError } from './errors.ts';
+import { DecodeError, InvalidConfigError } from './errors.ts';
 import { ID_PATTERN } from './env.ts';
 import type { CniVersion } from './versions.ts';
 // The names module alone: config checks run on every call and must not load the rest of netlink.
@@ -271,49 +271,26 @@ function parseAbsolutePath(r: ConfReader, key: string, fallback: string, maxByte
 }
 
 /**
- * Keys the original parsed and never used. Each either keeps the only behaviour it ever had or is
- * rejected with what to do instead, so that nobody relies on a key that does nothing.
+ * Keys the original parsed and then ignored or overrode. Configs in the field carry them (its own test
+ * config sets `rt2Pod: 252`), so they never fail a call: each is logged with what hostnic does instead. A
+ * value of the wrong JSON type, which the original could not decode either, is still a config error.
  */
 function checkInertKeys(r: ConfReader): void {
   const hostNicType = r.string('hostNicType', '"veth"');
-  if (hostNicType === 'passthrough') {
-    r.fail(
-      new InvalidConfigError(
-        'hostNicType "passthrough" is not supported',
-        'only veth mode exists (passthrough never worked in the original either); remove hostNicType or set it to "veth"',
-        'hostNicType',
-      ),
-      undefined,
-    );
-  } else if (hostNicType !== undefined && hostNicType !== '' && hostNicType !== 'veth') {
-    r.fail(
-      new InvalidConfigError(`hostNicType "${hostNicType}" is not a mode hostnic knows`, 'remove hostNicType or set it to "veth"', 'hostNicType'),
-      undefined,
+  if (hostNicType !== undefined && hostNicType !== '' && hostNicType !== 'veth') {
+    r.warnings.push(
+      `hostNicType "${hostNicType}" is ignored: hostnic always gives pods a veth pair (the original's agent overrode this key too); remove it`,
     );
   }
 
   const rt2Pod = r.integer('rt2Pod', '254');
   if (rt2Pod !== undefined && rt2Pod !== 0 && rt2Pod !== 254) {
-    r.fail(
-      new InvalidConfigError(
-        `rt2Pod ${rt2Pod} is not supported`,
-        'host routes to pods always live in the main table (254), as they did in the original, which ignored rt2Pod; remove rt2Pod',
-        'rt2Pod',
-      ),
-      undefined,
-    );
+    r.warnings.push(`rt2Pod ${rt2Pod} is ignored: host routes to pods live in the main table (254); remove rt2Pod`);
   }
 
   const server = r.get('server');
   if (server !== undefined && server !== null) {
-    r.fail(
-      new UnsupportedFieldError(
-        'server',
-        `unsupported field "server": ${JSON.stringify(server)}`,
-        'it never had an effect; remove it, and use "socketPath" to point the plugin at hostnic-agent',
-      ),
-      undefined,
-    );
+    r.warnings.push(`"server" ${JSON.stringify(server)} is ignored: it never had an effect; use "socketPath" to point the plugin at hostnic-agent`);
   }
 
   const caps = r.get('capabilities');
@@ -324,13 +301,9 @@ function checkInertKeys(r: ConfReader): void {
     }
     const asked = Object.entries(caps as Record<string, unknown>).filter(([, on]) => on === true).map(([k]) => k);
     if (asked.length > 0) {
-      r.fail(
-        new UnsupportedFieldError(
-          'capabilities',
-          `unsupported field "capabilities": ${asked.map((k) => `${k}=true`).join(', ')}`,
-          'hostnic itself takes no runtime capabilities; put portmap (portMappings), bandwidth (bandwidth) or tuning after hostnic in a .conflist and give them the capabilities',
-        ),
-        undefined,
+      r.warnings.push(
+        `"capabilities" ${asked.map((k) => `${k}=true`).join(', ')} ignored: hostnic takes no runtime capabilities; ` +
+          'put portmap (portMappings), bandwidth (bandwidth) or tuning after hostnic in a .conflist and give them the capabilities',
       );
     }
   }

@@ -212,10 +212,14 @@ describe('error codes', () => {
     await expectError(call('STATUS', '1.0.0'), 1, 'config version does not allow STATUS');
   });
 
-  it('2: keys hostnic does not support, named with their value', async () => {
-    const b = await expectError(call('ADD', '1.0.0', {}, { server: { name: 'x', type: 'y' } }), 2);
-    expect(b['msg']).toBe('unsupported field "server": {"name":"x","type":"y"}');
-    expect(b['cniVersion']).toBe('1.0.0');
+  it("ADD succeeds with the original's test config and the keys it ignored, and logs a warning for each", async () => {
+    const original = JSON.parse(await readFile(new URL('./fixtures/original/test.conf.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const logFile = join(dir, 'original.log');
+    const extra = { ...original, logFile, hostNicType: 'passthrough', server: { name: 'x', type: 'y' }, capabilities: { portMappings: true } };
+    const r = await runPlugin(call('ADD', '0.3.0', {}, extra));
+    expect([r.code, json(r)['cniVersion']], r.stderr).toEqual([0, '0.3.0']);
+    const warned = (await readFile(logFile, 'utf8')).split('\n').filter((l) => l.includes('"level":"warn"') || l.includes('level=warn'));
+    expect(warned.filter((l) => /hostNicType|rt2Pod|server|capabilities/.test(l))).toHaveLength(4);
   });
 
   it('3: a container the agent does not know (passed on from the agent)', async () => {
@@ -254,7 +258,6 @@ describe('error codes', () => {
     const cidr = await expectError(call('ADD', '1.0.0', {}, { serviceCIDR: '10.0.0.0/33' }), 7, 'serviceCIDR "10.0.0.0/33" is not a CIDR');
     expect(cidr['details']).toBe("set it to the cluster's service range, e.g. 10.233.0.0/18");
     await expectError(call('ADD', '0.3.0', {}, { name: '' }), 7, 'missing network name');
-    await expectError(call('ADD', '0.3.0', {}, { hostNicType: 'passthrough' }), 7, 'hostNicType "passthrough" is not supported');
     await expectError(call('ADD', '0.3.0', {}, { mtu: '1500' }), 7, '"mtu" must be an integer, not a string');
     await expectError(call('ADD', '0.3.0', {}, { vethPrefix: 'toolong' }), 7, 'vethPrefix "toolong" is longer than 4 characters');
     await expectError(call('CHECK', '1.0.0'), 7, 'CHECK needs prevResult');

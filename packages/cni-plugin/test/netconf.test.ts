@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../src/errors.ts';
 import { DEFAULT_TIMEOUTS, decodeConfig, parseNetConf, peekLogSettings } from '../src/netconf.ts';
@@ -84,17 +85,30 @@ describe('parseNetConf', () => {
     }
   });
 
-  it('rejects the inert keys of the original clearly', () => {
-    const passthrough = error(() => strict({ ...DEPLOYED, hostNicType: 'passthrough' }));
-    expect([passthrough.code, passthrough.message]).toEqual([7, 'hostNicType "passthrough" is not supported']);
-    expect(strict({ ...DEPLOYED, hostNicType: 'veth' }).plugin.name).toBe('hostnic');
-    expect(error(() => strict({ ...DEPLOYED, rt2Pod: 252 })).message).toBe('rt2Pod 252 is not supported');
-    expect(strict({ ...DEPLOYED, rt2Pod: 254 }).warnings).toEqual([]);
-    const server = error(() => strict({ ...DEPLOYED, server: { name: 'x', type: 'y' } }));
-    expect([server.code, server.message]).toEqual([2, 'unsupported field "server": {"name":"x","type":"y"}']);
-    const caps = error(() => strict({ ...DEPLOYED, capabilities: { portMappings: true } }));
-    expect([caps.code, caps.message]).toEqual([2, 'unsupported field "capabilities": portMappings=true']);
-    expect(strict({ ...DEPLOYED, capabilities: { portMappings: false } }).warnings).toEqual([]);
+  it('accepts the keys the original ignored, with a warning for each', () => {
+    const c = strict({ ...DEPLOYED, hostNicType: 'passthrough', rt2Pod: 252, server: { name: 'x', type: 'y' }, capabilities: { portMappings: true, bandwidth: false } });
+    expect(c.plugin).toEqual(strict({ ...DEPLOYED }).plugin);
+    expect(c.warnings).toEqual([
+      'hostNicType "passthrough" is ignored: hostnic always gives pods a veth pair (the original\'s agent overrode this key too); remove it',
+      'rt2Pod 252 is ignored: host routes to pods live in the main table (254); remove rt2Pod',
+      '"server" {"name":"x","type":"y"} is ignored: it never had an effect; use "socketPath" to point the plugin at hostnic-agent',
+      '"capabilities" portMappings=true ignored: hostnic takes no runtime capabilities; put portmap (portMappings), bandwidth (bandwidth) or tuning after hostnic in a .conflist and give them the capabilities',
+    ]);
+    expect(strict({ ...DEPLOYED, hostNicType: 'veth', rt2Pod: 254, capabilities: { portMappings: false } }).warnings).toEqual([]);
+    // Values the original could not decode either stay config errors.
+    expect(error(() => strict({ ...DEPLOYED, rt2Pod: '252' })).message).toBe('"rt2Pod" must be an integer, not a string');
+    expect(error(() => strict({ ...DEPLOYED, capabilities: ['portMappings'] })).message).toBe('"capabilities" must be an object of booleans, not an array');
+  });
+
+  it("loads the original's own configs (test/test.conf, ConfigMap hostnic-cfg-cm)", async () => {
+    const load = async (file: string) => decodeConfig(await readFile(new URL(`./fixtures/original/${file}`, import.meta.url), 'utf8'));
+    const test = strict(await load('test.conf.json'));
+    expect(test.plugin).toMatchObject({ serviceCIDR: '10.233.0.0/18', hairpin: true, natMark: '0x10000', vethPrefix: 'vnic' });
+    expect(test.logFile).toBe('/tmp/output.log');
+    expect(test.warnings).toEqual(['rt2Pod 252 is ignored: host routes to pods live in the main table (254); remove rt2Pod']);
+    const cm = strict(await load('hostnic-cfg-cm.hostnic-cni.json'));
+    expect(cm.plugin).toMatchObject({ serviceCIDR: '10.233.0.0/18', hairpin: false, natMark: '0x10000' });
+    expect(cm.warnings).toEqual([]);
   });
 
   it('reads keys case-insensitively, with a warning', () => {
@@ -107,7 +121,7 @@ describe('parseNetConf', () => {
   });
 
   it('falls back to defaults with warnings on DEL and GC', () => {
-    const c = lenient({ ...DEPLOYED, serviceCIDR: 'nope', mtu: 'x', vethPrefix: 'toolong', hostNicType: 'passthrough', server: {} });
+    const c = lenient({ ...DEPLOYED, serviceCIDR: 'nope', mtu: 'x', vethPrefix: 'toolong', rt2Pod: 'x', capabilities: 1 });
     expect(c.plugin.serviceCIDR).toBeUndefined();
     expect(c.plugin.mtu).toBe(1500);
     expect(c.plugin.vethPrefix).toBe('vnic');
