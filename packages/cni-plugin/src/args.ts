@@ -67,34 +67,56 @@ export function parseCniArgs(text: string): CniArgs {
   };
 }
 
-/** ADD must know the pod: the IPAM handle, the veth name and the namespace-to-subnet mapping all use it. */
-export function requirePod(args: CniArgs): void {
-  const missing = [
-    ...(args.podNamespace === '' ? ['K8S_POD_NAMESPACE'] : []),
-    ...(args.podName === '' ? ['K8S_POD_NAME'] : []),
-  ];
-  if (missing.length === 0) return;
+/**
+ * Who a call is for. A Kubernetes runtime names the pod in CNI_ARGS; other runtimes (podman, nerdctl with
+ * their CNI backends) name nothing, and the container then gets the conflist's `defaultNamespace` (which
+ * picks its subnets, as a pod's namespace does) and K8S_POD_NAME or its container id as its name (which the
+ * veth name hashes, as a pod's name is).
+ */
+export interface Workload {
+  namespace: string;
+  name: string;
+  /** Whether CNI_ARGS named a Kubernetes pod: only then is there a pod object to read or patch. */
+  kubernetesPod: boolean;
+}
+
+export function workloadOf(env: Pick<CniEnv, 'containerId'>, args: CniArgs, defaultNamespace: string): Workload {
+  if (args.podNamespace !== '' && args.podName !== '') {
+    return { namespace: args.podNamespace, name: args.podName, kubernetesPod: true };
+  }
+  return {
+    namespace: args.podNamespace !== '' ? args.podNamespace : defaultNamespace,
+    name: args.podName !== '' ? args.podName : env.containerId,
+    kubernetesPod: false,
+  };
+}
+
+/**
+ * ADD refuses a namespace without a pod name: that is a Kubernetes runtime that lost the name, and the pod
+ * would be wired under its container id where kubelet and Calico expect the pod's name.
+ */
+export function checkWorkloadArgs(args: CniArgs): void {
+  if (args.podNamespace === '' || args.podName !== '') return;
   throw new InvalidEnvironmentError(
-    `CNI_ARGS has no ${missing.join(' and ')}`,
-    'hostnic serves Kubernetes pods only; containerd and CRI-O set these for every pod. When running the plugin ' +
-      'by hand, set CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=test"',
+    `CNI_ARGS has K8S_POD_NAMESPACE=${args.podNamespace} but no K8S_POD_NAME`,
+    'Kubernetes runtimes set both; other runtimes set neither (the container then gets the conflist\'s "defaultNamespace" and its container id as its name)',
   );
 }
 
 /** The attachment of a call; the infra container id falls back to the CNI container id. */
-export function attachmentOf(env: CniEnv, args: CniArgs): Attachment {
+export function attachmentOf(env: CniEnv, args: CniArgs, workload: Workload): Attachment {
   return {
     containerId: env.containerId,
     netns: env.netns,
     ifName: env.ifName,
-    podNamespace: args.podNamespace,
-    podName: args.podName,
+    podNamespace: workload.namespace,
+    podName: workload.name,
     infraContainerId: args.infraContainerId !== '' ? args.infraContainerId : env.containerId,
     // Every workload the plugin serves today is a pod (ADD requires K8S_POD_*).
     kubernetesPod: true,
   };
 }
 
-export function podKey(a: Pick<Attachment, 'podNamespace' | 'podName'>): string | undefined {
-  return a.podNamespace === '' && a.podName === '' ? undefined : `${a.podNamespace}/${a.podName}`;
+export function podKey(a: Pick<Attachment, 'podNamespace' | 'podName'>): string {
+  return `${a.podNamespace}/${a.podName}`;
 }

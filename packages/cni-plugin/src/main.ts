@@ -5,7 +5,7 @@
 
 import { readFileSync, writeSync } from 'node:fs';
 import type { CniArgs } from './args.ts';
-import { attachmentOf, parseCniArgs, podKey } from './args.ts';
+import { attachmentOf, parseCniArgs, podKey, workloadOf } from './args.ts';
 import type { CallContext, Outcome } from './context.ts';
 import type { Verb } from './env.ts';
 import { checkAttachmentEnv, readEnv } from './env.ts';
@@ -109,8 +109,10 @@ async function main(): Promise<void> {
       }
       if (args.ignored.length > 0) log.debug('CNI_ARGS keys ignored (IgnoreUnknown)', { keys: args.ignored.join(',') });
     }
-    const attachment = args ? attachmentOf(env, args) : undefined;
+    const workload = args ? workloadOf(env, args, conf.defaultNamespace) : undefined;
+    const attachment = args && workload ? attachmentOf(env, args, workload) : undefined;
     if (attachment) fields['pod'] = podKey(attachment);
+    if (workload && !workload.kubernetesPod) fields['kubernetesPod'] = false;
 
     const command = await COMMANDS[env.verb]();
     const outcome = await command({ env, conf, raw, args, attachment, log, fields });

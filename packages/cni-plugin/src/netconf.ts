@@ -44,6 +44,8 @@ export interface NetConf {
   logLevel: LogLevel;
   /** Undefined: log to stderr. */
   logFile: string | undefined;
+  /** The namespace of containers that CNI_ARGS does not name as Kubernetes pods (podman, nerdctl). */
+  defaultNamespace: string;
   /** Problems that did not fail the call (lenient verbs, inert keys, case-insensitive matches). */
   warnings: string[];
 }
@@ -55,6 +57,7 @@ export const DEFAULTS = {
   interface: 'eth0',
   hairpin: false,
   logLevel: LogLevels.info,
+  defaultNamespace: 'default',
 } as const;
 
 export const DEFAULT_TIMEOUTS: Timeouts = {
@@ -309,6 +312,23 @@ function checkInertKeys(r: ConfReader): void {
   }
 }
 
+/** A Kubernetes namespace name (an RFC 1123 label), which the subnet mapping and the veth name take. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function parseDefaultNamespace(r: ConfReader): string {
+  const v = r.string('defaultNamespace', `"${DEFAULTS.defaultNamespace}"`);
+  if (v === undefined || v === '') return DEFAULTS.defaultNamespace;
+  if (NAMESPACE_NAME.test(v)) return v;
+  return r.fail(
+    new InvalidConfigError(
+      `defaultNamespace "${v}" is not a Kubernetes namespace name`,
+      `use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit, e.g. "${DEFAULTS.defaultNamespace}" (the default)`,
+      'defaultNamespace',
+    ),
+    DEFAULTS.defaultNamespace,
+  );
+}
+
 export interface ParseOptions {
   /** ADD, CHECK, STATUS: true. DEL and GC: false (bad values fall back to defaults, with a warning). */
   strict: boolean;
@@ -393,6 +413,7 @@ export function parseNetConf(raw: Record<string, unknown>, cniVersion: CniVersio
   const timeouts = parseTimeouts(r);
   const logLevel = parseLogLevel(r);
   const logFile = r.string('logFile', '"/var/log/hostnic-cni.log"');
+  const defaultNamespace = parseDefaultNamespace(r);
 
   return {
     cniVersion,
@@ -403,6 +424,7 @@ export function parseNetConf(raw: Record<string, unknown>, cniVersion: CniVersio
     timeouts,
     logLevel,
     logFile: logFile === undefined || logFile === '' ? undefined : logFile,
+    defaultNamespace,
     warnings: r.warnings,
   };
 }

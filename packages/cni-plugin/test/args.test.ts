@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attachmentOf, parseCniArgs, podKey, requirePod } from '../src/args.ts';
+import { attachmentOf, checkWorkloadArgs, parseCniArgs, podKey, workloadOf } from '../src/args.ts';
 import type { CniEnv } from '../src/env.ts';
 import { CniError } from '../src/errors.ts';
 
@@ -48,17 +48,29 @@ describe('CNI_ARGS', () => {
     expect(error(() => parseCniArgs('k8s_pod_name=a')).message).toContain('k8s_pod_name');
   });
 
-  it('requires the pod name and namespace for ADD', () => {
-    const e = error(() => requirePod(parseCniArgs('K8S_POD_NAME=a')));
-    expect([e.code, e.message]).toEqual([4, 'CNI_ARGS has no K8S_POD_NAMESPACE']);
-    expect(error(() => requirePod(parseCniArgs(''))).message).toBe('CNI_ARGS has no K8S_POD_NAMESPACE and K8S_POD_NAME');
-    expect(() => requirePod(parseCniArgs('K8S_POD_NAME=a;K8S_POD_NAMESPACE=b'))).not.toThrow();
+  it('names a Kubernetes pod from CNI_ARGS, and any other container from the conflist and its id', () => {
+    expect(workloadOf(env, parseCniArgs('K8S_POD_NAME=nginx;K8S_POD_NAMESPACE=web'), 'default')).toEqual({ namespace: 'web', name: 'nginx', kubernetesPod: true });
+    // podman and nerdctl pass no CNI_ARGS, or only IgnoreUnknown and their own keys.
+    expect(workloadOf(env, parseCniArgs(''), 'containers')).toEqual({ namespace: 'containers', name: 'abc123', kubernetesPod: false });
+    expect(workloadOf(env, parseCniArgs('IgnoreUnknown=1;K8S_POD_NAME=box;PODMAN_X=1'), 'default')).toEqual({
+      namespace: 'default',
+      name: 'box',
+      kubernetesPod: false,
+    });
   });
 
-  it('falls back to CNI_CONTAINERID for the infra container id', () => {
-    expect(attachmentOf(env, parseCniArgs('K8S_POD_NAME=nginx;K8S_POD_NAMESPACE=default')).infraContainerId).toBe('abc123');
-    expect(attachmentOf(env, parseCniArgs('K8S_POD_INFRA_CONTAINER_ID=zzz')).infraContainerId).toBe('zzz');
+  it('refuses on ADD a namespace without a pod name, and nothing else', () => {
+    const e = error(() => checkWorkloadArgs(parseCniArgs('K8S_POD_NAMESPACE=b')));
+    expect([e.code, e.message]).toEqual([4, 'CNI_ARGS has K8S_POD_NAMESPACE=b but no K8S_POD_NAME']);
+    for (const ok of ['', 'K8S_POD_NAME=a', 'K8S_POD_NAME=a;K8S_POD_NAMESPACE=b']) expect(() => checkWorkloadArgs(parseCniArgs(ok))).not.toThrow();
+  });
+
+  it('builds the attachment from the workload; the infra container id falls back to CNI_CONTAINERID', () => {
+    const pod = parseCniArgs('K8S_POD_NAME=nginx;K8S_POD_NAMESPACE=default');
+    const { containerId, netns, ifName } = env;
+    expect(attachmentOf(env, pod, workloadOf(env, pod, 'default'))).toEqual({ containerId, netns, ifName, podNamespace: 'default', podName: 'nginx', infraContainerId: 'abc123' });
+    const other = parseCniArgs('K8S_POD_INFRA_CONTAINER_ID=zzz');
+    expect(attachmentOf(env, other, workloadOf(env, other, 'podman'))).toMatchObject({ podNamespace: 'podman', podName: 'abc123', infraContainerId: 'zzz' });
     expect(podKey({ podNamespace: 'default', podName: 'nginx' })).toBe('default/nginx');
-    expect(podKey({ podNamespace: '', podName: '' })).toBeUndefined();
   });
 });

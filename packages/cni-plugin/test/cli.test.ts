@@ -173,6 +173,25 @@ describe('ADD, DEL, CHECK in every version', () => {
     expect((await runPlugin(c)).code).toBe(0);
     expect((agent.requests.at(-1)?.body as AddRequest).attachment.infraContainerId).toBe(c.containerId);
   });
+
+  it('serves a container that is not a Kubernetes pod (podman): conflist namespace, container id as name', async () => {
+    const c = call('ADD', '1.0.0', { args: undefined }, { defaultNamespace: 'containers' });
+    const r = await runPlugin(c);
+    expect(r.code, r.stderr).toBe(0);
+    expect((agent.requests.at(-1)?.body as AddRequest).attachment).toMatchObject({ podNamespace: 'containers', podName: c.containerId });
+    expect(r.stderr).toContain('"kubernetesPod":false');
+    const named = call('ADD', '1.0.0', { args: 'IgnoreUnknown=1;K8S_POD_NAME=box;PODMAN_FOO=1' });
+    expect((await runPlugin(named)).code).toBe(0);
+    expect((agent.requests.at(-1)?.body as AddRequest).attachment).toMatchObject({ podNamespace: 'default', podName: 'box' });
+  });
+
+  it('DEL succeeds whatever CNI_ARGS hold when the agent has nothing to remove', async () => {
+    for (const args of [undefined, '', 'IgnoreUnknown=1', 'K8S_POD_NAMESPACE=x', 'not-a-pair', 'PODMAN_FOO=1']) {
+      const d = await runPlugin(call('DEL', '1.0.0', { args }));
+      expect([d.code, d.stdout], `${String(args)}: ${d.stderr}`).toEqual([0, '']);
+      expect((agent.requests.at(-1)?.body as DelRequest).attachment.podNamespace).toBe(args === 'K8S_POD_NAMESPACE=x' ? 'x' : 'default');
+    }
+  });
 });
 
 describe('protocol versions', () => {
@@ -233,7 +252,7 @@ describe('error codes', () => {
     await expectError(call('ADD', '0.3.0', { containerId: 'a/b' }), 4, 'invalid characters in containerID');
     await expectError(call('FOO', '0.3.0'), 4, 'unknown CNI_COMMAND: FOO');
     await expectError(call('ADD', '0.3.0', { args: 'K8S_POD_UID=x;K8S_POD_NAME=a;K8S_POD_NAMESPACE=b' }), 4, 'CNI_ARGS: unknown args [K8S_POD_UID]');
-    await expectError(call('ADD', '0.3.0', { args: 'IgnoreUnknown=1' }), 4, 'CNI_ARGS has no K8S_POD_NAMESPACE and K8S_POD_NAME');
+    await expectError(call('ADD', '0.3.0', { args: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=x' }), 4, 'CNI_ARGS has K8S_POD_NAMESPACE=x but no K8S_POD_NAME');
     await expectError(call('ADD', '0.3.0', { netns: join(dir, 'not-a-netns') }), 4, `CNI_NETNS ${join(dir, 'not-a-netns')} is not a network namespace`);
   });
 

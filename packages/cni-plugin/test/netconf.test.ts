@@ -129,6 +129,15 @@ describe('parseNetConf', () => {
     expect(c.warnings[0]).toContain('vethPrefix');
   });
 
+  it('takes defaultNamespace for containers that are not Kubernetes pods', () => {
+    expect(strict({ ...DEPLOYED }).defaultNamespace).toBe('default');
+    expect(strict({ ...DEPLOYED, defaultNamespace: 'podman-1' }).defaultNamespace).toBe('podman-1');
+    const e = error(() => strict({ ...DEPLOYED, defaultNamespace: 'Not_A_Name' }));
+    expect([e.code, e.message]).toEqual([7, 'defaultNamespace "Not_A_Name" is not a Kubernetes namespace name']);
+    expect(error(() => strict({ ...DEPLOYED, defaultNamespace: 'x'.repeat(64) })).code).toBe(7);
+    expect(lenient({ ...DEPLOYED, defaultNamespace: '-x' }).defaultNamespace).toBe('default');
+  });
+
   it('takes timeouts in seconds and names unknown ones', () => {
     expect(strict({ ...DEPLOYED, timeouts: { add: 2.5, del: 1, connect: 0.2 } }).timeouts).toMatchObject({ addMs: 2500, delMs: 1000, connectMs: 200 });
     expect(error(() => strict({ ...DEPLOYED, timeouts: { ad: 2 } })).message).toBe('timeouts.ad is not a timeout hostnic knows');

@@ -2,7 +2,7 @@
 
 import type { AddRequest, AddResponse } from '@hostnic/protocol';
 import { AgentPath, decodeAddResponse } from '@hostnic/protocol';
-import { requirePod } from '../args.ts';
+import { checkWorkloadArgs } from '../args.ts';
 import type { CallContext, Outcome } from '../context.ts';
 import { agentBudget, agentClient, requireAttachment } from '../context.ts';
 import { InvalidEnvironmentError } from '../errors.ts';
@@ -18,7 +18,7 @@ export function parseAddResponse(raw: unknown): { result: Result; vxnet: string 
 
 export async function add(ctx: CallContext): Promise<Outcome> {
   const attachment = requireAttachment(ctx);
-  if (ctx.args) requirePod(ctx.args);
+  if (ctx.args) checkWorkloadArgs(ctx.args);
   const prev = ctx.raw['prevResult'] === undefined ? undefined : parseResult(ctx.raw['prevResult'], 'prevResult');
   if (prev) checkChainable(prev, attachment.ifName, attachment.netns);
   // Checked here so that the agent never allocates an address for a sandbox that is already gone.

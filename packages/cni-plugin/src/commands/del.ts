@@ -53,13 +53,14 @@ export async function del(ctx: CallContext): Promise<Outcome> {
     import('../spool.ts'),
     import('@hostnic/netlink'),
   ]);
-  const podKnown = attachment.podNamespace !== '' && attachment.podName !== '';
-  const derived = podKnown ? hostVethName(attachment.podNamespace, attachment.podName, conf.plugin.vethPrefix) : undefined;
+  const derived = hostVethName(attachment.podNamespace, attachment.podName, conf.plugin.vethPrefix);
   const hostIf = prev ? hostVethOf(prev, conf.plugin.vethPrefix, derived) : undefined;
   const report = await cleanupLocally({
     netns: attachment.netns,
     ifName: attachment.ifName,
-    hostVeth: derived ?? hostIf?.name,
+    // prevResult names the veth ADD made; the derived name stands in without it (CNI_ARGS that DEL could
+    // not read give the container's fallback identity, not the pod's).
+    hostVeth: hostIf?.name ?? derived,
     hostMac: hostIf?.mac,
     podIp: prev ? podIpOf(prev, attachment.ifName) : undefined,
     lockPath: lockPathFor(conf.socketPath),
