@@ -21,6 +21,10 @@ declare -A need=(
   # The fake kube-apiserver's CA and serving certificate; kubectl for the tests that run it against the fake.
   [openssl]=openssl
   [kubectl]=kubernetes-client
+  # podman with its CNI backend, runc and the cgroupfs manager: the test that runs a container (not a
+  # Kubernetes pod) on a sandbox node through the hostnic plugin.
+  [podman]=podman
+  [runc]=runc
 )
 if [ "$image" -eq 1 ]; then
   # The root filesystem (mmdebstrap), its library check and Node's stripping (readelf, strip), the assembly
@@ -34,6 +38,9 @@ for cmd in "${!need[@]}"; do
 done
 # The reference plugins (ptp, host-local, portmap, bandwidth, tuning) used by the CNI chaining tests.
 [ -x /usr/lib/cni/ptp ] || missing+=(containernetworking-plugins)
+# The podman test builds its image from the static busybox (no registry is reached), also where a dynamic
+# busybox is the one on PATH.
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -69,9 +69,10 @@ export function parseCniArgs(text: string): CniArgs {
 
 /**
  * Who a call is for. A Kubernetes runtime names the pod in CNI_ARGS; other runtimes (podman, nerdctl with
- * their CNI backends) name nothing, and the container then gets the conflist's `defaultNamespace` (which
- * picks its subnets, as a pod's namespace does) and K8S_POD_NAME or its container id as its name (which the
- * veth name hashes, as a pod's name is).
+ * their CNI backends) send no K8S_POD_NAMESPACE, and the container then gets the conflist's
+ * `defaultNamespace` (which picks its subnets, as a pod's namespace does) and K8S_POD_NAME or its container
+ * id as its name (which the veth name and the IPAM handle take, as a pod's name). podman passes its
+ * container name there (`admiring_aryabhata`), which is no Kubernetes object name: the id stands in then.
  */
 export interface Workload {
   namespace: string;
@@ -86,10 +87,13 @@ export function workloadOf(env: Pick<CniEnv, 'containerId'>, args: CniArgs, defa
   }
   return {
     namespace: args.podNamespace !== '' ? args.podNamespace : defaultNamespace,
-    name: args.podName !== '' ? args.podName : env.containerId,
+    name: OBJECT_NAME.test(args.podName) && args.podName.length <= 253 ? args.podName : env.containerId,
     kubernetesPod: false,
   };
 }
+
+/** A Kubernetes object name (an RFC 1123 subdomain, at most 253 characters). */
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * ADD refuses a namespace without a pod name: that is a Kubernetes runtime that lost the name, and the pod

@@ -57,6 +57,10 @@ describe('CNI_ARGS', () => {
       name: 'box',
       kubernetesPod: false,
     });
+    // podman's container names need not be Kubernetes object names; the container id stands in.
+    for (const name of ['admiring_aryabhata', 'Web', 'x'.repeat(254), '-a']) {
+      expect(workloadOf(env, parseCniArgs(`IgnoreUnknown=1;K8S_POD_NAME=${name}`), 'default').name).toBe('abc123');
+    }
   });
 
   it('refuses on ADD a namespace without a pod name, and nothing else', () => {
