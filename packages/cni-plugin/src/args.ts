@@ -116,8 +116,7 @@ export function attachmentOf(env: CniEnv, args: CniArgs, workload: Workload): At
     podNamespace: workload.namespace,
     podName: workload.name,
     infraContainerId: args.infraContainerId !== '' ? args.infraContainerId : env.containerId,
-    // Every workload the plugin serves today is a pod (ADD requires K8S_POD_*).
-    kubernetesPod: true,
+    kubernetesPod: workload.kubernetesPod,
   };
 }
 

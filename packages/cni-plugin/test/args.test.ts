@@ -72,9 +72,9 @@ describe('CNI_ARGS', () => {
   it('builds the attachment from the workload; the infra container id falls back to CNI_CONTAINERID', () => {
     const pod = parseCniArgs('K8S_POD_NAME=nginx;K8S_POD_NAMESPACE=default');
     const { containerId, netns, ifName } = env;
-    expect(attachmentOf(env, pod, workloadOf(env, pod, 'default'))).toEqual({ containerId, netns, ifName, podNamespace: 'default', podName: 'nginx', infraContainerId: 'abc123' });
+    expect(attachmentOf(env, pod, workloadOf(env, pod, 'default'))).toEqual({ containerId, netns, ifName, podNamespace: 'default', podName: 'nginx', infraContainerId: 'abc123', kubernetesPod: true });
     const other = parseCniArgs('K8S_POD_INFRA_CONTAINER_ID=zzz');
-    expect(attachmentOf(env, other, workloadOf(env, other, 'podman'))).toMatchObject({ podNamespace: 'podman', podName: 'abc123', infraContainerId: 'zzz' });
+    expect(attachmentOf(env, other, workloadOf(env, other, 'podman'))).toMatchObject({ podNamespace: 'podman', podName: 'abc123', infraContainerId: 'zzz', kubernetesPod: false });
     expect(podKey({ podNamespace: 'default', podName: 'nginx' })).toBe('default/nginx');
   });
 });

@@ -171,14 +171,14 @@ describe('ADD, DEL, CHECK in every version', () => {
   it('takes the infra container id from CNI_CONTAINERID when CNI_ARGS lacks it', async () => {
     const c = call('ADD', '1.0.0', { args: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web' });
     expect((await runPlugin(c)).code).toBe(0);
-    expect((agent.requests.at(-1)?.body as AddRequest).attachment.infraContainerId).toBe(c.containerId);
+    expect((agent.requests.at(-1)?.body as AddRequest).attachment).toMatchObject({ infraContainerId: c.containerId, kubernetesPod: true });
   });
 
   it('serves a container that is not a Kubernetes pod (podman): conflist namespace, container id as name', async () => {
     const c = call('ADD', '1.0.0', { args: undefined }, { defaultNamespace: 'containers' });
     const r = await runPlugin(c);
     expect(r.code, r.stderr).toBe(0);
-    expect((agent.requests.at(-1)?.body as AddRequest).attachment).toMatchObject({ podNamespace: 'containers', podName: c.containerId });
+    expect((agent.requests.at(-1)?.body as AddRequest).attachment).toMatchObject({ podNamespace: 'containers', podName: c.containerId, kubernetesPod: false });
     expect(r.stderr).toContain('"kubernetesPod":false');
     const named = call('ADD', '1.0.0', { args: 'IgnoreUnknown=1;K8S_POD_NAME=box;PODMAN_FOO=1' });
     expect((await runPlugin(named)).code).toBe(0);

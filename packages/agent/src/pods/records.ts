@@ -12,6 +12,8 @@ export interface PodServiceRecord extends PodRecord {
   arpDev?: string;
   /** MTU of the veth pair. */
   mtu?: number;
+  /** False for a container that is not a Kubernetes pod (no pod object: never looked up, never "gone"). */
+  kubernetesPod?: false;
 }
 
 export function attachmentKey(containerId: string, ifName: string): string {

@@ -188,9 +188,11 @@ export class PodService {
 
     // Milliseconds per step, logged with the result: where a slow pod start went.
     const timings: Record<string, number> = {};
+    // A container that is not a Kubernetes pod (podman, nerdctl) has no pod object: no annotations to read.
+    const kubernetesPod = a.kubernetesPod !== false;
     let annotations: Readonly<Record<string, string>> | undefined;
     try {
-      annotations = await timed(timings, 'read-pod', () => this.#o.podAnnotations(a.podNamespace, a.podName));
+      if (kubernetesPod) annotations = await timed(timings, 'read-pod', () => this.#o.podAnnotations(a.podNamespace, a.podName));
     } catch (e) {
       throw new PodError('read-pod', CniCode.tryAgain, `read-pod failed: reading pod ${a.podNamespace}/${a.podName}: ${messageOf(e)}`, { cause: e });
     }
@@ -245,7 +247,7 @@ export class PodService {
 
       // Last before the record: a failed patch then has only node-local steps to undo, and a recorded pod
       // (which a repeated ADD answers from) always has its annotations.
-      const annotator = this.#o.podAnnotator;
+      const annotator = kubernetesPod ? this.#o.podAnnotator : undefined;
       if (annotator) {
         await step('annotate-pod', CniCode.badAnnotation, () => annotator(a.podNamespace, a.podName, allocation.address));
       }
@@ -268,6 +270,7 @@ export class PodService {
         arpMatch: arp.match,
         arpDev: arp.dev,
         mtu: wiring.mtu,
+        ...(kubernetesPod ? {} : { kubernetesPod: false as const }),
       };
       await step('record', CniCode.datastore, () => store.putPod(record));
       this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match, stepsMs: timings });
@@ -399,7 +402,8 @@ export class PodService {
       readonly confirm?: (namespace: string, name: string) => Promise<PodPresence>;
     },
   ): Promise<{ containerId: string; ifName: string; pod: string; reason: GoneReason }[]> {
-    const records = await this.#o.store.listPods();
+    // Containers that are not pods have no pod object to be gone: DEL or GC releases them.
+    const records = (await this.#o.store.listPods()).filter((r) => (r as PodServiceRecord).kubernetesPod !== false);
     const presence = new Map<string, PodPresence>();
     for (const r of records) {
       const key = `${r.podNamespace}/${r.podName}`;

@@ -137,4 +137,43 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
     expect(out.released).toEqual([{ containerId: rb.attachment.containerId, ifName: 'eth0' }]);
     expect((await h.store.listPods()).map((p) => p.containerId)).toEqual([ra.attachment.containerId]);
   });
+
+  it('serves a container that is not a Kubernetes pod: no pod read or patch, never released as gone', async () => {
+    const reads: string[] = [];
+    h.annotations = async (ns, name) => {
+      reads.push(`${ns}/${name}`);
+      return {};
+    };
+    const patches: string[] = [];
+    const service = h.serviceWith({
+      podAnnotator: async (ns, name) => {
+        patches.push(`${ns}/${name}`);
+      },
+    });
+    const pod = h.addRequest(await h.podNetns('k8s-1'));
+    const box = h.addRequest(await h.podNetns('podman-1'));
+    box.attachment.kubernetesPod = false;
+    await service.add(pod);
+    const { result } = await service.add(box);
+    expect(reads).toEqual([`default/${pod.attachment.podName}`]);
+    expect(patches).toEqual([`default/${pod.attachment.podName}`]);
+    const record = (await h.store.getPod(box.attachment.containerId, 'eth0')) as PodServiceRecord | undefined;
+    expect(record?.kubernetesPod).toBe(false);
+
+    // The API says every pod is gone: the pod is released after the grace, the container is not looked up.
+    const asked: string[] = [];
+    const gone = async (ns: string, name: string) => {
+      asked.push(`${ns}/${name}`);
+      return { kind: 'gone' } as const;
+    };
+    expect(await service.releaseGonePods(gone, { graceMs: 0 })).toEqual([]);
+    const released = await service.releaseGonePods(gone, { graceMs: 0 });
+    expect(released.map((r) => r.containerId)).toEqual([pod.attachment.containerId]);
+    expect(asked.every((k) => k === `default/${pod.attachment.podName}`)).toBe(true);
+    expect((await h.store.listPods()).map((p) => p.containerId)).toEqual([box.attachment.containerId]);
+
+    await service.del({ attachment: box.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    expect(await h.store.listPods()).toEqual([]);
+    expect(await arpReplyIps(h)).toEqual([]);
+  });
 });
