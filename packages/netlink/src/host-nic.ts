@@ -305,8 +305,8 @@ export function planHostNicCleanup(snapshot: Snapshot, spec: HostNicSpec): HostN
 
 /**
  * Removes rule 1536, bridge br_N (releasing the NIC) and whatever is left in table N (idempotent). The NIC
- * keeps its name until the IaaS detaches it. ebtables entries naming br_N are removed separately
- * (`removeArpReplies({ bridge })`).
+ * keeps its name until the IaaS detaches it. ARP responder entries naming br_N or the NIC are removed
+ * separately (`removeArpReplies({ dev })`, once for each).
  */
 export async function cleanupHostNic(spec: HostNicSpec, options?: HostNicOptions): Promise<HostNicCleanupResult> {
   const netns = options?.netns ?? CURRENT_NETNS;
