@@ -1,5 +1,5 @@
 /**
- * CNI_ARGS (`K=V;K=V`): the pod identity the runtime passes. Parsed as the CNI library does (spec 1.6):
+ * CNI_ARGS (`K=V;K=V`): the pod identity the runtime passes. Parsed as the CNI library does:
  * known keys are case-sensitive, unknown keys are an error unless `IgnoreUnknown` is true, values are
  * verbatim. Unlike the original, every error names the pair or key at fault.
  */

@@ -1,5 +1,5 @@
 /**
- * The CNI environment variables, checked in the order of the reference skel (spec 1.3): required
+ * The CNI environment variables, checked in the order of the reference skel: required
  * variables first, then (after stdin is read) the container id and the interface name.
  */
 

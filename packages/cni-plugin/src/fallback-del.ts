@@ -1,6 +1,6 @@
 /**
  * DEL without the agent: the plugin takes the pod's interface down itself so that the pod can terminate,
- * and removes the host pieces that route to it (spec 4.2 REIMPL). Everything is best-effort; what is left
+ * and removes the host pieces that route to it. Everything is best-effort; what is left
  * over, the agent finishes when it replays the spooled release.
  *
  * Runs in the node's network namespace (the plugin's own), through @hostnic/netlink, which is loaded only

@@ -1,5 +1,5 @@
 /**
- * The `hostnic` CNI plugin: validate the call in the reference skel's order (spec 1.3), run one verb, print
+ * The `hostnic` CNI plugin: validate the call in the reference skel's order, run one verb, print
  * its answer once, log one line. Verbs are loaded on demand, so VERSION loads neither HTTP nor netlink.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The network configuration on stdin: decoded, checked and defaulted (spec 1.5).
+ * The network configuration on stdin: decoded, checked and defaulted.
  *
  * The keys of the original keep their defaults. Keys are matched exactly, or case-insensitively with a
  * warning (the Go plugin accepted `MTU` or `vethprefix`, and configs in the field may carry them). Unknown

@@ -1,6 +1,6 @@
 /**
  * Whether CNI_NETNS is a live network namespace, answered by statfs(2) without spawning anything. ADD checks
- * it before the agent allocates an address for a sandbox that is already gone (spec 6 item 6).
+ * it before the agent allocates an address for a sandbox that is already gone.
  */
 
 // node:fs rather than node:fs/promises: the latter drags readline into every ADD's start-up.

@@ -1,11 +1,11 @@
 /**
- * Host setup of one hostnic NIC (spec 5.3) and its cleanup (5.5): rename to `hostnic_<id>` with the same
- * alias, sysctls, bridge `br_<table>` holding the NIC, table N routes (two for vxlan, none for vlan) and
- * rule 1536 `from <vxnet> lookup N`.
+ * Host setup of one hostnic NIC and its cleanup (docs/dataplane.md#per-nic-setup): rename to `hostnic_<id>`
+ * with the same alias, sysctls, bridge `br_<table>` holding the NIC, table N routes (two for vxlan, none for
+ * vlan) and rule 1536 `from <vxnet> lookup N`.
  *
  * Every call reads the state (one process), computes the difference (pure: {@link planHostNic}), applies it
  * in one batch, and verifies by reading again; a NIC that is already enslaved is still checked in full
- * (spec 6 item 19). Table numbering is the agent's job: a table number is simply given.
+ * (the original stopped at the enslaved NIC). Table numbering is the agent's job: a table number is given.
  *
  * @packageDocumentation
  */
@@ -90,7 +90,7 @@ export function nicRule(spec: HostNicSpec): RuleSpec {
   return { priority: NIC_RULE_PRIORITY, src: r.network, table: r.table };
 }
 
-/** The NIC's sysctls (spec 5.3 step 3). */
+/** The NIC's sysctls. */
 export function nicSysctls(nicName: string): SysctlEntry[] {
   return [
     confSysctl(4, nicName, 'arp_ignore', 1),

@@ -218,7 +218,7 @@ export function parseNatMark(natMark: string): string {
   return `0x${n.toString(16)}`;
 }
 
-/** Parameters of the hostnic mangle rules (spec 1.7). */
+/** Parameters of the hostnic mangle rules. */
 export interface HostnicMangleParams {
   /** The node IP: first IPv4 address of the primary interface. */
   readonly nodeIP: string;

@@ -1,5 +1,5 @@
 /**
- * The dataplane of one pod (spec 3.4, 3.5, 4.1-4.3): the two-process ADD, its exact inverse for DEL, and a
+ * The dataplane of one pod (docs/dataplane.md#per-pod-setup): the two-process ADD, its exact inverse for DEL, and a
  * read-only CHECK that names the first mismatch.
  *
  * ADD is two processes:
@@ -103,7 +103,7 @@ function checkSpec(spec: PodWiringSpec): void {
 
 /**
  * The pod-side prelude: `default` rp_filter 0 before the link exists, so the new interface inherits 0
- * (spec 7.2 item 16) without another process.
+ * without another process.
  */
 export const POD_PRELUDE: Prelude = {
   script: `echo 0 > /proc/sys/net/ipv4/conf/default/rp_filter || echo "${PRELUDE_MARKER}cannot set default rp_filter" >&2`,

@@ -1,7 +1,7 @@
 /**
  * Routes in any table, with replace semantics: `route replace` creates or overwrites the route with the
  * same destination in the table, so a stale route to the same prefix through another device (a leftover
- * veth) is replaced instead of kept (spec 6 item 9).
+ * veth) is replaced instead of kept.
  *
  * @packageDocumentation
  */

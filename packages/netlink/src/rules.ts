@@ -4,7 +4,7 @@
  * The kernel's `rule del` matches on the selectors the request names and treats every other selector as a
  * wildcard: `rule del priority 1535 to X table main` would also delete `1535 from 10.0.0.0/8 to X iif lo
  * lookup main` if that came first. Removal therefore reads the rules first, deletes only when the rule the
- * kernel would pick is exactly ours (spec 6 item 13), and refuses when a foreign rule would be hit.
+ * kernel would pick is exactly ours, and refuses when a foreign rule would be hit.
  * Adding relies on the kernel's exact duplicate check (EEXIST for an identical rule, Linux ≥ 4.17) and
  * additionally checks the rules it read, so old kernels that accept duplicates get none either.
  *

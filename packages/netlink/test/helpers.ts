@@ -77,7 +77,7 @@ export const NIC = {
 export const NODE_IP = '172.22.0.21';
 
 /**
- * A "node" as in spec 7: an `eth0` with 172.22.0.21/24, and a NIC (a veth end, since this kernel has no
+ * A "node": an `eth0` with 172.22.0.21/24, and a NIC (a veth end, since this kernel has no
  * dummy driver) carrying the NIC MAC, not yet set up.
  */
 export async function buildNode(ns: Netns): Promise<void> {

@@ -32,7 +32,7 @@ COMMIT
 # Completed on Fri Nov 27 21:29:29 2026
 `;
 
-// The legacy backend prints host addresses with /32 (spec 1.7); here with a stale second node-IP rule as
+// The legacy backend prints host addresses with /32; here with a stale second node-IP rule as
 // the original plugin leaves it after the node IP changed, and a foreign rule in PREROUTING.
 const LEGACY_SAVE = `*mangle
 :PREROUTING ACCEPT [10:600]
@@ -54,7 +54,7 @@ COMMIT
 const RULES = hostnicMangleRuleSet({ nodeIP: '172.22.0.21', serviceCIDR: '10.233.0.0/18', natMark: '0x10000' });
 
 describe('the hostnic mangle rule set [compat]', () => {
-  it('is the four rules of spec 1.7', () => {
+  it('is the four rules of the original', () => {
     expect(RULES.table).toBe('mangle');
     expect(RULES.chains.map((c) => [c.name, c.rules.map((r) => r.join(' '))])).toEqual([
       ['HOSTNIC-PREROUTING', ['-m conntrack --ctorigdst 172.22.0.21/32 -j MARK --set-xmark 0x10000/0x10000']],

@@ -1,4 +1,4 @@
-/** Host NIC setup and cleanup (spec 7.4, assertions 38-41) inside a throwaway node namespace. */
+/** Host NIC setup and cleanup inside a throwaway node namespace. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Netns } from '../src/index.ts';
 import {
@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)(`host NIC setup${isRoot ? '' : ` (skipped: ${ROOT_REASO
     await spaces.cleanup();
   });
 
-  it('sets the NIC up as spec 5.3 says (38) and changes nothing the second time (39)', async () => {
+  it('sets the NIC up as the original did and changes nothing the second time (39)', async () => {
     // The NIC arrives up and under another name, as after a hot-plug.
     await applyBatchOrThrow([linkSetOp('nic0', { up: true })], { netns: node.ns });
     const first = await setupHostNic({ ...NIC, mac: NIC.mac.toUpperCase() }, { netns: node.ns });
@@ -79,7 +79,7 @@ describe.skipIf(!isRoot)(`host NIC setup${isRoot ? '' : ` (skipped: ${ROOT_REASO
     expect((await ipn(node.name, 'rule')).split('\n').filter((l) => l.startsWith('1536:'))).toHaveLength(1);
   });
 
-  it('repairs an enslaved NIC whose routes and rule are gone (spec 6 item 19)', async () => {
+  it('repairs an enslaved NIC whose routes and rule are gone', async () => {
     await setupHostNic(NIC, { netns: node.ns });
     await ipn(node.name, 'route', 'flush', 'table', '260');
     await ipn(node.name, 'rule', 'del', 'priority', '1536');

@@ -145,7 +145,7 @@ describe.skipIf(!isRoot)(`kernel objects in throwaway namespaces${isRoot ? '' : 
     for (let i = 0; i < 2; i++) await removeAddress({ cidr: '10.1.0.1/24', dev: 'br0' }, { netns: a.ns });
     await removeAddress({ cidr: '10.1.0.1/24', dev: 'nosuch0' }, { netns: a.ns });
 
-    // A stale route to the same /32 through another device is replaced (spec 6 item 9).
+    // A stale route to the same /32 through another device is replaced.
     await ensureRoute({ dst: '10.2.0.9/32', dev: 'x1', scope: 'link' }, { netns: a.ns });
     await ensureRoute({ dst: '10.2.0.9/32', dev: 'x0', scope: 'link' }, { netns: a.ns });
     expect((await readRoutes({ netns: a.ns, table: 254 })).filter((r) => r.dst === '10.2.0.9/32').map((r) => r.dev)).toEqual(['x0']);

@@ -1,5 +1,5 @@
 /**
- * Real pod wiring in throwaway namespaces (spec 7.2 and 7.3). The "node" is a namespace too: nothing here
+ * Real pod wiring in throwaway namespaces. The "node" is a namespace too: nothing here
  * touches the machine's own network namespace.
  */
 import { fileURLToPath } from 'node:url';
@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)(`pod wiring in throwaway namespaces${isRoot ? '' : ` (s
     return wirePod({ podNetns: p.ns, hostNetns: node.ns, ifName: 'eth0', hostVeth: veth, podIP: ip });
   }
 
-  it('wires a pod in two processes; it answers pings both ways; the state is spec 7.2', async () => {
+  it('wires a pod in two processes; it answers pings both ways; the state is the original\'s', async () => {
     const spawned: string[][] = [];
     const stop = onSpawn((argv) => spawned.push([...argv]));
     const w = await add(pod).finally(stop);

@@ -52,7 +52,7 @@ describe('addresses', () => {
 });
 
 describe('routes', () => {
-  it('reads the pod routes of spec 7.2 item 14', () => {
+  it('reads the pod routes', () => {
     const main = parseRoutes(podRoutes).filter((r) => r.family === 4 && r.table === 254);
     expect(main).toEqual([
       expect.objectContaining({ dst: '0.0.0.0/0', gateway: '169.254.1.1', dev: 'eth0', src: '172.22.0.239', scope: 'global', protocol: 'boot', onlink: false }),

@@ -138,7 +138,7 @@ function rule(priority: number, fields: Partial<Rule> = {}): Rule {
   return { family: 4, priority, table: 254, action: 'lookup', not: false, extra: [], ...fields };
 }
 
-describe('exact rule removal (spec 6 item 13)', () => {
+describe('exact rule removal', () => {
   const ours = { priority: 1535, dst: '172.22.0.239/32', table: 254 };
 
   it('deletes only exact copies', () => {

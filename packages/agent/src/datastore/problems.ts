@@ -1,5 +1,5 @@
 /**
- * Values the store could not read. They are skipped, never thrown (spec agent.md assertion 47): one bad key
+ * Values the store could not read. They are skipped, never thrown: one bad key
  * must not take the node's pods down with it. The list is what the agent surfaces (log, API, metric) so that
  * someone looks; `quarantineProblems()` moves the bytes aside once they have.
  *

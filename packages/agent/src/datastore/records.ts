@@ -83,7 +83,7 @@ function vxnet(value: unknown): VxnetInfo {
 function nic(value: unknown): NicRecord {
   const o = object(value, 'NIC record');
   const id = text(o, 'nicId', { nonEmpty: true, noSlash: true });
-  // Comparing MACs case-sensitively was a defect of the original (spec agent.md 6.4): store one spelling.
+  // Comparing MACs case-sensitively was a defect of the original: store one spelling.
   if (id !== id.toLowerCase()) throw new ShapeError('nicId is not lower-case');
   vxnet(o['vxnet']);
   checkRouteTable(o['routeTable']);

@@ -272,7 +272,7 @@ export class AgentDatastore implements NicStore {
   }
 
   /**
-   * Merges `data` into an open intent — e.g. the NIC id as soon as CreateNics returns it (spec agent.md 4.5),
+   * Merges `data` into an open intent — e.g. the NIC id as soon as CreateNics returns it,
    * so that a crash after the call still knows what to undo.
    * @throws {@link IntentNotFoundError}
    */
@@ -414,7 +414,7 @@ export class AgentDatastore implements NicStore {
       this.#problems.report(name, key, checked.reason);
       return undefined;
     }
-    // The original indexed records by their own content, not their key (spec agent.md 3.8); a mismatch means
+    // The original indexed records by their own content, not their key; a mismatch means
     // the value was written behind the store's back, so neither can be trusted.
     if (keyOf(checked.value) !== key) {
       this.#problems.report(name, key, `key does not match the record (${String(keyOf(checked.value))})`);

@@ -1,5 +1,5 @@
 /**
- * The host side of a NIC (spec cni-dataplane.md 5): setup and cleanup through @hostnic/netlink, the phase a
+ * The host side of a NIC (docs/dataplane.md#per-nic-setup): setup and cleanup through @hostnic/netlink, the phase a
  * failed setup leaves, and the route tables the kernel already uses.
  */
 
@@ -39,7 +39,7 @@ export function newRecord(ctx: NicContext, nicId: string, vxnet: VxnetInfo, tabl
 }
 
 /**
- * The phase a failed setup leaves, named after the first thing still wrong (spec agent.md 3.1: the phase
+ * The phase a failed setup leaves, named after the first thing still wrong (the phase
  * names the step that failed last). Reading the state again is cheaper than parsing the batch's error.
  */
 export async function failedPhase(ctx: NicContext, spec: HostNicSpec): Promise<NicPhase> {
@@ -66,7 +66,7 @@ export async function cleanupHost(ctx: NicContext, spec: HostNicSpec): Promise<v
 
 /**
  * Tables >= base that routes, rules or `br_<N>` bridges of the kernel use: a new NIC must not get a table
- * some leftover (a crashed run, another tool) still fills, which the original ignored (spec 3.4).
+ * some leftover (a crashed run, another tool) still fills, which the original ignored.
  */
 export async function kernelTables(ctx: NicContext): Promise<number[]> {
   const snapshot = await readSnapshot({ netns: ctx.netns, parts: ['links', 'routes', 'rules'] });

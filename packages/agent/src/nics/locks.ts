@@ -1,6 +1,6 @@
 /**
  * Per-key mutual exclusion: NIC work for one vxnet is serialised, different vxnets run in parallel, and
- * an IaaS wait of one vxnet never blocks another (spec agent.md 6.5 item 3).
+ * an IaaS wait of one vxnet never blocks another.
  */
 
 export class KeyedLock {

@@ -1,6 +1,6 @@
 /**
- * The bounded wait for an attached NIC's link. The original polled forever while holding the global lock
- * (spec agent.md 3.3 step 5), so a failed attach wedged the node; here the wait ends with a typed error.
+ * The bounded wait for an attached NIC's link. The original polled forever while holding the global lock, so a
+ * failed attach wedged the node; here the wait ends with a typed error.
  */
 
 import { findLinksByMac } from '@hostnic/netlink';

@@ -1,5 +1,5 @@
 /**
- * The original's six IPAM failure gauges (spec agent.md 5.2) [compat: dashboards and the deployed alerts use
+ * The original's six IPAM failure gauges [compat: dashboards and the deployed alerts use
  * them]: which part of an ADD or DEL failed, classified from the step and the IPAM error.
  */
 import { NoPoolOrBlockError, PoolExhaustedError, parseBlockName } from '@hostnic/ipam';

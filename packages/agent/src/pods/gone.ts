@@ -3,8 +3,8 @@
  * down): their ARP entry, host rules and IPAM handle would stay forever, and once the controller's leak check
  * hands the address to a pod elsewhere, this node would still answer ARP for it. A record is released when its
  * pod is seen gone — deleted, now on another node, or re-created after the record (a new incarnation of the
- * same name) — in two looks at least the grace period apart, and a fresh read confirms it (spec agent.md 6
- * item 5). Pure: the lookups and the release are the caller's.
+ * same name) — in two looks at least the grace period apart, and a fresh read confirms it
+ * (docs/pod-path.md#pods-gone-without-a-del). Pure: the lookups and the release are the caller's.
  */
 
 import type { PodRecord } from '../types.ts';

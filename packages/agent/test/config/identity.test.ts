@@ -16,7 +16,7 @@ import { useTempDirs } from './helpers.ts';
 
 const tempDir = useTempDirs();
 
-describe('identity (spec agent.md 1.6, assertions 8-9)', () => {
+describe('identity', () => {
   it('9: the instance id is trimmed and names the NICs', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'instance-id');

@@ -3,7 +3,7 @@ import { encode } from '../../src/datastore/codec.ts';
 import type { DatastoreProblem } from '../../src/datastore/index.ts';
 import { nic, openStore, pod, tempDir, writeRaw } from './helpers.ts';
 
-describe('values written behind the store\'s back (spec assertion 47)', () => {
+describe('values written behind the store\'s back', () => {
   async function damaged(): Promise<string> {
     const dir = tempDir();
     const store = openStore(dir);

@@ -3,7 +3,7 @@ import { InvalidRecordError, RouteTableConflictError } from '../../src/datastore
 import { nic, openStore } from './helpers.ts';
 
 describe('route table allocation', () => {
-  it('hands out 260, 261, and 260 again once its NIC is deleted (spec assertion 16)', async () => {
+  it('hands out 260, 261, and 260 again once its NIC is deleted', async () => {
     const store = openStore();
     const a = await store.allocateRouteTable(260);
     await store.putNic(nic(1, { routeTable: a }));

@@ -1,7 +1,7 @@
 /**
  * DEL: the agent releases and unwires. When the agent cannot be reached, the plugin takes the pod's interface
  * down itself, spools the release for the agent to replay, and succeeds: a pod never stays terminating
- * because the agent is down (spec 4.2).
+ * because the agent is down.
  */
 
 import type { DelRequest } from '@hostnic/protocol';

@@ -1,5 +1,5 @@
 /**
- * `ipam release`: the decisions, as pure functions. Safety first (spec 6 item 22): an address is released
+ * `ipam release`: the decisions, as pure functions. Safety first: an address is released
  * only when it is allocated and no existing pod holds it (unless forced); exactly that address is released,
  * never the rest of its handle; and the outcome is read from what the store did, so a lost race is reported
  * as such instead of as a success.

@@ -19,7 +19,7 @@ import {
 } from '@hostnic/ipam';
 import { formatFields, formatTable } from './table.ts';
 
-/** One pool's figures (spec 2.11); `usedPercent` is of the allocatable addresses (allocated + free). */
+/** One pool's figures; `usedPercent` is of the allocatable addresses (allocated + free). */
 export interface PoolRow {
   readonly name: string;
   readonly blocks: number;

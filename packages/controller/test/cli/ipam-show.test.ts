@@ -23,7 +23,7 @@ describe('ipam show', () => {
     expect(lines).toContain('BLOCK                 CIDR             POOL           NAMESPACES  CAPACITY  RESERVED  ALLOCATED  FREE  COOLING');
     expect(lines).toContain('4100-172-16-3-0-27    172.16.3.0/27    vxnet-abc1234  default           32         2          2    28        1');
     expect(lines).toContain('4100-172-16-3-224-27  172.16.3.224/27  vxnet-abc1234  -                 32        13          0    19        0');
-    // Numeric block order, as everywhere (spec 6 item 2).
+    // Numeric block order, as everywhere.
     expect(lines.findIndex((l) => l.startsWith('4100-172-16-3-32-27'))).toBeLessThan(lines.findIndex((l) => l.startsWith('4100-172-16-3-128-27')));
   });
 

@@ -181,7 +181,7 @@ export function wireCrd(crd: JsonObject): JsonObject {
   };
 }
 
-/** hostnic's four kinds in network.qingcloud.com/v1alpha1 (ipam-controller spec §1.0). */
+/** hostnic's four kinds in network.qingcloud.com/v1alpha1. */
 export const HOSTNIC_CRDS: readonly CrdDefinition[] = [
   { group: 'network.qingcloud.com', version: 'v1alpha1', plural: 'vxnetpools', kind: 'VxNetPool', scope: 'Cluster', statusSubresource: true },
   { group: 'network.qingcloud.com', version: 'v1alpha1', plural: 'ippools', kind: 'IPPool', scope: 'Cluster', statusSubresource: true },
