@@ -32,8 +32,9 @@ export class Metrics {
       .set({ component: options.component, version: options.version, node_version: process.version }, 1);
   }
 
-  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  /** With `collect`, the counter is read from its owner at scrape time (reset, then inc by the total). */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: CollectFunction<Counter<L>>): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry], ...(collect === undefined ? {} : { collect }) });
   }
 
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: CollectFunction<Gauge<L>>): Gauge<L> {

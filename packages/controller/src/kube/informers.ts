@@ -3,10 +3,10 @@ import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Namespace, V1Node, V1
 // Not re-exported by the package index; it is the serializer the typed APIs use on list responses.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { MalformedObjectError } from './errors.ts';
-import { Informer } from './informer.ts';
-import type { Backoff, ListResult } from './informer.ts';
+import { Informer } from '@hostnic/runtime/kube';
+import type { Backoff, ListResult } from '@hostnic/runtime/kube';
 import { requestOptions } from './request-options.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '@hostnic/runtime';
 
 /** What every factory accepts on top of what identifies the resource. */
 export interface InformerSettings {
