@@ -63,15 +63,26 @@ export function processIo(): CliOutput & { env: NodeJS.ProcessEnv } {
   return { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), env: process.env };
 }
 
-/** Resolves on the first SIGTERM or SIGINT. */
-export function stopSignal(): Promise<NodeJS.Signals> {
+/**
+ * Resolves on the first SIGTERM or SIGINT. With `onSecond`, a second signal while stopping calls it (e.g. to
+ * exit at once); without, the handlers are removed after the first.
+ */
+export function stopSignal(onSecond?: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    let seen = false;
     const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
+      if (seen) {
+        onSecond?.();
+        return;
+      }
+      seen = true;
+      if (onSecond === undefined) {
+        process.off('SIGTERM', on);
+        process.off('SIGINT', on);
+      }
       resolve(signal);
     };
-    process.once('SIGTERM', on);
-    process.once('SIGINT', on);
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
   });
 }

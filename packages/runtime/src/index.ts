@@ -15,5 +15,5 @@ export { UndoStack, describeUndoFailures } from './undo.ts';
 export type { UndoFailure } from './undo.ts';
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, newProgram, processIo, runProgram, stopSignal } from './cli.ts';
 export type { CliOutput } from './cli.ts';
-export { closeServer, listen } from './http.ts';
-export type { Listening } from './http.ts';
+export { closeServer, listen, probeReply, readOnlyHandler } from './http.ts';
+export type { Listening, Reply, Route } from './http.ts';

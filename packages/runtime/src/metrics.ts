@@ -53,6 +53,11 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+
+  /** The `/metrics` route of a daemon's HTTP port. */
+  async reply(): Promise<{ status: number; type: string; body: string }> {
+    return { status: 200, type: this.contentType, body: await this.render() };
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, get } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, listen, newProgram, runProgram } from '../src/index.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, listen, newProgram, probeReply, readOnlyHandler, runProgram } from '../src/index.ts';
 
 function io() {
   const out: string[] = [];
@@ -59,5 +59,31 @@ describe('listen', () => {
     await expect(listen(second, { port: l.port!, host: '127.0.0.1' })).rejects.toMatchObject({ code: 'EADDRINUSE' });
     await l.close();
     expect(server.listening).toBe(false);
+  });
+});
+
+describe('readOnlyHandler', () => {
+  it('answers GET/HEAD of its routes, 405 other methods, 404 other paths, 500 with the message on a throw', async () => {
+    let problem: string | undefined = 'datastore closed';
+    const server = createServer(readOnlyHandler({
+      '/healthz': () => probeReply(problem),
+      '/boom': () => Promise.reject(new Error('render failed')),
+    }));
+    const l = await listen(server, { port: 0, host: '127.0.0.1' });
+    const at = (path: string, method = 'GET') => fetch(`http://127.0.0.1:${l.port}${path}`, { method });
+    try {
+      const sick = await at('/healthz');
+      expect([sick.status, await sick.text()]).toEqual([503, 'datastore closed\n']);
+      problem = undefined;
+      const well = await at('/healthz?verbose=1');
+      expect([well.status, await well.text()]).toEqual([200, 'ok\n']);
+      expect((await at('/healthz', 'HEAD')).status).toBe(200);
+      expect((await at('/healthz', 'POST')).status).toBe(405);
+      expect((await at('/nothing')).status).toBe(404);
+      const boom = await at('/boom');
+      expect([boom.status, await boom.text()]).toEqual([500, 'render failed\n']);
+    } finally {
+      await l.close();
+    }
   });
 });

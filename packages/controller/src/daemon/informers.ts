@@ -7,8 +7,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, IPAM_CONFIGMAP_NAME, IPAM_CONFIGMAP_NAMESPACE } from '@hostnic/ipam';
 import type { Informer } from '@hostnic/runtime/kube';
 import { CLUSTER_CONFIGMAP } from '../config/cluster-config.ts';
-import { configMapInformer, customResourceInformer, namespaceInformer, nodeInformer, podInformer } from '../kube/informers.ts';
-import type { CustomObject, InformerSettings } from '../kube/informers.ts';
+import { configMapInformer, customResourceInformer, namespaceInformer, nodeInformer, podInformer } from '@hostnic/runtime/kube';
+import type { CustomObject, InformerSettings } from '@hostnic/runtime/kube';
 
 const CRD_VERSION = 'v1alpha1';
 

@@ -6,7 +6,7 @@ import type { V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import type { IPAMBlock } from '@hostnic/ipam';
 import { LABEL_POOL_NAME, VXNET_POOL_NAME, freeCount, isBlockEmpty } from '@hostnic/ipam';
 import type { InformerEvent } from '@hostnic/runtime/kube';
-import type { CustomObject } from '../kube/informers.ts';
+import type { CustomObject } from '@hostnic/runtime/kube';
 
 export type QueueName = 'vxnetpool' | 'ippool' | 'namespace' | 'mapping';
 

@@ -5,11 +5,3 @@ export class AlreadyRunningError extends Error {
     this.name = 'AlreadyRunningError';
   }
 }
-
-/** The apiserver answered with something that is not the Kubernetes object or list we asked for. */
-export class MalformedObjectError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MalformedObjectError';
-  }
-}

@@ -3,7 +3,7 @@ import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
 import { silentLogger } from '@hostnic/runtime';
 import type { Logger } from '@hostnic/runtime';
 import { InvalidOptionError } from '@hostnic/runtime';
-import { mergePatchOptions, requestOptions } from './request-options.ts';
+import { mergePatchOptions, requestOptions } from '@hostnic/runtime/kube';
 import { describeError, isNotFound } from '@hostnic/runtime/kube';
 
 export type EventType = 'Normal' | 'Warning';

@@ -4,7 +4,7 @@ import { silentLogger } from '@hostnic/runtime';
 import type { Logger } from '@hostnic/runtime';
 import { InvalidOptionError } from '@hostnic/runtime';
 import { AlreadyRunningError } from './errors.ts';
-import { requestOptions } from './request-options.ts';
+import { requestOptions } from '@hostnic/runtime/kube';
 import { describeError, isConflict, isNotFound } from '@hostnic/runtime/kube';
 import { sleep } from '@hostnic/runtime';
 

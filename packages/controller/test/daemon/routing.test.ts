@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LABEL_POOL_NAME } from '@hostnic/ipam';
 import type { InformerEvent, InformerEventType } from '@hostnic/runtime/kube';
 import { MAPPING_KEY, routeClusterConfig, routeIPAMBlock, routeIPPool, routeIpamConfig, routeNamespace, routeVxNetPool } from '../../src/daemon/routing.ts';
-import type { CustomObject } from '../../src/kube/informers.ts';
+import type { CustomObject } from '@hostnic/runtime/kube';
 
 const VXNET = { queue: 'vxnetpool', key: 'v-pool' };
 const MAPPING = { queue: 'mapping', key: MAPPING_KEY };

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { InformerStoppedError, SyncAbortedError } from '@hostnic/runtime/kube';
 import { Informer } from '@hostnic/runtime/kube';
 import type { InformerEvent } from '@hostnic/runtime/kube';
-import { configMapInformer, customResourceInformer, namespaceInformer, podInformer } from '../../src/kube/informers.ts';
-import type { CustomObject } from '../../src/kube/informers.ts';
+import { configMapInformer, customResourceInformer, namespaceInformer, podInformer } from '@hostnic/runtime/kube';
+import type { CustomObject } from '@hostnic/runtime/kube';
 import { delay, eventually, startKube } from './harness.ts';
 import type { Kube } from './harness.ts';
 

@@ -1,4 +1,4 @@
-/** Errors of the informer. */
+/** Errors of the informers. */
 
 /** An informer was used after stop(): it will never list again. */
 export class InformerStoppedError extends Error {
@@ -22,3 +22,10 @@ export class SyncAbortedError extends Error {
   }
 }
 
+/** The apiserver answered with something that is not the Kubernetes object or list we asked for. */
+export class MalformedObjectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedObjectError';
+  }
+}
