@@ -4,9 +4,11 @@
  * (`/app/hostnic-agent --v=5 --metrics-port=9191`) keeps working unchanged.
  */
 
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { networkInterfaces } from 'node:os';
+import { Argument, InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import { EXIT_OK, LOG_LEVELS, chooseLevel, createLogger, isMainModule, newProgram, processIo, runProgram, stopSignal } from '@hostnic/runtime';
+import pkg from '../package.json' with { type: 'json' };
 import { INSPECT_KINDS, InspectError, agentGet, describeFailure, renderTable, rowsOf } from './cli-inspect.ts';
 import type { InspectKind } from './cli-inspect.ts';
 import {
@@ -30,9 +32,8 @@ export interface CliIo {
   execPath?: string;
 }
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@hostnic/runtime';
+import { defaultMetricsHost } from './daemon/metrics-host.ts';
 
 const PATH_FLAGS: { name: AgentPathName; flag: string; help: string }[] = [
   { name: 'config', flag: '--config <file>', help: 'hostnic.json (default /etc/hostnic/hostnic.json; absent = defaults)' },
@@ -81,6 +82,9 @@ function printWarnings(io: CliIo, warnings: readonly (ConfigWarning | string)[])
 
 interface RunOptions {
   metricsPort?: number;
+  metricsBind?: string;
+  logLevel?: string;
+  v?: number;
   k8sApiQps?: number;
   k8sApiBurst?: number;
   dbpath?: string;
@@ -130,9 +134,10 @@ async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions)
     return EXIT_OK;
   }
   // Loaded lazily for the same reason as the IaaS client: inspect and install-cni need none of it.
-  const { jsonLogger, startAgent, waitForStopSignal } = await import('./daemon/index.ts');
-  const log = jsonLogger(io.stderr);
-  const stop = waitForStopSignal();
+  const { startAgent } = await import('./daemon/index.ts');
+  const log = createLogger({ level: chooseLevel(opts), fields: { component: 'agent' }, destination: { write: (line: string) => io.stderr(line) } });
+  // A second signal while stopping exits at once.
+  const stop = stopSignal(() => process.exit(1));
   const agent = await startAgent({
     config,
     paths,
@@ -142,6 +147,7 @@ async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions)
     kubeconfig: opts.kubeconfig,
     env: io.env,
     log,
+    metricsHost: opts.metricsBind ?? defaultMetricsHost(io.env, networkInterfaces()),
   });
   const signal = await stop;
   log.info('signal received; stopping gracefully', { signal });
@@ -196,11 +202,7 @@ async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string,
 }
 
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
-  const program = new Command('hostnic-agent')
-    .description('hostnic per-node agent: NICs, pod wiring and the CNI API on a unix socket')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run with --help for usage)');
+  const program = newProgram('hostnic-agent', 'hostnic per-node agent: NICs, pod wiring and the CNI API on a unix socket', pkg.version, io);
 
   const run = program
     .command('run', { isDefault: true })
@@ -216,7 +218,9 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .option('--metrics-port <port>', 'Prometheus endpoint port (default agent.metricsPort, 9191)', intOption('--metrics-port', 1, 65535))
     .option('--k8s-api-qps <n>', 'Kubernetes client rate (default agent.k8sApiQps, 80)', intOption('--k8s-api-qps', 1, 100000))
     .option('--k8s-api-burst <n>', 'Kubernetes client burst (default agent.k8sApiBurst, 100)', intOption('--k8s-api-burst', 1, 100000))
-    .option('--v <level>', 'log verbosity (klog compatibility; accepted)', intOption('--v', 0, 10))
+    .option('--metrics-bind <address>', 'address of the metrics port (default env NODE_IP, else the node\'s first address)')
+    .addOption(new Option('--log-level <level>', 'log level (default info, or from --v)').choices(LOG_LEVELS))
+    .option('--v <level>', 'Go-style verbosity: 3-4 debug, 5+ trace (--log-level wins)', intOption('--v', 0, 10))
     .addOption(new Option('--logtostderr [bool]', 'klog compatibility; ignored (logs always go to stderr)').hideHelp())
     .option('--kubeconfig <file>', 'kubeconfig (default env KUBECONFIG, else the in-cluster service account)')
     .option('--validate-only', 'exit 0 after validating')
@@ -250,39 +254,10 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
 }
 
 /** Runs one command line (without the node and script arguments) and returns the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let code = EXIT_OK;
-  const program = buildProgram(io, (c) => {
-    code = c;
-  });
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version are "errors" with exit code 0; usage errors were already printed by commander.
-      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    // Config, identity, install and inspect errors carry the whole story in their message.
-    io.stderr(`hostnic-agent: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT_FAILURE;
-  }
+export function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  return runProgram((setCode) => buildProgram(io, setCode), argv, io);
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  process.exitCode = await runCli(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    env: process.env,
-  });
+if (isMainModule(import.meta.url)) {
+  process.exitCode = await runCli(process.argv.slice(2), processIo());
 }

@@ -5,18 +5,20 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
 import { IaasClient } from '@hostnic/iaas-client';
+import {
+  EXIT_OK, LOG_LEVELS, Metrics, checkDelay, chooseLevel, createLogger, errorText, isMainModule, newProgram, processIo, requestFamilies, runProgram,
+  stopSignal,
+} from '@hostnic/runtime';
+import { loadKubeConfig } from '@hostnic/runtime/kube';
+import pkg from '../package.json' with { type: 'json' };
 import { formatDuration, parseDuration } from './cli/duration.ts';
-import { loadKubeConfig } from './cli/kube.ts';
 import { ipamCommand } from './cli/ipam.ts';
 import { parseClusterConfig } from './config/cluster-config.ts';
 import type { ClusterConfig } from './config/cluster-config.ts';
 import { startController } from './daemon/controller.ts';
-import type { LogLevel } from './log.ts';
-import { errorText, jsonLogger } from './log.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -26,9 +28,7 @@ export interface CliIo {
   stopSignal?: Promise<void>;
 }
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '@hostnic/runtime';
 
 export const DEFAULT_IAAS_CONFIG = '/root/.qingcloud/config.yaml';
 export const DEFAULT_METRICS_PORT = 9192;
@@ -36,7 +36,8 @@ export const DEFAULT_METRICS_PORT = 9192;
 function duration(option: string): (value: string) => number {
   return (value) => {
     try {
-      return parseDuration(value, option);
+      // Node runs a timer above 2^31-1 ms after 1 ms: a month-long interval would become a busy loop.
+      return checkDelay(option, parseDuration(value, option));
     } catch (e) {
       throw new InvalidArgumentError(errorText(e));
     }
@@ -76,17 +77,23 @@ interface RunOptions {
   nicGcInterval: number;
   nicLeakGrace: number;
   releaseCooldown: number;
-  logLevel: LogLevel;
+  logLevel?: string;
   v?: number;
+  k8sApiQps?: number;
+  k8sApiBurst?: number;
 }
 
 async function run(opts: RunOptions, io: CliIo): Promise<number> {
-  const level: LogLevel = opts.v !== undefined && opts.v >= 4 ? 'debug' : opts.logLevel;
-  const log = jsonLogger((line) => io.stderr(line), { level });
-  const kc = loadKubeConfig(opts.kubeconfig);
+  const log = createLogger({ level: chooseLevel(opts), fields: { component: 'controller' }, destination: { write: (line: string) => io.stderr(line) } });
+  const rateLimit = opts.k8sApiQps === undefined ? undefined : { qps: opts.k8sApiQps, burst: opts.k8sApiBurst ?? Math.max(1, Math.ceil(opts.k8sApiQps)) };
+  const { kc } = loadKubeConfig(opts.kubeconfig, io.env, { homeConfig: true, rateLimit });
   let clusterConfig: ClusterConfig | undefined;
   if (opts.clusterConfig !== undefined) clusterConfig = parseClusterConfig(await readFile(opts.clusterConfig, 'utf8'), opts.clusterConfig);
-  const iaas = await IaasClient.fromConfigFile(opts.iaasConfig);
+  const metrics = new Metrics({ component: 'controller', version: pkg.version });
+  const iaasRequests = requestFamilies(metrics, 'hostnic_iaas', 'QingCloud API');
+  const iaas = await IaasClient.fromConfigFile(opts.iaasConfig, {
+    onRequest: (e) => iaasRequests.observe(e.action, e.outcome, e.durationMs / 1000),
+  });
   try {
     // The start-up check of credentials, endpoint and clock, as the original made (DescribeAccessKeys).
     const owner = await iaas.whoAmI();
@@ -110,7 +117,8 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
     nicLeakGraceMs: opts.nicLeakGrace,
     cooldownMs: opts.releaseCooldown,
     metricsPort: opts.metricsPort,
-    ...(opts.metricsBind === undefined ? {} : { metricsHost: opts.metricsBind }),
+    ...metricsHost(opts.metricsBind, io.env),
+    metrics,
     log,
   });
   log.info('hostnic-controller started', { identity, metricsPort: controller.port });
@@ -121,19 +129,19 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
-function stopSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
+/** `--metrics-bind`, else the pod's own address (POD_IP from the downward API), else every address. */
+function metricsHost(flag: string | undefined, env: CliIo['env']): { metricsHost?: string } {
+  const host = flag ?? env['POD_IP'];
+  return host === undefined || host === '' ? {} : { metricsHost: host };
 }
 
 export function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
-  const program = new Command('hostnic-controller')
-    .description('hostnic cluster controller: VxNetPool to IPPools and blocks, namespace mapping, cleanup of leaked addresses and NICs')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+  const program = newProgram(
+    'hostnic-controller',
+    'hostnic cluster controller: VxNetPool to IPPools and blocks, namespace mapping, cleanup of leaked addresses and NICs',
+    pkg.version,
+    io,
+  );
 
   program
     .command('run', { isDefault: true })
@@ -148,7 +156,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .addOption(dur('--renew-deadline <d>', 'a leader that cannot renew for this long stops writing', 10_000))
     .addOption(dur('--retry-period <d>', 'lease renew/acquire interval', 2_000))
     .option('--metrics-port <port>', 'port of /metrics, /healthz, /readyz, /status', integer('--metrics-port', 0, 65535), DEFAULT_METRICS_PORT)
-    .option('--metrics-bind <address>', 'address to bind it to (default all)')
+    .option('--metrics-bind <address>', 'address to bind it to (default: env POD_IP, else all)')
     .option('--workers <n>', 'IPPool workers', integer('--workers', 1, 64), 2)
     .addOption(dur('--resync <d>', 'informer resync', 30_000))
     .addOption(dur('--ipam-gc-interval <d>', 'leaked address and handle check interval', 5 * 60_000))
@@ -156,10 +164,10 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .addOption(dur('--nic-gc-interval <d>', 'leaked NIC sweep interval (0 = off)', 5 * 60_000))
     .addOption(dur('--nic-leak-grace <d>', 'how long a leaked NIC is observed before it is removed', 10 * 60_000))
     .addOption(dur('--release-cooldown <d>', 'cooldown of released addresses (must match the agents)', 60_000))
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .addOption(new Option('--v <n>', 'klog verbosity of the Go controller (>= 4 means debug)').argParser(integer('--v', 0, 10)))
-    .addOption(new Option('--k8s-api-qps <n>', 'accepted for compatibility with the Go controller').hideHelp())
-    .addOption(new Option('--k8s-api-burst <n>', 'accepted for compatibility with the Go controller').hideHelp())
+    .addOption(new Option('--log-level <level>', 'log level (default info, or from --v)').choices(LOG_LEVELS))
+    .addOption(new Option('--v <n>', 'klog verbosity of the Go controller: 3-4 debug, 5+ trace').argParser(integer('--v', 0, 10)))
+    .addOption(new Option('--k8s-api-qps <n>', 'Kubernetes client rate limit in requests per second (default none)').argParser(integer('--k8s-api-qps', 1, 100000)))
+    .addOption(new Option('--k8s-api-burst <n>', 'Kubernetes client burst (default: the qps)').argParser(integer('--k8s-api-burst', 1, 100000)))
     .action(async (opts: RunOptions) => {
       setCode(await run(opts, io));
     });
@@ -169,35 +177,10 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
 }
 
 /** Runs one command line (without the node and script arguments) and returns the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let code = EXIT_OK;
-  const program = buildProgram(io, (c) => {
-    code = c;
-  });
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    io.stderr(`hostnic-controller: ${errorText(err)}\n`);
-    return EXIT_FAILURE;
-  }
+export function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  return runProgram((setCode) => buildProgram(io, setCode), argv, io);
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  process.exitCode = await runCli(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    env: process.env,
-  });
+if (isMainModule(import.meta.url)) {
+  process.exitCode = await runCli(process.argv.slice(2), processIo());
 }

@@ -26,6 +26,7 @@ import { CniCode, PodError } from '../pods/errors.ts';
 import type { PodService } from '../pods/service.ts';
 import type { DatastoreSnapshot } from '../datastore/index.ts';
 import { RequestError, readJson, sendError, sendJson } from './http.ts';
+import { listen } from '@hostnic/runtime';
 
 export interface AgentServerLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -104,13 +105,7 @@ export class AgentServer {
       if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
       await unlink(path);
     }
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(path, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(this.#server, { path });
     await chmod(path, 0o600);
   }
 

@@ -17,17 +17,18 @@ import { AgentDatastore } from '../datastore/index.ts';
 import { NicManager } from '../nics/index.ts';
 import { abortableSleep } from '../nics/context.ts';
 import { PodService, cachedVxnetLookup, replaySpool } from '../pods/index.ts';
-import { loadKubeConfig, podAnnotationReader, podIpAnnotator, podPresenceReader } from './kube.ts';
-import { errorText } from './log.ts';
-import type { DaemonLogger } from './log.ts';
-import { startMetricsServer } from './metrics.ts';
-import type { MetricsServer } from './metrics.ts';
-import { every } from './periodic.ts';
-import { NodePodCache } from './pod-cache.ts';
+import { Metrics, UndoStack, errorText, every, requestFamilies } from '@hostnic/runtime';
+import type { Logger, Periodic } from '@hostnic/runtime';
+import { loadKubeConfig } from '@hostnic/runtime/kube';
+import type { LoadedKubeConfig } from '@hostnic/runtime/kube';
+import { podAnnotationReader, podIpAnnotator, podPresenceReader } from './kube.ts';
+import { registerAgentMetrics } from './metrics.ts';
+import { startMetricsServer } from './metrics-server.ts';
+import { nodePodCache } from './pod-cache.ts';
 import { poolsView } from './pools-view.ts';
-import { RequestMetrics } from './request-metrics.ts';
+import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
-import type { Periodic } from './periodic.ts';
+import pkg from '../../package.json' with { type: 'json' };
 
 export interface StartAgentOptions {
   /** Effective configuration (flags already applied). */
@@ -39,8 +40,8 @@ export interface StartAgentOptions {
   /** --kubeconfig; KUBECONFIG, then in-cluster when absent. */
   kubeconfig?: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
-  log: DaemonLogger;
-  /** Metrics bind address; default all interfaces, as the original. */
+  log: Logger;
+  /** Metrics bind address (the CLI defaults it to the node's address); undefined = every address. */
   metricsHost?: string | undefined;
 }
 
@@ -57,21 +58,9 @@ export class AgentStartError extends Error {
   override name = 'AgentStartError';
 }
 
-/** Undo list for a failed start: whatever was opened is closed, newest first. */
-class Closers {
-  readonly #list: { what: string; close: () => Promise<unknown> }[] = [];
-  push(what: string, close: () => Promise<unknown>): void {
-    this.#list.push({ what, close });
-  }
-  async run(log: DaemonLogger): Promise<void> {
-    for (const c of this.#list.splice(0).reverse()) {
-      try {
-        await c.close();
-      } catch (e) {
-        log.warn('close failed', { what: c.what, error: errorText(e) });
-      }
-    }
-  }
+/** Whatever a start opened, closed newest first on a failed start and on close. */
+async function closeAll(closers: UndoStack, log: Logger): Promise<void> {
+  for (const f of await closers.unwind()) log.warn('close failed', { what: f.what, error: errorText(f.error) });
 }
 
 const VERB_OF_PATH: Readonly<Record<string, CniVerb>> = {
@@ -82,23 +71,28 @@ const VERB_OF_PATH: Readonly<Record<string, CniVerb>> = {
 };
 
 export async function startAgent(o: StartAgentOptions): Promise<Agent> {
-  const closers = new Closers();
+  const closers = new UndoStack();
   try {
     return await start(o, closers);
   } catch (e) {
-    await closers.run(o.log);
+    await closeAll(closers, o.log);
     throw e;
   }
 }
 
-async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
+async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   const { config, paths, log } = o;
   const store = AgentDatastore.open(paths.stateDir, {
     onProblem: (p) => log.warn('datastore value unreadable', { database: p.database, key: p.key, reason: p.reason }),
   });
   closers.push('datastore', () => store.close());
 
-  const iaas = new IaasClient({ config: o.iaasConfig });
+  const metrics = new Metrics({ component: 'agent', version: pkg.version, labels: { node_name: o.nodeName } });
+  const iaasRequests = requestFamilies(metrics, 'hostnic_iaas', 'QingCloud API');
+  const iaas = new IaasClient({
+    config: o.iaasConfig,
+    onRequest: (e) => iaasRequests.observe(e.action, e.outcome, e.durationMs / 1000),
+  });
   closers.push('iaas client', () => iaas.close());
   try {
     const owner = await iaas.whoAmI();
@@ -110,9 +104,9 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     );
   }
 
-  let kube: ReturnType<typeof loadKubeConfig>;
+  let kube: LoadedKubeConfig;
   try {
-    kube = loadKubeConfig(o.kubeconfig, o.env);
+    kube = loadKubeConfig(o.kubeconfig, o.env, { rateLimit: { qps: config.agent.k8sApiQps, burst: config.agent.k8sApiBurst } });
   } catch (e) {
     throw new AgentStartError(`Kubernetes client configuration: ${errorText(e)}`, { cause: e });
   }
@@ -134,8 +128,8 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     log,
   });
   const vxnetLookup = cachedVxnetLookup(iaas);
-  const requests = new RequestMetrics();
-  const podCache = new NodePodCache({ kubeConfig: kube.kc, nodeName: o.nodeName, log });
+  const requests = requestMetrics(metrics);
+  const podCache = nodePodCache(kube.kc, o.nodeName, log);
   podCache.start();
   closers.push('pod cache', () => podCache.stop());
   const pods = new PodService({
@@ -172,23 +166,24 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
   log.info('serving the CNI socket (not ready yet)', { socket: paths.socket });
 
   let ready = false;
-  let metrics: MetricsServer | undefined;
+  registerAgentMetrics(metrics, { snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage });
+  let metricsPort: number | undefined;
   try {
-    metrics = await startMetricsServer(
-      config.agent.metricsPort,
-      { nodeName: o.nodeName, snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage, requests },
-      o.metricsHost,
-    );
-    const m = metrics;
+    const m = await startMetricsServer(config.agent.metricsPort, o.metricsHost, {
+      metrics,
+      datastoreProblem: () => (store.closed ? 'the datastore is closed' : undefined),
+      readiness: () => server.status(),
+    });
+    metricsPort = m.port;
     closers.push('metrics', () => m.close());
-    log.info('serving metrics', { port: metrics.port });
+    log.info('serving metrics', { host: o.metricsHost ?? 'all addresses', port: m.port });
   } catch (e) {
     // As the original: no metrics is not a reason to leave the node without networking.
     log.error('metrics endpoint not started', { port: config.agent.metricsPort, error: errorText(e) });
   }
 
   const stopping = new AbortController();
-  const timers: Periodic[] = [];
+  const timers: Pick<Periodic, 'stop'>[] = [];
   closers.push('timers', async () => {
     stopping.abort(new Error('hostnic-agent is stopping'));
     await Promise.all(timers.map((t) => t.stop()));
@@ -275,13 +270,13 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
   let closing: Promise<void> | undefined;
   return {
     server,
-    metricsPort: metrics?.port,
+    metricsPort,
     ready: readyPromise,
     close: () => {
       closing ??= (async () => {
         log.info('stopping');
         server.setReady(false, 'hostnic-agent is stopping');
-        await closers.run(log);
+        await closeAll(closers, log);
         log.info('stopped');
       })();
       return closing;

@@ -1,7 +1,8 @@
 export { AgentStartError, startAgent } from './agent.ts';
 export type { Agent, StartAgentOptions } from './agent.ts';
-export { jsonLogger } from './log.ts';
-export type { DaemonLogger } from './log.ts';
-export { renderMetrics, startMetricsServer } from './metrics.ts';
-export type { MetricsServer, MetricsSource } from './metrics.ts';
-export { waitForStopSignal } from './signals.ts';
+export { UNMAPPED_NAMESPACE, ipamRows, registerAgentMetrics } from './metrics.ts';
+export type { MetricsSource } from './metrics.ts';
+export { startMetricsServer } from './metrics-server.ts';
+export type { HealthSources } from './metrics-server.ts';
+export { requestMetrics } from './request-metrics.ts';
+export type { RequestMetrics } from './request-metrics.ts';

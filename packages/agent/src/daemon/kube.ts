@@ -3,30 +3,13 @@
  * with `networkPolicy: calico`, the one write (the pod IP annotations).
  */
 
-import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { errorText } from '@hostnic/runtime';
+import { httpStatusOf } from '@hostnic/runtime/kube';
 import { CniCode, PodError } from '../pods/index.ts';
 import type { PodAnnotations, PodAnnotator, PodPresence } from '../pods/index.ts';
 import type { NodePodCache } from './pod-cache.ts';
-
-/** `--kubeconfig`, else `KUBECONFIG`, else the in-cluster service account (the DaemonSet's case). */
-export function loadKubeConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>>): { kc: KubeConfig; source: string } {
-  const kc = new KubeConfig();
-  const fromEnv = env['KUBECONFIG'];
-  const chosen = file !== undefined && file !== '' ? file : fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
-  if (chosen !== undefined) {
-    kc.loadFromFile(chosen);
-    return { kc, source: chosen };
-  }
-  kc.loadFromCluster();
-  return { kc, source: 'in-cluster' };
-}
-
-function statusOf(e: unknown): number | undefined {
-  if (e instanceof ApiException) return e.code;
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
 
 /**
  * A pod that is gone (404) has no annotations to honour, so ADD goes on without fixed IPs; any other failure
@@ -35,13 +18,13 @@ function statusOf(e: unknown): number | undefined {
 export function podAnnotationReader(kc: KubeConfig, cache?: Pick<NodePodCache, 'get'>): PodAnnotations {
   const core = kc.makeApiClient(CoreV1Api);
   return async (namespace, name) => {
-    const cached = cache?.get(namespace, name);
+    const cached = cache?.get(name, namespace);
     if (cached !== undefined) return cached.metadata?.annotations ?? {};
     try {
       const pod = await core.readNamespacedPod({ name, namespace });
       return pod.metadata?.annotations ?? {};
     } catch (e) {
-      if (statusOf(e) === 404) return undefined;
+      if (httpStatusOf(e) === 404) return undefined;
       throw e;
     }
   };
@@ -61,22 +44,22 @@ function presenceOf(pod: V1Pod, nodeName: string): PodPresence {
 export function podPresenceReader(
   kc: KubeConfig,
   nodeName: string,
-  cache?: Pick<NodePodCache, 'get' | 'synced'>,
+  cache?: Pick<NodePodCache, 'get' | 'hasSynced'>,
 ): (namespace: string, name: string) => Promise<PodPresence> {
   const core = kc.makeApiClient(CoreV1Api);
   return async (namespace, name) => {
     if (cache !== undefined) {
       // The cache holds this node's pods only: absent there means deleted or moved; the caller's final look
       // (without the cache) tells which, and catches a cache that is behind.
-      if (!cache.synced) return { kind: 'unknown', reason: 'the pod cache is not synced yet' };
-      const pod = cache.get(namespace, name);
+      if (!cache.hasSynced) return { kind: 'unknown', reason: 'the pod cache is not synced yet' };
+      const pod = cache.get(name, namespace);
       return pod === undefined ? { kind: 'gone' } : presenceOf(pod, nodeName);
     }
     try {
       return presenceOf(await core.readNamespacedPod({ name, namespace }), nodeName);
     } catch (e) {
-      if (statusOf(e) === 404) return { kind: 'gone' };
-      return { kind: 'unknown', reason: e instanceof Error ? e.message : String(e) };
+      if (httpStatusOf(e) === 404) return { kind: 'gone' };
+      return { kind: 'unknown', reason: errorText(e) };
     }
   };
 }
@@ -103,8 +86,8 @@ export function podIpAnnotator(kc: KubeConfig): PodAnnotator {
     try {
       await core.patchNamespacedPodStatus({ name, namespace, body }, options);
     } catch (e) {
-      const status = statusOf(e);
-      const text = `patching the Calico annotations of pod ${namespace}/${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${e instanceof Error ? e.message : String(e)}`;
+      const status = httpStatusOf(e);
+      const text = `patching the Calico annotations of pod ${namespace}/${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${errorText(e)}`;
       if (transientStatus(status)) throw new PodError('annotate-pod', CniCode.tryAgain, `annotate-pod failed: ${text}`, { cause: e });
       throw new Error(text, { cause: e });
     }

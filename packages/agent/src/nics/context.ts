@@ -6,7 +6,7 @@
 import type { IaasClient } from '@hostnic/iaas-client';
 import type { Netns } from '@hostnic/netlink';
 import type { NicStore } from '../types.ts';
-import { KeyedLock } from './locks.ts';
+import { KeyedLock, silentLogger, sleep } from '@hostnic/runtime';
 
 export interface NicClock {
   /** Milliseconds since the epoch. */
@@ -89,24 +89,9 @@ export const NIC_DEFAULTS = {
   orphanGraceMs: 600_000,
 } as const;
 
-export const silentLogger: NicLogger = { info: () => {}, warn: () => {}, error: () => {} };
-
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // The NIC waits treat an abort as a failure of the wait, so it rejects with the signal's reason.
+  if (!(await sleep(ms, signal))) throw signal?.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
 export function resolveContext(options: NicManagerOptions): NicContext {

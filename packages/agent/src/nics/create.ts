@@ -8,7 +8,8 @@
 import { AmbiguousCreateError } from '@hostnic/iaas-client';
 import type { NicRecord, VxnetInfo } from '../types.ts';
 import type { NicContext } from './context.ts';
-import { NicError, NoFreeNicError, errorText } from './errors.ts';
+import { errorText } from '@hostnic/runtime';
+import { NicError, NoFreeNicError } from './errors.ts';
 import { cleanupHost, failedPhase, kernelTables, newRecord, setupHost, specOf } from './host.ts';
 import { attachAndWait } from './iaas-ops.ts';
 import { disposeJournaled } from './rollback.ts';

@@ -6,7 +6,8 @@
 import { JobFailedError, JobNotFoundError, JobTimeoutError } from '@hostnic/iaas-client';
 import type { Nic } from '@hostnic/iaas-client';
 import type { NicContext } from './context.ts';
-import { NicError, NicTimeoutError, errorText, seconds } from './errors.ts';
+import { errorText } from '@hostnic/runtime';
+import { NicError, NicTimeoutError, seconds } from './errors.ts';
 
 async function waitFor(
   ctx: NicContext,

@@ -1,8 +1,7 @@
 export { NicManager } from './manager.ts';
-export { NIC_DEFAULTS, silentLogger } from './context.ts';
+export { NIC_DEFAULTS } from './context.ts';
 export type { NicClock, NicLogger, NicManagerOptions, Sleep } from './context.ts';
 export { NicElsewhereError, NicError, NicTimeoutError, NoFreeNicError } from './errors.ts';
 export type { NicStep } from './errors.ts';
 export type { ReleaseResult } from './release.ts';
 export type { ReconcileSummary } from './reconcile.ts';
-export { KeyedLock } from './locks.ts';

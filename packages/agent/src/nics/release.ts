@@ -7,7 +7,8 @@
 
 import type { NicRecord } from '../types.ts';
 import type { NicContext } from './context.ts';
-import { NicError, errorText } from './errors.ts';
+import { errorText } from '@hostnic/runtime';
+import { NicError } from './errors.ts';
 import { cleanupHost, specOf } from './host.ts';
 import { disposeNic } from './rollback.ts';
 import type { DisposeOutcome } from './rollback.ts';

@@ -8,7 +8,8 @@
 import { NotFoundError } from '@hostnic/netlink';
 import type { NicRecord } from '../types.ts';
 import type { NicContext } from './context.ts';
-import { NicElsewhereError, NicError, errorText } from './errors.ts';
+import { errorText } from '@hostnic/runtime';
+import { NicElsewhereError, NicError } from './errors.ts';
 import { failedPhase, setupHost, specOf } from './host.ts';
 import { attachAndWait, describeNic } from './iaas-ops.ts';
 import { waitForLink } from './wait-link.ts';

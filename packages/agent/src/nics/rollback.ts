@@ -7,7 +7,8 @@
 import { isNotFound } from '@hostnic/iaas-client';
 import type { Intent } from '../types.ts';
 import type { NicContext } from './context.ts';
-import { NicError, errorText } from './errors.ts';
+import { errorText } from '@hostnic/runtime';
+import { NicError } from './errors.ts';
 import { describeNic, detachAndWait } from './iaas-ops.ts';
 
 export type DisposeOutcome = 'deleted' | 'gone' | 'elsewhere';

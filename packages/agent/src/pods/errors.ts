@@ -8,6 +8,7 @@ import { MaxRetriesError, StoreUnavailableError } from '@hostnic/ipam';
 import { LockTimeoutError, TimeoutError } from '@hostnic/netlink';
 import { CniCode } from '@hostnic/protocol';
 import { NicTimeoutError } from '../nics/index.ts';
+import { errorText } from '@hostnic/runtime';
 
 /** The one table of codes, the protocol's; re-exported for the verbs' callers. */
 export { CniCode };
@@ -60,9 +61,8 @@ export function isTransient(e: unknown): boolean {
   return false;
 }
 
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** The runtime's errorText, under the name the pod code uses. */
+export const messageOf = errorText;
 
 /** Wraps a failure of `step` as a PodError, transient ones with code 11. */
 export function stepError(step: PodStep, fallbackCode: number, e: unknown): PodError {

@@ -29,7 +29,7 @@ import {
   wirePod,
 } from '@hostnic/netlink';
 import type { ArpReplyEntry, ArpReplyMatch, Netns, PodWiring } from '@hostnic/netlink';
-import { KeyedLock } from '../nics/index.ts';
+import { KeyedLock } from '@hostnic/runtime';
 import type { NicRecord, PodRecord, VxnetInfo } from '../types.ts';
 import { fixedIpsOf } from './annotations.ts';
 import { GonePodTracker, goneReason } from './gone.ts';

@@ -115,6 +115,14 @@ describe('hostnic-agent run', () => {
     const c = capture();
     expect(await runCli(['run', '--metrics-port', 'x'], c.io)).toBe(2);
     expect(c.err()).toContain('--metrics-port');
+    expect(await runCli(['run', '--log-level', 'loud'], c.io)).toBe(2);
+    expect(c.err()).toContain('--log-level');
+  });
+
+  it('--version prints the package version', async () => {
+    const c = capture();
+    expect(await runCli(['--version'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });
 

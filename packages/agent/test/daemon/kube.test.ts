@@ -4,8 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { CALICO_POD_IPS_ANNOTATION, CALICO_POD_IP_ANNOTATION, podAnnotationReader, podIpAnnotator, podPresenceReader } from '../../src/daemon/kube.ts';
-import { NodePodCache } from '../../src/daemon/pod-cache.ts';
-import { jsonLogger } from '../../src/daemon/log.ts';
+import { nodePodCache } from '../../src/daemon/pod-cache.ts';
+import type { NodePodCache } from '../../src/daemon/pod-cache.ts';
+import { createLogger } from '@hostnic/runtime';
 import { CniCode, PodError } from '../../src/pods/index.ts';
 
 describe('podIpAnnotator against the fake kube-apiserver', () => {
@@ -79,12 +80,12 @@ describe('the node pod cache', () => {
     await pod('mine', 'node-1', { 'cni.projectcalico.org/ipAddrs': '["172.16.3.40"]' });
     await pod('theirs', 'node-2');
     const lines: string[] = [];
-    cache = new NodePodCache({ kubeConfig: kc, nodeName: 'node-1', log: jsonLogger((l) => lines.push(l)), retryMs: 20 });
+    cache = nodePodCache(kc, 'node-1', createLogger({ destination: { write: (l: string) => void lines.push(l) } }), { baseMs: 20, maxMs: 200 });
     cache.start();
     const c = cache;
-    for (let i = 0; i < 200 && c.get('default', 'mine') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(c.get('default', 'mine')?.metadata?.name).toBe('mine');
-    expect(c.get('default', 'theirs')).toBeUndefined();
+    for (let i = 0; i < 200 && c.get('mine', 'default') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(c.get('mine', 'default')?.metadata?.name).toBe('mine');
+    expect(c.get('theirs', 'default')).toBeUndefined();
 
     const read = podAnnotationReader(kc, c);
     kube.clearRequestLog();
@@ -104,7 +105,7 @@ describe('the node pod cache', () => {
     // A watch that ends is picked up again: a pod created afterwards still arrives.
     kube.endWatches();
     await pod('later', 'node-1');
-    for (let i = 0; i < 300 && c.get('default', 'later') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(c.get('default', 'later')?.metadata?.name).toBe('later');
+    for (let i = 0; i < 300 && c.get('later', 'default') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(c.get('later', 'default')?.metadata?.name).toBe('later');
   });
 });

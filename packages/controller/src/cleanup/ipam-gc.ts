@@ -8,8 +8,8 @@ import type { ConsistencyReport, Finding, Ipam, LivePod, RepairPlan, RepairResul
 import { DEFAULT_LEAK_GRACE_MS, stableRepairPlan } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
 import { vxnetPoolRef } from '../event-sink.ts';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
+import type { Logger } from '@hostnic/runtime';
+import { silentLogger } from '@hostnic/runtime';
 
 export interface IpamGcOptions {
   readonly ipam: Ipam;

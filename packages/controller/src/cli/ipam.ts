@@ -11,7 +11,7 @@
 import { Command } from 'commander';
 import type { IpamStore, LivePod } from '@hostnic/ipam';
 import { DEFAULT_LEAK_GRACE_MS, DEFAULT_RELEASE_COOLDOWN_MS, Ipam, isDns1123Subdomain } from '@hostnic/ipam';
-import { errorText } from '../log.ts';
+import { errorText } from '@hostnic/runtime';
 import { formatDuration, parseDuration } from './duration.ts';
 import { checkReport, renderCheckReport } from './ipam-check.ts';
 import type { ReleaseOutcome } from './ipam-release.ts';

@@ -1,67 +1,14 @@
 /**
  * The Kubernetes side of the `ipam` commands: the kubeconfig, the IPAM store on the CRDs, and the pods.
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { IpamStore, LivePod } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
-import { isNotFound } from '../kube/status.ts';
+import { isNotFound, loadKubeConfig } from '@hostnic/runtime/kube';
+import { livePodOf } from '../kube/pods.ts';
 
-/** No kubeconfig was given and none could be found. */
-export class KubeConfigNotFoundError extends Error {
-  override name = 'KubeConfigNotFoundError';
-
-  constructor() {
-    super('no kubeconfig found: pass --kubeconfig <file>, set KUBECONFIG, or run inside the cluster');
-  }
-}
-
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-/**
- * Loads a kubeconfig: the file given, else `$KUBECONFIG`, else `~/.kube/config`, else the in-cluster service
- * account. client-node would fall back to an unauthenticated localhost:8080; an operator is better served by
- * an error that says what to pass.
- * @param path - `--kubeconfig`, when given
- * @throws {@link KubeConfigNotFoundError}
- */
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== undefined && path !== '') {
-    kc.loadFromFile(path);
-    return kc;
-  }
-  const fromEnv = (process.env['KUBECONFIG'] ?? '') !== '';
-  if (!fromEnv && !existsSync(join(homedir(), '.kube', 'config')) && !existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    throw new KubeConfigNotFoundError();
-  }
-  kc.loadFromDefault();
-  return kc;
-}
-
-const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 const PAGE_SIZE = 500;
-
-/** A pod whose phase is final (Succeeded or Failed): it holds no address any more. */
-export function isFinishedPod(pod: V1Pod): boolean {
-  return FINISHED_PHASES.has(pod.status?.phase ?? '');
-}
-
-/**
- * The live pod of an API Pod, or undefined for a finished one. The sandbox container ID is not part of the
- * Pod API, so `containerID` stays unknown; the consistency check then matches handles by `<ns>-<pod>-` prefix.
- * @param pod - a Pod from the API
- */
-export function livePodOf(pod: V1Pod): LivePod | undefined {
-  const namespace = pod.metadata?.namespace;
-  const name = pod.metadata?.name;
-  if (namespace === undefined || name === undefined) return undefined;
-  if (isFinishedPod(pod)) return undefined;
-  return { namespace, name };
-}
 
 /**
  * Every pod of the cluster that is not finished, page by page (one consistent list).
@@ -112,7 +59,7 @@ export function kubeAccess(): KubeAccess {
   const config = (path: string | undefined): KubeConfig => {
     const key = path ?? '';
     let kc = configs.get(key);
-    if (kc === undefined) configs.set(key, (kc = loadKubeConfig(path)));
+    if (kc === undefined) configs.set(key, (kc = loadKubeConfig(path, process.env, { homeConfig: true }).kc));
     return kc;
   };
   const core = (path: string | undefined): CoreV1Api => config(path).makeApiClient(CoreV1Api);

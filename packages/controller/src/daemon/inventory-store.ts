@@ -7,9 +7,9 @@ import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { NodeInventory } from '../cleanup/index.ts';
 import type { InventoryView } from '../cleanup/index.ts';
 import type { Fence } from '../fence.ts';
-import type { Logger } from '../log.ts';
-import { errorText } from '../log.ts';
-import { isNotFound } from '../kube/status.ts';
+import type { Logger } from '@hostnic/runtime';
+import { errorText } from '@hostnic/runtime';
+import { isNotFound } from '@hostnic/runtime/kube';
 
 export const STATE_CONFIGMAP = { namespace: 'kube-system', name: 'hostnic-controller-state', key: 'nodes.json' } as const;
 

@@ -17,8 +17,8 @@ import {
 } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
 import { canonicalJson } from '../json.ts';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
+import type { Logger } from '@hostnic/runtime';
+import { silentLogger } from '@hostnic/runtime';
 
 type PoolMeta = IPPool['metadata'] & { readonly deletionTimestamp?: string; readonly finalizers?: readonly string[]; readonly uid?: string };
 

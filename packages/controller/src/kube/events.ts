@@ -1,10 +1,10 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
-import { silentLogger } from '../log.ts';
-import type { Logger } from '../log.ts';
-import { InvalidOptionError } from './errors.ts';
-import { mergePatchOptions, requestOptions } from './request-options.ts';
-import { describeError, isNotFound } from './status.ts';
+import { silentLogger } from '@hostnic/runtime';
+import type { Logger } from '@hostnic/runtime';
+import { InvalidOptionError } from '@hostnic/runtime';
+import { mergePatchOptions, requestOptions } from '@hostnic/runtime/kube';
+import { describeError, isNotFound } from '@hostnic/runtime/kube';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -1,11 +1,12 @@
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import type { KubeConfig, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
-import { silentLogger } from '../log.ts';
-import type { Logger } from '../log.ts';
-import { AlreadyRunningError, InvalidOptionError } from './errors.ts';
-import { requestOptions } from './request-options.ts';
-import { describeError, isConflict, isNotFound } from './status.ts';
-import { sleep } from './timing.ts';
+import { silentLogger } from '@hostnic/runtime';
+import type { Logger } from '@hostnic/runtime';
+import { InvalidOptionError } from '@hostnic/runtime';
+import { AlreadyRunningError } from './errors.ts';
+import { requestOptions } from '@hostnic/runtime/kube';
+import { describeError, isConflict, isNotFound } from '@hostnic/runtime/kube';
+import { sleep } from '@hostnic/runtime';
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;

@@ -1,7 +1,7 @@
-import { silentLogger } from '../log.ts';
-import type { Logger } from '../log.ts';
-import { InvalidOptionError } from './errors.ts';
-import { describeError } from './status.ts';
+import { silentLogger } from '@hostnic/runtime';
+import type { Logger } from '@hostnic/runtime';
+import { InvalidOptionError } from '@hostnic/runtime';
+import { describeError } from '@hostnic/runtime/kube';
 
 export interface WorkQueueOptions {
   /** For logs. */

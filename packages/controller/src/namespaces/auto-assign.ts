@@ -20,8 +20,8 @@ import {
 } from '@hostnic/ipam';
 import type { BlockState } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
+import type { Logger } from '@hostnic/runtime';
+import { silentLogger } from '@hostnic/runtime';
 import { ConditionType } from '../resources/conditions.ts';
 import type { ConditionInput } from '../resources/conditions.ts';
 

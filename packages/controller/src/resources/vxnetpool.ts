@@ -8,7 +8,7 @@ import type { PoolInfo } from '@hostnic/ipam';
 import { API_GROUP, API_VERSION, VXNET_POOL_NAME } from '@hostnic/ipam';
 import type { Fence } from '../fence.ts';
 import { canonicalJson } from '../json.ts';
-import { httpStatusOf, isNotFound } from '../kube/status.ts';
+import { httpStatusOf, isNotFound } from '@hostnic/runtime/kube';
 import type { Condition } from './conditions.ts';
 
 export const VXNETPOOL_PLURAL = 'vxnetpools';

@@ -24,8 +24,8 @@ import type { EventSink } from '../event-sink.ts';
 import { vxnetPoolRef } from '../event-sink.ts';
 import type { VxnetPrep } from '../iaas/preparer.ts';
 import { PrepReason } from '../iaas/preparer.ts';
-import type { Logger } from '../log.ts';
-import { errorText, silentLogger } from '../log.ts';
+import type { Logger } from '@hostnic/runtime';
+import { errorText, silentLogger } from '@hostnic/runtime';
 import type { PodAddress } from './recovery.ts';
 import { recoverBlock } from './recovery.ts';
 

@@ -67,4 +67,17 @@ describe('hostnic-controller run', () => {
     expect(code).toBe(2);
     expect(err.join('')).toContain('--ipam-leak-grace "soon" is not a duration');
   });
+
+  it('refuses an interval Node would run after 1 ms (above 2^31-1 ms)', async () => {
+    const err: string[] = [];
+    const code = await runCli(['run', '--nic-gc-interval', '720h'], { stdout: () => undefined, stderr: (t) => err.push(t), env: {} });
+    expect(code).toBe(2);
+    expect(err.join('')).toContain('--nic-gc-interval: must be at most 2147483647 ms');
+  });
+
+  it('answers --version', async () => {
+    const out: string[] = [];
+    expect(await runCli(['--version'], { stdout: (t) => out.push(t), stderr: () => undefined, env: {} })).toBe(0);
+    expect(out.join('')).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
 });

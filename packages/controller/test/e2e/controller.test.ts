@@ -91,6 +91,11 @@ describe('hostnic-controller against the seed README', () => {
     const status = (await (await fetch(`http://127.0.0.1:${c.port ?? 0}/status`)).json()) as { leader: boolean };
     expect(status.leader).toBe(true);
     expect((await fetch(`http://127.0.0.1:${c.port ?? 0}/readyz`)).status).toBe(200);
+    expect(metrics).toMatch(/hostnic_build_info\{component="controller",version="[^"]+",node_version="v\d+/);
+    expect(metrics).toContain('# TYPE process_resident_memory_bytes gauge');
+    expect(metrics).toMatch(/hostnic_controller_reconcile_duration_seconds_count\{controller="vxnetpool",result="ok"\} [1-9]/);
+    expect(c.unhealthy()).toBeUndefined();
+    expect((await fetch(`http://127.0.0.1:${c.port ?? 0}/healthz`)).status).toBe(200);
   });
 
   it('auto mode maps every namespace to its own block, including new ones, and says when none is left', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { KubeObject } from '@hostnic/sandbox/kube';
-import { InvalidOptionError } from '../../src/kube/errors.ts';
+import { InvalidOptionError, silentLogger } from '@hostnic/runtime';
+import type { Logger } from '@hostnic/runtime';
 import { EventRecorder } from '../../src/kube/events.ts';
 import type { EventRecorderOptions, EventSubject } from '../../src/kube/events.ts';
 import { startKube } from './harness.ts';
@@ -116,12 +117,10 @@ describe('EventRecorder', () => {
   test('apiserver failures are logged, never thrown', async () => {
     kube = await startKube();
     const warnings: string[] = [];
-    const log = {
-      debug: () => undefined, info: () => undefined, error: () => undefined,
-      warn: (message: string) => warnings.push(message),
-      with() {
-        return log;
-      },
+    const log: Logger = {
+      ...silentLogger,
+      warn: (message: string) => void warnings.push(message),
+      with: () => log,
     };
     const r = recorder(kube, { log });
     kube.server.faults.fail({ verb: 'create', resource: 'events' }, 500);

@@ -3,11 +3,11 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { InformerStoppedError, SyncAbortedError } from '../../src/kube/errors.ts';
-import { Informer } from '../../src/kube/informer.ts';
-import type { InformerEvent } from '../../src/kube/informer.ts';
-import { configMapInformer, customResourceInformer, namespaceInformer, podInformer } from '../../src/kube/informers.ts';
-import type { CustomObject } from '../../src/kube/informers.ts';
+import { InformerStoppedError, SyncAbortedError } from '@hostnic/runtime/kube';
+import { Informer } from '@hostnic/runtime/kube';
+import type { InformerEvent } from '@hostnic/runtime/kube';
+import { configMapInformer, customResourceInformer, namespaceInformer, podInformer } from '@hostnic/runtime/kube';
+import type { CustomObject } from '@hostnic/runtime/kube';
 import { delay, eventually, startKube } from './harness.ts';
 import type { Kube } from './harness.ts';
 

@@ -1,6 +1,7 @@
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, test } from 'vitest';
-import { AlreadyRunningError, InvalidOptionError } from '../../src/kube/errors.ts';
+import { InvalidOptionError } from '@hostnic/runtime';
+import { AlreadyRunningError } from '../../src/kube/errors.ts';
 import { LeaderElector } from '../../src/kube/leader.ts';
 import type { LeaderElectorOptions } from '../../src/kube/leader.ts';
 import { delay, eventually, startKube } from './harness.ts';

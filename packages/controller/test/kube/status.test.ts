@@ -1,6 +1,6 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, expect, test } from 'vitest';
-import { describeError, httpStatusOf, isConflict, isNotFound } from '../../src/kube/status.ts';
+import { describeError, httpStatusOf, isConflict, isNotFound } from '@hostnic/runtime/kube';
 import { startKube } from './harness.ts';
 import type { Kube } from './harness.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { InvalidOptionError } from '../../src/kube/errors.ts';
+import { InvalidOptionError } from '@hostnic/runtime';
 import { WorkQueue } from '../../src/kube/workqueue.ts';
 import { delay, eventually } from './harness.ts';
 

@@ -213,23 +213,31 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     expect(await handleExists()).toBe(true);
   }, 90_000);
 
-  it('serves Prometheus text at /metrics only', async () => {
+  it('serves Prometheus text, /healthz and /readyz on the node\'s address (not every address), no pod names or IPs', async () => {
     const s = sandbox as SandboxNetwork;
-    const fetchIn = (path: string) =>
+    const fetchIn = (host: string, path: string) =>
       s.exec('node-1', [
         process.execPath,
         '-e',
-        `fetch('http://127.0.0.1:${METRICS_PORT}${path}').then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()))`,
+        `fetch('http://${host}:${METRICS_PORT}${path}').then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()), (e) => process.stdout.write('failed ' + e.cause?.code))`,
       ]);
-    const metrics = await fetchIn('/metrics');
+    const metrics = await fetchIn(node.ip, '/metrics');
     expect(metrics.stdout.startsWith('200\n')).toBe(true);
-    expect(metrics.stdout).toMatch(/hostnic_vxnet_count\{node_name="node-1",vxnet_name="vxnet-pods001",phase="[^"]+",mac="[0-9a-f:]+"\} 1/);
-    expect(metrics.stdout).toContain(`ip="${podIp}"`);
+    expect(metrics.stdout).toMatch(/hostnic_vxnet_count\{vxnet_name="vxnet-pods001",phase="[^"]+",mac="[0-9a-f:]+",node_name="node-1"\} 1/);
+    expect(metrics.stdout).toMatch(/hostnic_vxnet_pod_count\{vxnet_name="vxnet-pods001",node_name="node-1"\} [1-9]/);
+    expect(metrics.stdout).not.toContain(`"${podIp}"`);
     expect(metrics.stdout).toContain('hostnic_agent_ready{node_name="node-1"} 1');
-    expect(metrics.stdout).toMatch(/hostnic_cni_requests_total\{node_name="node-1",verb="add",outcome="ok"\} [1-9]/);
+    expect(metrics.stdout).toMatch(/hostnic_cni_requests_total\{verb="add",outcome="ok",node_name="node-1"\} [1-9]/);
     expect(metrics.stdout).toContain('hostnic_ipam_vxnet_total{vxnet_name="vxnet-pods001",node_name="node-1"}');
+    expect(metrics.stdout).toMatch(/hostnic_iaas_requests_total\{action="\w+",result="ok",node_name="node-1"\} [1-9]/);
+    expect(metrics.stdout).toMatch(/hostnic_iaas_request_duration_seconds_count\{node_name="node-1",action="\w+",result="ok"\} [1-9]/);
+    expect(metrics.stdout).toMatch(/hostnic_build_info\{component="agent",version="[^"]+",node_version="v\d+/);
+    expect(metrics.stdout).toContain('process_resident_memory_bytes');
     expect(metrics.stdout).not.toContain(s.qingcloud.accessKey.secretAccessKey);
-    expect((await fetchIn('/')).stdout.startsWith('404\n')).toBe(true);
+    expect((await fetchIn(node.ip, '/healthz')).stdout).toBe('200\nok\n');
+    expect((await fetchIn(node.ip, '/readyz')).stdout).toBe('200\nok\n');
+    expect((await fetchIn(node.ip, '/')).stdout.startsWith('404\n')).toBe(true);
+    expect((await fetchIn('127.0.0.1', '/metrics')).stdout).toBe('failed ECONNREFUSED');
   }, 30_000);
 
   it('DEL through the plugin releases the handle; a second DEL succeeds too', async () => {

@@ -1,6 +1,6 @@
 /**
- * Per-key mutual exclusion: NIC work for one vxnet is serialised, different vxnets run in parallel, and
- * an IaaS wait of one vxnet never blocks another.
+ * Per-key mutual exclusion: work on one key is serialised, different keys run in parallel, and a long wait
+ * under one key never blocks another.
  */
 
 export class KeyedLock {
@@ -20,13 +20,18 @@ export class KeyedLock {
       return await fn();
     } finally {
       release();
-      // Drop the entry when nobody queued behind us, so the map does not grow with every vxnet ever seen.
+      // Drop the entry when nobody queued behind us, so the map does not grow with every key ever seen.
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
   }
 
-  /** Whether someone holds or waits for `key` (for tests and introspection). */
+  /** Whether someone holds or waits for `key`. */
   busy(key: string): boolean {
     return this.#tails.has(key);
+  }
+
+  /** How many keys are held or waited for. */
+  get size(): number {
+    return this.#tails.size;
   }
 }

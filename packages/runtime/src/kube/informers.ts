@@ -2,11 +2,11 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Namespace, V1Node, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 // Not re-exported by the package index; it is the serializer the typed APIs use on list responses.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import type { Logger } from '../log.ts';
 import { MalformedObjectError } from './errors.ts';
 import { Informer } from './informer.ts';
 import type { Backoff, ListResult } from './informer.ts';
 import { requestOptions } from './request-options.ts';
-import type { Logger } from '../log.ts';
 
 /** What every factory accepts on top of what identifies the resource. */
 export interface InformerSettings {

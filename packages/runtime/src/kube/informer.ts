@@ -1,10 +1,11 @@
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { InvalidOptionError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import type { Logger } from '../log.ts';
-import { InformerStoppedError, InvalidOptionError, SyncAbortedError } from './errors.ts';
+import { InformerStoppedError, SyncAbortedError } from './errors.ts';
 import { describeError } from './status.ts';
-import { backoffDelay, sleep } from './timing.ts';
+import { backoffDelay, sleep } from '../timers.ts';
 
 export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
 

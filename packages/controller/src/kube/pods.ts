@@ -1,0 +1,23 @@
+/** Which pods hold addresses: shared by the controller's caches and the `ipam` commands. */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { LivePod } from '@hostnic/ipam';
+
+const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+/** A pod whose phase is final (Succeeded or Failed): it holds no address any more. */
+export function isFinishedPod(pod: V1Pod): boolean {
+  return FINISHED_PHASES.has(pod.status?.phase ?? '');
+}
+
+/**
+ * The live pod of an API Pod, or undefined for a finished one. The sandbox container ID is not part of the
+ * Pod API, so `containerID` stays unknown; the consistency check then matches handles by `<ns>-<pod>-` prefix.
+ * @param pod - a Pod from the API
+ */
+export function livePodOf(pod: V1Pod): LivePod | undefined {
+  const namespace = pod.metadata?.namespace;
+  const name = pod.metadata?.name;
+  if (namespace === undefined || name === undefined) return undefined;
+  if (isFinishedPod(pod)) return undefined;
+  return { namespace, name };
+}
