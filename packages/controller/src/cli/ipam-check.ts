@@ -211,6 +211,8 @@ const SECTIONS: readonly Section[] = [
   { title: 'Handles naming blocks that hold nothing for them', matches: (f) => f.kind === 'StaleHandleBlock' },
   { title: 'Handles whose counts differ from their blocks', matches: (f) => f.kind === 'HandleCountMismatch' },
   { title: 'Damaged blocks', matches: (f) => f.kind === 'BrokenBlock' },
+  { title: 'Addresses of live pods their blocks do not record (`ipam check --fix`)', matches: (f) => f.kind === 'UnrecordedPodAddress' },
+  { title: 'Addresses used by several live pods', matches: (f) => f.kind === 'SharedPodAddress' },
   { title: 'Blocks without a pool', matches: (f) => f.kind === 'BlockWithoutPool' },
   { title: "Addresses allocated outside their pool's range", matches: (f) => f.kind === 'AllocationOutsideRange' },
   { title: 'Overlapping blocks (an address could be handed out twice)', matches: (f) => f.kind === 'OverlappingBlocks' },
@@ -231,6 +233,7 @@ export function renderPlan(plan: PlanReport): string {
   for (const h of plan.createHandles) lines.push(`  create handle ${h.handleId}: ${counts(h.block)}`);
   for (const h of plan.updateHandles) lines.push(`  correct handle ${h.handleId}: ${counts(h.block)}`);
   for (const h of plan.deleteHandles) lines.push(`  delete handle ${h}`);
+  for (const r of plan.recordAddresses ?? []) lines.push(`  record ${r.address} in block ${r.blockName} for pod ${r.namespace}/${r.pod} (handle ${r.handleId}; ipam check --fix)`);
   if (lines.length === 0) return 'Repair plan: nothing to do.\n';
   return `Repair plan (not applied; ipam check never writes):\n${lines.join('\n')}\n`;
 }

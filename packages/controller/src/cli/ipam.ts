@@ -9,11 +9,12 @@
  * program with `exitOverride()`.
  */
 import { Command } from 'commander';
-import type { IpamStore, LivePod } from '@hostnic/ipam';
+import type { IpamStore, LivePod, RepairResult } from '@hostnic/ipam';
 import { DEFAULT_LEAK_GRACE_MS, DEFAULT_RELEASE_COOLDOWN_MS, Ipam, isDns1123Subdomain } from '@hostnic/ipam';
 import { errorText } from '@hostnic/runtime';
 import { formatDuration, parseDuration } from './duration.ts';
 import { checkReport, renderCheckReport } from './ipam-check.ts';
+import type { CheckReport } from './ipam-check.ts';
 import type { ReleaseOutcome } from './ipam-release.ts';
 import {
   addressOutcome,
@@ -30,6 +31,7 @@ import {
 import type { AddressReport, PodName } from './ipam-show.ts';
 import { addressReport, locateAddress, podOf, renderAddressReport, renderShowReport, showReport } from './ipam-show.ts';
 import { kubeAccess } from './kube.ts';
+import { plural } from './table.ts';
 
 /** What the `ipam` commands use from the outside world; tests replace any part. */
 export interface IpamCliDeps {
@@ -165,6 +167,7 @@ export function ipamCommand(overrides: Partial<IpamCliDeps> = {}): Command {
     )
     .option('--grace <duration>', 'addresses of gone pods younger than this are not leaks yet (30s, 5m, 1h, or ms)', formatDuration(DEFAULT_LEAK_GRACE_MS))
     .option('--show-plan', 'also print the repair plan (ipam check does not apply it)')
+    .option('--fix', 'record the addresses live pods use that their blocks forgot (the original ipam-client -fb); releases stay with `ipam release` and the controller')
     .action(run<CheckOptions>((options, g) => runCheck(d, g, options)));
 
   ipam
@@ -241,28 +244,45 @@ async function runShow(d: IpamCliDeps, g: GlobalOptions, options: ShowOptions): 
 interface CheckOptions {
   readonly grace: string;
   readonly showPlan?: true;
+  readonly fix?: true;
 }
 
 async function runCheck(d: IpamCliDeps, g: GlobalOptions, options: CheckOptions): Promise<IpamExitCode> {
   const graceMs = parseDuration(options.grace, '--grace');
   return withStore(d, g, async (store) => {
-    const [pools, blocks, handles] = await Promise.all([store.listPools(), store.listBlocks(), store.listHandles()]);
-    // Pods are listed after the IPAM objects: a pod that allocated before the snapshot is then in this list too.
-    const livePods = await d.listLivePods(g.kubeconfig);
-    const report = checkReport(
-      {
-        pools: pools.map((v) => v.object),
-        blocks: blocks.map((v) => v.object),
-        handles: handles.map((v) => v.object),
-        livePods,
-        now: d.now(),
-        graceMs,
-      },
-      { plan: options.showPlan === true },
-    );
+    const check = async (plan: boolean): Promise<CheckReport> => {
+      const [pools, blocks, handles] = await Promise.all([store.listPools(), store.listBlocks(), store.listHandles()]);
+      // Pods are listed after the IPAM objects: a pod that allocated before the snapshot is then in this list too.
+      const livePods = await d.listLivePods(g.kubeconfig);
+      return checkReport(
+        {
+          pools: pools.map((v) => v.object),
+          blocks: blocks.map((v) => v.object),
+          handles: handles.map((v) => v.object),
+          livePods,
+          now: d.now(),
+          graceMs,
+        },
+        { plan },
+      );
+    };
+    const report = await check(options.showPlan === true || options.fix === true);
     d.stdout(g.output === 'json' ? json(report) : renderCheckReport(report));
-    return report.clean ? IpamExitCode.Ok : IpamExitCode.Problems;
+    if (options.fix !== true) return report.clean ? IpamExitCode.Ok : IpamExitCode.Problems;
+    const records = report.plan?.recordAddresses ?? [];
+    const ipam = new Ipam(store, { clock: () => d.now(), cooldownMs: g.cooldownMs });
+    const fixed = await ipam.repair({ release: [], deleteHandles: [], updateHandles: [], createHandles: [], recordAddresses: records });
+    d.stdout(g.output === 'json' ? json({ fixed }) : renderFix(fixed));
+    // The exit status tells what is left after the fix.
+    return (await check(false)).clean ? IpamExitCode.Ok : IpamExitCode.Problems;
   });
+}
+
+function renderFix(fixed: RepairResult): string {
+  const lines = [`fixed: recorded ${plural(fixed.recordedAddresses.length, 'address', 'addresses')} for the pods using them`];
+  for (const address of fixed.recordedAddresses) lines.push(`  recorded ${address}`);
+  for (const s of fixed.skipped) lines.push(`  skipped ${s.target}: ${s.reason}`);
+  return `${lines.join('\n')}\n`;
 }
 
 interface ReleaseOptions {

@@ -12,6 +12,8 @@ export function isFinishedPod(pod: V1Pod): boolean {
 /**
  * The live pod of an API Pod, or undefined for a finished one. The sandbox container ID is not part of the
  * Pod API, so `containerID` stays unknown; the consistency check then matches handles by `<ns>-<pod>-` prefix.
+ * Its IP goes along (so the check can find addresses a block forgot) unless the pod shares its node's network
+ * or is terminating: a DEL may have released its address already, which must not be recorded back.
  * @param pod - a Pod from the API
  */
 export function livePodOf(pod: V1Pod): LivePod | undefined {
@@ -19,5 +21,11 @@ export function livePodOf(pod: V1Pod): LivePod | undefined {
   const name = pod.metadata?.name;
   if (namespace === undefined || name === undefined) return undefined;
   if (isFinishedPod(pod)) return undefined;
-  return { namespace, name };
+  const ip = pod.spec?.hostNetwork === true || pod.metadata?.deletionTimestamp !== undefined ? undefined : pod.status?.podIP;
+  return {
+    namespace,
+    name,
+    ...(ip ? { ip } : {}),
+    ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+  };
 }

@@ -144,3 +144,22 @@ describe('ipam check', () => {
     expect(store.closed).toBe(1);
   });
 });
+
+describe('ipam check --fix (the original ipam-client -fb)', () => {
+  it('records the address a live pod uses that its block forgot, then exits 0; nothing else is touched', async () => {
+    const { store } = await exampleStore();
+    // A pod that holds 172.16.3.9 (its status says so) while block 0 has that address free.
+    const pods = [...livePods('nginx', 'web', 'db'), { namespace: 'default', name: 'lost', containerID: 'feed01', ip: '172.16.3.9' }];
+    const deps = { openStore: async () => store, listLivePods: async () => pods };
+    const before = await runIpam(['check'], deps);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain('Addresses of live pods their blocks do not record (`ipam check --fix`) (1):\n');
+    expect(before.stdout).toContain(`  172.16.3.9 of pod default/lost is not recorded in block ${BLOCK0}: \`ipam check --fix\` records it\n`);
+    const fixed = await runIpam(['check', '--fix'], deps);
+    expect(fixed.stdout).toContain('fixed: recorded 1 address for the pods using them\n  recorded 172.16.3.9\n');
+    expect(fixed.code).toBe(0);
+    expect((await runIpam(['check'], deps)).code).toBe(0);
+    const handle = await store.getHandle('default-lost-feed01');
+    expect(handle?.object.spec.block).toEqual({ [KEY0]: 1 });
+  });
+});
