@@ -110,6 +110,11 @@ export class NicManager {
     });
   }
 
+  /** Whether NIC work on the vxnet holds or waits for its lock (for introspection and tests). */
+  vxnetBusy(vxnetId: string): boolean {
+    return this.#ctx.vxnetLocks.busy(vxnetId);
+  }
+
   /** How many ADDs hold a lease on the NIC (for introspection and tests). */
   leases(nicId: string): number {
     return this.#leases.get(nicId.toLowerCase()) ?? 0;

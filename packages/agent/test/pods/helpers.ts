@@ -36,6 +36,9 @@ export interface PodHarness {
   store: AgentDatastore;
   ipamStore: MemoryIpamStore;
   ipam: Ipam;
+  nics: NicManager;
+  instanceId: string;
+  iaas: ReturnType<typeof clientFor>;
   service: PodService;
   /** Another service over the same node, IPAM and datastore, with some dependencies replaced. */
   serviceWith(overrides: Partial<PodServiceOptions>): PodService;
@@ -94,6 +97,9 @@ export async function startPodHarness(): Promise<PodHarness> {
     store,
     ipamStore,
     ipam,
+    nics,
+    instanceId: node.instanceId,
+    iaas: client,
     dir,
     lockPath,
     annotations: async () => ({}),
