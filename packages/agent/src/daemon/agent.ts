@@ -14,9 +14,10 @@ import { CURRENT_NETNS } from '@hostnic/netlink';
 import { AgentServer } from '../api/index.ts';
 import type { AgentConfig, AgentPaths } from '../config/index.ts';
 import { AgentDatastore } from '../datastore/index.ts';
+import { failpointFromEnv } from '../failpoints.ts';
 import { NicManager } from '../nics/index.ts';
 import { abortableSleep } from '../nics/context.ts';
-import { PodService, cachedVxnetLookup, replaySpool } from '../pods/index.ts';
+import { PodService, cachedVxnetLookup, isTransient, lookupOrRecorded, replaySpool } from '../pods/index.ts';
 import { loadKubeConfig, podAnnotationReader, podIpAnnotator, podPresenceReader } from './kube.ts';
 import { errorText } from './log.ts';
 import type { DaemonLogger } from './log.ts';
@@ -42,14 +43,24 @@ export interface StartAgentOptions {
   log: DaemonLogger;
   /** Metrics bind address; default all interfaces, as the original. */
   metricsHost?: string | undefined;
+  /**
+   * How long `close()` lets requests in flight finish before aborting them (an aborted ADD rolls back), default
+   * 200 s: the plugin's ADD timeout, so that an ADD the runtime still waits for is not cut short. The DaemonSet's
+   * terminationGracePeriodSeconds must exceed it by the time a rollback takes.
+   */
+  stopDeadlineMs?: number | undefined;
 }
 
 export interface Agent {
   readonly server: AgentServer;
   readonly metricsPort: number | undefined;
-  /** Resolves when the start-up reconcile and spool replay are done and CNI verbs are served. */
+  /** Resolves when the pod cache is synced and the journal and spool are replayed, and CNI verbs are served. */
   readonly ready: Promise<void>;
-  /** Stops serving and the timers, closes the datastore; never touches NICs, bridges, rules or pods. */
+  /**
+   * Refuses new ADDs (code 11: the runtime retries them on the next agent), lets requests in flight finish
+   * until the stop deadline, aborts the rest (each ADD rolls back), then stops the timers and closes the
+   * datastore. Never touches NICs, bridges, rules or recorded pods.
+   */
   close(): Promise<void>;
 }
 
@@ -98,16 +109,25 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
   });
   closers.push('datastore', () => store.close());
 
+  let failpoint;
+  try {
+    failpoint = failpointFromEnv(o.env);
+  } catch (e) {
+    throw new AgentStartError(errorText(e), { cause: e });
+  }
+
   const iaas = new IaasClient({ config: o.iaasConfig });
   closers.push('iaas client', () => iaas.close());
+  const iaasAt = `${o.iaasConfig.protocol}://${o.iaasConfig.host}:${o.iaasConfig.port}`;
   try {
     const owner = await iaas.whoAmI();
     log.info('iaas credentials checked', { zone: o.iaasConfig.zone, owner: String(owner) });
   } catch (e) {
-    throw new AgentStartError(
-      `QingCloud start-up check (DescribeAccessKeys at ${o.iaasConfig.protocol}://${o.iaasConfig.host}:${o.iaasConfig.port}) failed: ${errorText(e)}`,
-      { cause: e },
-    );
+    // Refused credentials stop the agent; an IaaS that cannot answer now does not: warm ADDs need no IaaS call.
+    if (!isTransient(e)) {
+      throw new AgentStartError(`QingCloud start-up check (DescribeAccessKeys at ${iaasAt}) failed: ${errorText(e)}`, { cause: e });
+    }
+    log.warn('QingCloud API unreachable at start; serving pods whose NIC is attached, NIC work retried at each sync', { iaas: iaasAt, error: errorText(e) });
   }
 
   let kube: ReturnType<typeof loadKubeConfig>;
@@ -133,7 +153,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     orphanGraceMs: config.agent.orphanNicGraceSec * 1000,
     log,
   });
-  const vxnetLookup = cachedVxnetLookup(iaas);
+  const vxnetLookup = lookupOrRecorded(cachedVxnetLookup(iaas), (vxnetId) => store.nicForVxnet(vxnetId));
   const requests = new RequestMetrics();
   const podCache = new NodePodCache({ kubeConfig: kube.kc, nodeName: o.nodeName, log });
   podCache.start();
@@ -150,6 +170,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     onFailure: (kind) => requests.failed(kind),
     ebtablesLockPath: lockPathFor(paths.socket),
     logger: log,
+    failpoint,
   });
 
   // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.
@@ -232,17 +253,25 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     if (released.length > 0) log.info('attachments of gone pods released', { released });
   };
 
+  // Readiness needs what a pod operation needs on this node (the datastore, the pod cache, a closed journal),
+  // not the IaaS: the NIC reconcile runs at once after, and a cold ADD fails with code 11 while the IaaS is down.
+  const replayJournal = async (): Promise<void> => {
+    const r = await pods.replayJournal();
+    if (r.failed.length > 0) throw new Error(`pod journal replay left ${r.failed.length} open: ${r.failed.map((f) => `${f.attachment}: ${f.error}`).join('; ')}`);
+  };
   const startUp = async (): Promise<void> => {
     const retryMs = config.pool.sync * 1000;
+    const slowCache = setTimeout(() => log.warn('pod cache not synced yet; not ready', { waitedSec: config.agent.cacheSyncTimeoutSec }), config.agent.cacheSyncTimeoutSec * 1000);
+    await Promise.race([podCache.whenSynced, new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]).finally(() => clearTimeout(slowCache));
     for (;;) {
       if (stopping.signal.aborted) return;
       try {
-        await reconcile();
+        await replayJournal();
         await replay();
         break;
       } catch (e) {
-        server.setReady(false, `start-up reconcile failed, retrying: ${errorText(e)}`);
-        log.error('start-up reconcile failed; retrying', { error: errorText(e), retryInMs: retryMs });
+        server.setReady(false, `start-up journal replay failed, retrying: ${errorText(e)}`);
+        log.error('start-up journal replay failed; retrying', { error: errorText(e), retryInMs: retryMs });
         await abortableSleep(retryMs, stopping.signal).catch(() => undefined);
       }
     }
@@ -253,6 +282,8 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     const onError = (what: string) => (e: unknown) => {
       if (!stopping.signal.aborted) log.error(`${what} failed`, { error: errorText(e) });
     };
+    const firstReconcile = reconcile().catch(onError('start-up reconcile'));
+    timers.push({ stop: () => firstReconcile });
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
@@ -280,6 +311,8 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     close: () => {
       closing ??= (async () => {
         log.info('stopping');
+        const drained = await server.drain(o.stopDeadlineMs ?? 200_000);
+        if (drained.aborted > 0) log.warn('requests in flight aborted at the stop deadline (rolled back)', drained);
         server.setReady(false, 'hostnic-agent is stopping');
         await closers.run(log);
         log.info('stopped');

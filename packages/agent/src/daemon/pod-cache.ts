@@ -20,6 +20,11 @@ export class NodePodCache {
   readonly #o: NodePodCacheOptions;
   readonly #informer: ListWatch<V1Pod>;
   #synced = false;
+  #markSynced: () => void = () => undefined;
+  /** Resolves at the first list (readiness waits for it). */
+  readonly whenSynced: Promise<void> = new Promise((resolve) => {
+    this.#markSynced = resolve;
+  });
   #stopped = false;
   #delayMs: number;
   #timer: NodeJS.Timeout | undefined;
@@ -35,6 +40,7 @@ export class NodePodCache {
       async () => {
         const list = await core.listPodForAllNamespaces({ fieldSelector });
         this.#synced = true;
+        this.#markSynced();
         this.#delayMs = options.retryMs ?? 1000;
         return list;
       },

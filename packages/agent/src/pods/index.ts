@@ -2,7 +2,7 @@ export { PodService } from './service.ts';
 export type { PodAnnotations, PodAnnotator, PodIpam, PodLogger, PodNics, PodServiceOptions, PodStore } from './service.ts';
 export { CniCode, PodError, isTransient } from './errors.ts';
 export type { PodStep } from './errors.ts';
-export { cachedVxnetLookup, VxnetNotUsableError } from './vxnets.ts';
+export { cachedVxnetLookup, lookupOrRecorded, VxnetNotUsableError } from './vxnets.ts';
 export type { VxnetDescriber, VxnetLookup } from './vxnets.ts';
 export { FIXED_IPS_ANNOTATION, BadAnnotationError, fixedIpsOf } from './annotations.ts';
 export { replaySpool, SPOOL_DEFAULT_CONFIG } from './spool.ts';

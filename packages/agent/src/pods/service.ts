@@ -314,10 +314,13 @@ export class PodService {
       this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match, stepsMs: timings });
       return { result: resultOfRecord(record), vxnet: record.vxnetId };
     } catch (e) {
+      // Aborted (the request's timeout, or the agent stopping): whatever step saw it, the runtime should retry.
       const failure =
-        e instanceof PodError
-          ? e
-          : new PodError('validate', signal?.aborted === true ? CniCode.tryAgain : CniCode.internal, `add aborted: ${messageOf(e)}`, { cause: e });
+        signal?.aborted === true
+          ? new PodError(e instanceof PodError ? e.step : 'validate', CniCode.tryAgain, `add aborted: ${messageOf(e)}`, { cause: e })
+          : e instanceof PodError
+            ? e
+            : new PodError('validate', CniCode.internal, `add failed: ${messageOf(e)}`, { cause: e });
       const undoFailures: string[] = [];
       for (const step of undo.reverse()) {
         try {

@@ -11,6 +11,7 @@ import type { AddResponse, AgentErrorBody, GcResponse, StatusResponse } from '@h
 import { AgentServer } from '../../src/api/index.ts';
 import { CONFIG, isRoot, startPodHarness } from '../pods/helpers.ts';
 import type { PodHarness } from '../pods/helpers.ts';
+import { call } from './call.ts';
 
 const execFileAsync = promisify(execFile);
 
