@@ -16,6 +16,12 @@ export const FAILPOINTS = [
   'del:unwired',
   'del:released',
   'del:record-deleted',
+  'nic:created',
+  'nic:table-reserved',
+  'nic:attached',
+  'nic:detached',
+  'nic:deleted',
+  'idle-release:begun',
 ] as const;
 
 export type FailpointName = (typeof FAILPOINTS)[number];

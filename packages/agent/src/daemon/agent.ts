@@ -152,6 +152,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     jobPoll: { maxIntervalMs: config.agent.jobPollIntervalSec * 1000 },
     orphanGraceMs: config.agent.orphanNicGraceSec * 1000,
     log,
+    failpoint,
   });
   const vxnetLookup = lookupOrRecorded(cachedVxnetLookup(iaas), (vxnetId) => store.nicForVxnet(vxnetId));
   const requests = new RequestMetrics();

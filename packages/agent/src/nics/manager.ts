@@ -10,7 +10,7 @@ import type { NicContext, NicManagerOptions } from './context.ts';
 import { createNic } from './create.ts';
 import { reconcileNics } from './reconcile.ts';
 import type { ReconcileSummary } from './reconcile.ts';
-import { dropVanished, releaseRecord } from './release.ts';
+import { dropVanished, finishRelease, releaseRecord } from './release.ts';
 import type { ReleaseResult } from './release.ts';
 import { repairNic } from './repair.ts';
 
@@ -60,6 +60,7 @@ export class NicManager {
     const ctx = this.#ctx;
     signal?.throwIfAborted();
     let existing = await ctx.store.nicForVxnet(vxnet.vxnetId);
+    if (existing && (await this.#finishCutOffRelease(existing, signal))) existing = undefined;
     const verified = existing === undefined ? undefined : this.#verifiedAt.get(existing.nicId);
     if (
       existing?.phase === 'Succeeded' &&
@@ -86,6 +87,20 @@ export class NicManager {
     const created = await createNic(ctx, vxnet, signal);
     this.#verifiedAt.set(created.nicId, ctx.clock.now());
     return created;
+  }
+
+  /**
+   * A release of the record's NIC that a crash cut off (its intent is open under the vxnet lock, so nobody is
+   * running it) is finished, not repaired: repairing would attach the NIC again. Caller holds the vxnet lock.
+   * @returns whether the record is gone
+   */
+  async #finishCutOffRelease(record: NicRecord, signal?: AbortSignal): Promise<boolean> {
+    const ctx = this.#ctx;
+    const cutOff = (await ctx.store.listIntents()).find((i) => i.kind === 'release-nic' && i.data['nicId'] === record.nicId);
+    if (cutOff === undefined || this.leases(record.nicId) > 0 || (await ctx.store.podsOnNic(record.nicId)).length > 0) return false;
+    this.#verifiedAt.delete(record.nicId);
+    await finishRelease(ctx, record, cutOff.id, signal);
+    return true;
   }
 
   /**

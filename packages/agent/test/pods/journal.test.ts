@@ -6,25 +6,9 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/failpoints.ts';
-import type { Failpoint, FailpointName } from '../../src/failpoints.ts';
+import { stopAt } from '../stop-at.ts';
 import { CONFIG, expectNothingLeft, isRoot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
-
-/** A failpoint that stops the operation for good at `step`, as a SIGKILL there would; `reached` says when. */
-function stopAt(step: FailpointName): { failpoint: Failpoint; reached: Promise<void> } {
-  let reach = (): void => undefined;
-  const reached = new Promise<void>((resolve) => {
-    reach = resolve;
-  });
-  return {
-    reached,
-    failpoint: (s) => {
-      if (s !== step) return undefined;
-      reach();
-      return new Promise<void>(() => undefined);
-    },
-  };
-}
 
 const ADD_STEPS = FAILPOINTS.filter((s) => s.startsWith('add:'));
 const DEL_STEPS = FAILPOINTS.filter((s) => s.startsWith('del:'));
