@@ -4,6 +4,7 @@
  * open and answers "not ready" until the start-up reconcile and spool replay are done).
  */
 
+import { readFile } from 'node:fs/promises';
 import { AgentPath, lockPathFor } from '@hostnic/protocol';
 import { IaasClient } from '@hostnic/iaas-client';
 import type { IaasConfig } from '@hostnic/iaas-client';
@@ -64,6 +65,9 @@ export interface Agent {
   close(): Promise<void>;
 }
 
+/** The kernel's boot id; `HOSTNIC_BOOT_ID_FILE` moves it (sandbox nodes share one kernel). */
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+
 export class AgentStartError extends Error {
   override name = 'AgentStartError';
 }
@@ -108,6 +112,15 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     onProblem: (p) => log.warn('datastore value unreadable', { database: p.database, key: p.key, reason: p.reason }),
   });
   closers.push('datastore', () => store.close());
+
+  const bootIdFile = o.env['HOSTNIC_BOOT_ID_FILE'] ?? BOOT_ID_FILE;
+  const bootId = await readFile(bootIdFile, 'utf8').then(
+    (text) => text.trim() || undefined,
+    (e: unknown) => {
+      log.warn('boot id unreadable; a node reboot will not be noticed', { file: bootIdFile, error: errorText(e) });
+      return undefined;
+    },
+  );
 
   let failpoint;
   try {
@@ -172,6 +185,7 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     ebtablesLockPath: lockPathFor(paths.socket),
     logger: log,
     failpoint,
+    bootId,
   });
 
   // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.
@@ -260,6 +274,19 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     const r = await pods.replayJournal();
     if (r.failed.length > 0) throw new Error(`pod journal replay left ${r.failed.length} open: ${r.failed.map((f) => `${f.attachment}: ${f.error}`).join('; ')}`);
   };
+  // A new boot id: the kernel state of the pods wired before is gone (the reconcile sets NICs and tables up
+  // again). Their records, ARP replies and IPAM handles go once the runtime had the grace to DEL them; the new
+  // boot id is stored only then, so a restart within the grace still finds them.
+  const afterReboot = async (): Promise<void> => {
+    if (bootId === undefined) return;
+    const previous = await store.bootId();
+    if (previous !== undefined && previous !== bootId) {
+      log.warn('the node rebooted since the last start; pods of the previous boot are released after the grace', { previous, bootId, graceSec: config.agent.orphanPodGraceSec });
+      await abortableSleep(config.agent.orphanPodGraceSec * 1000, stopping.signal);
+      while ((await pods.releaseOtherBoots(bootId)).failed.length > 0) await abortableSleep(config.pool.sync * 1000, stopping.signal);
+    }
+    await store.setBootId(bootId);
+  };
   const startUp = async (): Promise<void> => {
     const retryMs = config.pool.sync * 1000;
     const slowCache = setTimeout(() => log.warn('pod cache not synced yet; not ready', { waitedSec: config.agent.cacheSyncTimeoutSec }), config.agent.cacheSyncTimeoutSec * 1000);
@@ -283,6 +310,8 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     const onError = (what: string) => (e: unknown) => {
       if (!stopping.signal.aborted) log.error(`${what} failed`, { error: errorText(e) });
     };
+    const afterBoot = afterReboot().catch(onError('release of the pods of a previous boot'));
+    timers.push({ stop: () => afterBoot });
     const firstReconcile = reconcile().catch(onError('start-up reconcile'));
     timers.push({ stop: () => firstReconcile });
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));

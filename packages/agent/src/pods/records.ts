@@ -12,6 +12,8 @@ export interface PodServiceRecord extends PodRecord {
   arpDev?: string;
   /** MTU of the veth pair. */
   mtu?: number;
+  /** The kernel's boot id when the pod was wired: a record of another boot has no kernel state left. */
+  bootId?: string;
 }
 
 export function attachmentKey(containerId: string, ifName: string): string {

@@ -97,6 +97,8 @@ export interface PodServiceOptions {
   onFailure?: (kind: IpamFailure) => void;
   /** Reached at each named step of ADD and DEL (crash tests stop the agent there). */
   failpoint?: Failpoint;
+  /** The kernel's boot id, written into every record (see releaseOtherBoots). */
+  bootId?: string | undefined;
 }
 
 const silent: PodLogger = { info: () => undefined, warn: () => undefined };
@@ -305,6 +307,7 @@ export class PodService {
         hostVethMac: wiring.hostMac,
         podMac: wiring.podMac,
         createdAt: this.#now().toISOString(),
+        ...(this.#o.bootId === undefined ? {} : { bootId: this.#o.bootId }),
         arpMatch: arp.match,
         arpDev: arp.dev,
         mtu: wiring.mtu,
@@ -469,6 +472,13 @@ export class PodService {
     outcome.undone.push(key);
   }
 
+  /** DEL of a recorded attachment, under its lock (the agent's own releases: gone pods, GC, other boots). */
+  #delRecord(r: PodRecord, config: PluginConfig | undefined): Promise<void> {
+    // Records do not say whether the pod was a Kubernetes one; #del does not read it.
+    const attachment: Attachment = { containerId: r.containerId, netns: r.netns, ifName: r.ifName, podNamespace: r.podNamespace, podName: r.podName, infraContainerId: r.infraContainerId, kubernetesPod: true };
+    return this.#locks.run(attachmentKey(r.containerId, r.ifName), () => this.#del(attachment, config, { ip: r.ip }));
+  }
+
   async #ipHeldByOther(ip: string, a: Attachment): Promise<boolean> {
     const pods = await this.#o.store.listPods();
     return pods.some((p) => p.ip === ip && !(p.containerId === a.containerId && p.ifName === a.ifName));
@@ -529,18 +539,8 @@ export class PodService {
         this.#gone.forget(record);
         continue;
       }
-      const attachment: Attachment = {
-        containerId: record.containerId,
-        netns: record.netns,
-        ifName: record.ifName,
-        podNamespace: record.podNamespace,
-        podName: record.podName,
-        infraContainerId: record.infraContainerId,
-        // Only a Kubernetes pod can be gone from the API server.
-        kubernetesPod: true,
-      };
       try {
-        await this.#locks.run(attachmentKey(record.containerId, record.ifName), () => this.#del(attachment, undefined, { ip: record.ip }));
+        await this.#delRecord(record, undefined);
         this.#gone.forget(record);
         released.push({ containerId: record.containerId, ifName: record.ifName, pod: `${record.podNamespace}/${record.podName}`, reason });
         this.#log.info('released the attachment of a pod that is gone', { attachment: attachmentKey(record.containerId, record.ifName), pod: `${record.podNamespace}/${record.podName}`, ip: record.ip, reason });
@@ -551,6 +551,28 @@ export class PodService {
     return released;
   }
 
+  /**
+   * After a node reboot: releases the records of pods wired under another boot (their sandboxes died with it;
+   * call this once the runtime had its chance to DEL them), as DEL does: IPAM handle, ARP reply, record.
+   * @returns the attachments released; a failure is logged and left for the next call
+   */
+  async releaseOtherBoots(bootId: string): Promise<{ released: string[]; failed: string[] }> {
+    const outcome: { released: string[]; failed: string[] } = { released: [], failed: [] };
+    for (const r of (await this.#o.store.listPods()) as PodServiceRecord[]) {
+      if (r.bootId === bootId) continue;
+      const key = attachmentKey(r.containerId, r.ifName);
+      try {
+        await this.#delRecord(r, undefined);
+        outcome.released.push(key);
+      } catch (e) {
+        outcome.failed.push(key);
+        this.#log.warn('releasing a pod of a previous boot failed; retried later', { attachment: key, error: messageOf(e) });
+      }
+    }
+    if (outcome.released.length > 0) this.#log.info('released the pods of a previous boot', outcome);
+    return outcome;
+  }
+
   async gc(request: GcRequest): Promise<GcResponse> {
     // A GC without the list of valid attachments would release everything: never.
     if (!Array.isArray(request.validAttachments)) return { released: [] };
@@ -559,18 +581,8 @@ export class PodService {
     const failures: string[] = [];
     for (const p of await this.#o.store.listPods()) {
       if (valid.has(attachmentKey(p.containerId, p.ifName))) continue;
-      const attachment: Attachment = {
-        containerId: p.containerId,
-        netns: p.netns,
-        ifName: p.ifName,
-        podNamespace: p.podNamespace,
-        podName: p.podName,
-        infraContainerId: p.infraContainerId,
-        // Records do not say yet; #del does not read it.
-        kubernetesPod: true,
-      };
       try {
-        await this.#locks.run(attachmentKey(p.containerId, p.ifName), () => this.#del(attachment, request.config, { ip: p.ip }));
+        await this.#delRecord(p, request.config);
         released.push({ containerId: p.containerId, ifName: p.ifName });
       } catch (e) {
         failures.push(`${attachmentKey(p.containerId, p.ifName)}: ${messageOf(e)}`);

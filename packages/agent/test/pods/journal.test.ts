@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/failpoints.ts';
 import { stopAt } from '../stop-at.ts';
-import { CONFIG, expectNothingLeft, isRoot, startPodHarness } from './helpers.ts';
+import { CONFIG, expectNothingLeft, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
 
 const ADD_STEPS = FAILPOINTS.filter((s) => s.startsWith('add:'));
@@ -81,6 +81,28 @@ describe.skipIf(!isRoot)('pod journal: operations cut off at every step', () => 
     // The record is lost (e.g. written by nobody before a crash): only the IPAM still knows the address.
     await h.store.deletePod(request.attachment.containerId, request.attachment.ifName);
     await h.service.del({ attachment: request.attachment, config: CONFIG, timeoutMs: 30_000 });
+    await expectNothingLeft(h, pod, request);
+  });
+
+  it('after a reboot (new boot id, kernel state gone behind the agent) the pods of the old boot are released and ADD works', async () => {
+    const before = h.serviceWith({ bootId: 'boot-a' });
+    const pod = await h.podNetns('rebooted');
+    const request = h.addRequest(pod);
+    await before.add(request);
+    // The reboot: the pod's sandbox and the node's pod links, rules and ARP replies vanish.
+    await h.sandbox.exec(pod, ['ip', 'link', 'del', 'eth0']);
+    await h.sandbox.exec('node-1', ['ip', 'rule', 'del', 'priority', '1535']);
+    await h.sandbox.exec('node-1', ['ebtables', '-t', 'nat', '-F', 'PREROUTING']);
+    expect((await nodeSnapshot(h)).links.filter((l) => l.name.startsWith('vnic'))).toEqual([]);
+
+    const after = h.serviceWith({ bootId: 'boot-b' });
+    const fresh = h.addRequest(await h.podNetns('after-boot'));
+    await after.add(fresh);
+    const released = await after.releaseOtherBoots('boot-b');
+    expect(released).toEqual({ released: [`${request.attachment.containerId}/eth0`], failed: [] });
+    expect((await h.store.listPods()).map((p) => p.containerId)).toEqual([fresh.attachment.containerId]);
+    expect(await h.ipamStore.listHandles()).toHaveLength(1);
+    await after.del({ attachment: fresh.attachment, config: CONFIG, timeoutMs: 30_000 });
     await expectNothingLeft(h, pod, request);
   });
 });
