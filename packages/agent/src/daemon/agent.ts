@@ -312,6 +312,12 @@ async function start(o: StartAgentOptions, closers: Closers): Promise<Agent> {
     };
     const afterBoot = afterReboot().catch(onError('release of the pods of a previous boot'));
     timers.push({ stop: () => afterBoot });
+    const sweep = async (): Promise<void> => {
+      await pods.sweepNode();
+    };
+    const firstSweep = sweep().catch(onError('node sweep'));
+    timers.push({ stop: () => firstSweep });
+    timers.push(every(config.pool.sync * 1000, sweep, onError('node sweep')));
     const firstReconcile = reconcile().catch(onError('start-up reconcile'));
     timers.push({ stop: () => firstReconcile });
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));

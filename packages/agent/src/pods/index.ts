@@ -14,3 +14,5 @@ export type { ArpMatch, InstalledArpReply } from './arp.ts';
 export { GonePodTracker, RECREATED_MARGIN_MS, goneReason } from './gone.ts';
 export type { GoneCandidate, GoneReason, PodPresence } from './gone.ts';
 export { IPAM_FAILURES, IpamFailure, addFailureKind, delFailureKind } from './failures.ts';
+export { SweepLooks, orphansOf } from './sweep.ts';
+export type { KernelView, Orphan, OrphanKind, OwnedView } from './sweep.ts';

@@ -16,13 +16,13 @@ import type {
 } from '@hostnic/protocol';
 import { podHandleId } from '@hostnic/ipam';
 import type { AllocateRequest, Allocation } from '@hostnic/ipam';
-import { CURRENT_NETNS, checkPod, hostVethName, netnsAtPath, unwirePod, wirePod } from '@hostnic/netlink';
+import { CURRENT_NETNS, checkPod, deleteLink, hostVethName, listEbtablesChain, netnsAtPath, podRule, readSnapshot, removeRule, unwirePod, wirePod } from '@hostnic/netlink';
 import type { Netns, PodWiring } from '@hostnic/netlink';
 import { noFailpoint } from '../failpoints.ts';
 import type { Failpoint } from '../failpoints.ts';
 import { KeyedLock } from '../nics/index.ts';
 import type { NicLease } from '../nics/index.ts';
-import type { Intent, PodRecord, VxnetInfo } from '../types.ts';
+import type { Intent, NicRecord, PodRecord, VxnetInfo } from '../types.ts';
 import { fixedIpsOf } from './annotations.ts';
 import { countArpReply, installArpReply, removeArpRepliesForIp, uninstallArpReply } from './arp.ts';
 import type { ArpMatch, InstalledArpReply } from './arp.ts';
@@ -34,6 +34,8 @@ import { CniCode, PodError, messageOf, stepError } from './errors.ts';
 import { attachmentOfJournal, joinIps, journaledPod, journaledPods } from './journal.ts';
 import type { JournaledPod, PodIntentKind } from './journal.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
+import { SweepLooks, orphansOf } from './sweep.ts';
+import type { KernelView, Orphan } from './sweep.ts';
 import type { PodServiceRecord } from './records.ts';
 import type { VxnetLookup } from './vxnets.ts';
 
@@ -59,6 +61,7 @@ export interface PodStore {
   updateIntent(id: string, data: Intent['data']): Promise<unknown>;
   finishIntent(id: string): Promise<void>;
   listIntents(): Promise<Intent[]>;
+  listNics(): Promise<NicRecord[]>;
 }
 
 /** The pod's annotations (the Kubernetes read); a rejection means the API server could not be asked. */
@@ -166,6 +169,7 @@ export class PodService {
   #arpForm: ArpMatch | undefined;
   readonly #gone = new GonePodTracker();
   readonly #failpoint: Failpoint;
+  readonly #sweepLooks = new SweepLooks();
 
   constructor(options: PodServiceOptions) {
     this.#o = options;
@@ -571,6 +575,57 @@ export class PodService {
     }
     if (outcome.released.length > 0) this.#log.info('released the pods of a previous boot', outcome);
     return outcome;
+  }
+
+  /**
+   * The node-local sweep (see sweep.ts): removes our kernel objects that no record and no open intent own,
+   * once two looks in a row found them so; a last read of the store right before acting keeps anything an
+   * operation took meanwhile. Run at start and on the sync timer.
+   * @returns what was removed, what waits for its second look, and the removals that failed
+   */
+  async sweepNode(vethPrefix = 'vnic'): Promise<{ removed: Orphan[]; waiting: number; failed: string[] }> {
+    const kernel = await this.#kernelView();
+    const owned = async (): Promise<Parameters<typeof orphansOf>[1]> => ({
+      pods: await this.#o.store.listPods(),
+      nics: await this.#o.store.listNics(),
+      intents: await this.#o.store.listIntents(),
+    });
+    const found = orphansOf(kernel, await owned(), vethPrefix);
+    const due = this.#sweepLooks.observe(found);
+    const still = new Set(orphansOf(kernel, await owned(), vethPrefix).map((o) => `${o.kind}:${o.key}`));
+    const removed: Orphan[] = [];
+    const failed: string[] = [];
+    for (const o of due) {
+      if (!still.has(`${o.kind}:${o.key}`)) continue;
+      try {
+        if (o.kind === 'veth') await deleteLink(o.key, { netns: this.#hostNetns });
+        else if (o.kind === 'rule') await removeRule(podRule(o.key), { netns: this.#hostNetns });
+        else await removeArpRepliesForIp(o.key, this.#ebtables());
+        removed.push(o);
+      } catch (e) {
+        failed.push(`${o.kind} ${o.key}: ${messageOf(e)}`);
+      }
+    }
+    if (removed.length + failed.length > 0) this.#log.warn('node sweep removed kernel objects nothing owned', { removed, failed });
+    return { removed, waiting: found.length - due.length, failed };
+  }
+
+  async #kernelView(): Promise<KernelView> {
+    const snap = await readSnapshot({ netns: this.#hostNetns, parts: ['links', 'rules'] });
+    const listed = await listEbtablesChain('nat', 'PREROUTING', this.#ebtables());
+    const arpReplies: { ip: string; mac: string }[] = [];
+    for (const r of listed) {
+      const ip = r.options.get('--arp-ip-dst');
+      const mac = r.options.get('--arpreply-mac');
+      if (r.options.get('-j') === 'arpreply' && ip !== undefined && mac !== undefined) arpReplies.push({ ip, mac });
+    }
+    return {
+      vethNames: snap.links.filter((l) => l.kind === 'veth').map((l) => l.name),
+      ruleIps: snap.rules
+        .filter((r) => r.priority === 1535 && r.table === 254 && r.src === undefined && r.dst?.endsWith('/32') === true)
+        .map((r) => (r.dst ?? '').slice(0, -3)),
+      arpReplies,
+    };
   }
 
   async gc(request: GcRequest): Promise<GcResponse> {

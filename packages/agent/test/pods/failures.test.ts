@@ -32,6 +32,7 @@ function storeFailingPutPod(h: PodHarness): PodStore {
     updateIntent: (id, data) => s.updateIntent(id, data),
     finishIntent: (id) => s.finishIntent(id),
     listIntents: () => s.listIntents(),
+    listNics: () => s.listNics(),
   };
 }
 

@@ -31,6 +31,7 @@ function awaitPoints(h: PodHarness, at: (n: number) => Promise<void>): { store: 
       updateIntent: gated((id: string, d: Parameters<PodStore['updateIntent']>[1]) => s.updateIntent(id, d)),
       finishIntent: gated((id: string) => s.finishIntent(id)),
       listIntents: gated(() => s.listIntents()),
+      listNics: gated(() => s.listNics()),
     },
   };
 }
