@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentDatastore } from '@hostnic/agent/datastore';
 import { FAILPOINTS } from '@hostnic/agent/failpoints';
 import type { FailpointName } from '@hostnic/agent/failpoints';
-import { AGENT_CLI, MGMT, PODS1, REPO, agentClusterFixture, nodeLeftovers, socketGet, startChild, until } from './harness.ts';
+import { MGMT, PODS1, agentClusterFixture, nodeLeftovers, until } from './harness.ts';
 import type { AgentCluster, Child, PodRef } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -23,36 +23,6 @@ const RELEASE_STEPS = new Set<FailpointName>(['nic:detached', 'nic:deleted', 'id
 const STEPS: FailpointName[] = [...FAILPOINTS.filter((s) => s.startsWith('nic:')), ...FAILPOINTS.filter((s) => !s.startsWith('nic:'))].filter(
   (s) => !RELEASE_STEPS.has(s),
 );
-
-/** Starts `hostnic-agent run` on node-1 as the stack does, with `env` added. */
-function startNodeAgent(c: AgentCluster, env: Record<string, string>): Child {
-  const node = c.sandbox.node('node-1');
-  const etc = join(c.dir, 'node-1');
-  return startChild(
-    [
-      'ip', 'netns', 'exec', node.netnsName, process.execPath, '--conditions=@hostnic/source', AGENT_CLI, 'run',
-      '--config', join(etc, 'hostnic.json'),
-      '--qingcloud-config', join(etc, 'config.yaml'),
-      '--instance-id-file', node.paths.instanceIdFile,
-      '--state-dir', join(node.paths.stateDir, 'agent'),
-      '--socket', node.paths.socket,
-      '--spool-dir', join(node.paths.stateDir, 'spool'),
-      '--kubeconfig', join(etc, 'kubeconfig'),
-      '--metrics-port', '19191',
-    ],
-    { ...process.env, MY_NODE_NAME: 'node-1', KUBECONFIG: '', ...env },
-    REPO,
-  );
-}
-
-async function ready(c: AgentCluster, agent: Child): Promise<void> {
-  await until('the agent to be ready', 60_000, async () => {
-    const s = await socketGet(c.agent('node-1').socket, '/v1/status');
-    return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
-  }).catch((e: unknown) => {
-    throw new Error(`${String(e)}\nagent output:\n${agent.output()}`);
-  });
-}
 
 /** Pod records and open intents of the node's datastore, read next to the running agent. */
 function datastoreView(c: AgentCluster): { pods: number; intents: string[]; nics: string[] } {
@@ -73,22 +43,7 @@ describe.skipIf(!isRoot)('kill matrix: the agent SIGKILLed at every named step (
     pools: [PODS1.id],
     mapping: () => ({ Default: [PODS1.id] }),
   });
-  let agent: Child | undefined;
-
-  async function restart(env: Record<string, string>): Promise<Child> {
-    if (agent === undefined) {
-      // The stack's own agent gives way to the ones this test starts.
-      const first = c().agent('node-1').child;
-      first.process.kill('SIGTERM');
-      await first.exited;
-    } else if (agent.process.exitCode === null && agent.process.signalCode === null) {
-      agent.process.kill('SIGTERM');
-      await agent.exited;
-    }
-    agent = startNodeAgent(c(), env);
-    await ready(c(), agent);
-    return agent;
-  }
+  const restart = (env: Record<string, string>): Promise<Child> => c().agent('node-1').restart({ env });
 
   it.each(STEPS)('%s: killed there, restarted, the DEL succeeds and nothing is left', async (step) => {
     const name = step.replace(/[^a-z]/g, '-');
