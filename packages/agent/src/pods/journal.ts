@@ -95,5 +95,7 @@ export function attachmentOfJournal(j: JournaledPod): Attachment {
     podNamespace: j.podNamespace ?? '',
     podName: j.podName ?? '',
     infraContainerId: j.infraContainerId ?? '',
+    // DEL does not read it; the journal of a non-Kubernetes workload undoes the same way.
+    kubernetesPod: true,
   };
 }

@@ -1,5 +1,4 @@
 import { request } from 'node:http';
-import { call } from './call.ts';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';

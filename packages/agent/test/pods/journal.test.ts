@@ -68,7 +68,7 @@ describe.skipIf(!isRoot)('pod journal: operations cut off at every step', () => 
   });
 
   it('DEL of an unknown container succeeds whatever CNI_ARGS hold (no pod namespace, name or infra id)', async () => {
-    const attachment = { containerId: 'c0000unknown', ifName: 'eth0', netns: '', podNamespace: '', podName: '', infraContainerId: '' };
+    const attachment = { containerId: 'c0000unknown', ifName: 'eth0', netns: '', podNamespace: '', podName: '', infraContainerId: '', kubernetesPod: false };
     await h.service.del({ attachment, config: CONFIG, timeoutMs: 30_000 });
     expect(h.store.snapshot().intents).toEqual([]);
     expect(await h.ipamStore.listHandles()).toEqual([]);
