@@ -93,6 +93,10 @@ export interface NicStore {
   deleteNic(nicId: string): Promise<void>;
   /** Lowest free table >= base, not used by any NIC record and not in `exclude` (tables seen in the kernel). */
   allocateRouteTable(base: number, exclude?: readonly number[]): Promise<number>;
+  /** Held tables; `nicId` absent for a reservation no record uses yet (or any more, after a crash). */
+  listRouteTables(): Promise<{ table: number; nicId?: string }[]>;
+  /** Gives back a reservation no record uses; false when it was not held. */
+  releaseRouteTable(table: number): Promise<boolean>;
   beginIntent(kind: IntentKind, data: Intent['data']): Promise<Intent>;
   finishIntent(id: string): Promise<void>;
   listIntents(): Promise<Intent[]>;

@@ -68,6 +68,10 @@ export class AgentServer {
   #ready = false;
   #reason = 'hostnic-agent is starting';
   #closing: Promise<void> | undefined;
+  /** Set by drain(): ADDs are refused with code 11 so that the runtime retries them on the next agent. */
+  #draining = false;
+  /** Verbs still running (also past their timeout answer: an aborted ADD is still rolling back). */
+  readonly #inFlight = new Set<{ abort: AbortController; done: Promise<unknown> }>();
 
   constructor(options: AgentServerOptions) {
     this.#o = options;
@@ -93,7 +97,34 @@ export class AgentServer {
   }
 
   status(): StatusResponse {
+    if (this.#draining) return { ready: false, code: 50, reason: 'hostnic-agent is stopping' };
     return this.#ready ? { ready: true } : { ready: false, code: 50, reason: this.#reason };
+  }
+
+  /**
+   * Stops taking ADDs (answered with code 11), lets the verbs in flight run until `deadlineMs`, then aborts
+   * them and waits until each has ended (an aborted ADD rolls back first). DEL, CHECK and GC are still served.
+   * @returns how many verbs were in flight at the start and how many had to be aborted
+   */
+  async drain(deadlineMs: number): Promise<{ inFlight: number; aborted: number }> {
+    this.#draining = true;
+    const inFlight = this.#inFlight.size;
+    const settled = (): Promise<unknown> => Promise.all([...this.#inFlight].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const first = await Promise.race([settled().then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    let aborted = 0;
+    if (first === 'deadline') {
+      for (const r of this.#inFlight) {
+        aborted++;
+        r.abort.abort(new Error('hostnic-agent is stopping'));
+      }
+      await settled();
+    }
+    return { inFlight, aborted };
   }
 
   /** Creates the directory, replaces a stale socket, listens, restricts the socket to root. */
@@ -151,6 +182,9 @@ export class AgentServer {
     if (cniVerb) {
       if (method !== 'POST') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes POST` });
       if (!this.#ready) return sendJson(res, 503, this.status());
+      if (this.#draining && path === AgentPath.add) {
+        return sendError(res, 503, { code: CniCode.tryAgain, msg: 'hostnic-agent is stopping; the ADD is retried on the next agent' });
+      }
       return this.#runVerb(path, cniVerb, version, req, res);
     }
     if (method !== 'GET') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes GET` });
@@ -182,7 +216,11 @@ export class AgentServer {
           reject(new RequestTimeoutError(`${path} did not finish within ${timeoutMs} ms`));
         }, timeoutMs);
       });
-      const answer = await Promise.race([request.run(abort.signal), timeout]);
+      const work = request.run(abort.signal);
+      const entry = { abort, done: work.catch(() => undefined) };
+      this.#inFlight.add(entry);
+      void entry.done.finally(() => this.#inFlight.delete(entry));
+      const answer = await Promise.race([work, timeout]);
       ok = true;
       sendJson(res, 200, answer);
     } catch (e) {

@@ -148,7 +148,7 @@ interface IntSpec {
   kind: 'int';
   min: number;
   max?: number;
-  /** How the range is explained when violated, e.g. "a positive integer (seconds)". */
+  /** How the range is explained when violated, e.g. "an integer from 1 to 2147483 (seconds; ...)". */
   what: string;
   inert?: string;
 }
@@ -165,6 +165,17 @@ type FieldSpec = IntSpec | StringSpec | StringArraySpec;
 
 const nonNegative = (what: string): IntSpec => ({ kind: 'int', min: 0, what: `a non-negative integer (${what})` });
 const positive = (what: string): IntSpec => ({ kind: 'int', min: 1, what: `a positive integer (${what})` });
+
+/**
+ * Node runs a timer of more than 2^31-1 ms after 1 ms instead, so a long period would become a hot loop.
+ * Every period, timeout and grace is bounded by that, in its own unit.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const UNIT_MS = { seconds: 1000, minutes: 60_000 } as const;
+const duration = (min: 0 | 1, unit: keyof typeof UNIT_MS): IntSpec => {
+  const max = Math.floor(MAX_TIMER_MS / UNIT_MS[unit]);
+  return { kind: 'int', min, max, what: `an integer from ${min} to ${max} (${unit}; a timer cannot exceed 2^31-1 ms)` };
+};
 const absolutePath = (value: string): string | undefined =>
   value.startsWith('/') ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
 const INERT_V1 = 'has no effect since hostnic v1.0 (one shared NIC per vxnet); accepted for compatibility';
@@ -172,14 +183,14 @@ const INERT_V1 = 'has no effect since hostnic v1.0 (one shared NIC per vxnet); a
 const SCHEMA: { [S in SectionName]: Record<string, FieldSpec> } = {
   pool: {
     maxNic: { kind: 'int', min: 1, max: MAX_NICS, what: `an integer from 1 to ${MAX_NICS} (NICs per node)` },
-    sync: positive('seconds'),
-    nodeSync: { ...nonNegative('seconds'), inert: INERT_V1 },
+    sync: duration(1, 'seconds'),
+    nodeSync: { ...duration(0, 'seconds'), inert: INERT_V1 },
     routeTableBase: { kind: 'int', min: 1, max: 0xffffffff - MAX_NICS, what: 'a positive integer (route table number)' },
     tag: { kind: 'string' },
     vxNets: { kind: 'string[]', inert: 'has no effect (vxnets come from the IPPools); accepted for compatibility' },
     nodeThreshold: { ...nonNegative('NICs'), inert: 'has no effect (removed from the NIC release policy); accepted for compatibility' },
     vxnetThreshold: { ...nonNegative('NICs'), inert: 'has no effect (removed from the NIC release policy); accepted for compatibility' },
-    freePeriod: positive('minutes'),
+    freePeriod: duration(1, 'minutes'),
     poolHigh: { ...nonNegative('NICs'), inert: INERT_V1 },
     poolLow: { ...nonNegative('NICs'), inert: INERT_V1 },
   },
@@ -195,18 +206,18 @@ const SCHEMA: { [S in SectionName]: Record<string, FieldSpec> } = {
     networkPolicy: { kind: 'string' },
   },
   agent: {
-    attachTimeoutSec: positive('seconds'),
-    linkTimeoutSec: positive('seconds'),
+    attachTimeoutSec: duration(1, 'seconds'),
+    linkTimeoutSec: duration(1, 'seconds'),
     warmNicsPerVxnet: nonNegative('NICs'),
-    releaseCooldownSec: nonNegative('seconds'),
+    releaseCooldownSec: duration(0, 'seconds'),
     metricsPort: { kind: 'int', min: 1, max: 65535, what: 'a TCP port from 1 to 65535' },
     stateDir: { kind: 'string', check: absolutePath },
     spoolDir: { kind: 'string', check: absolutePath },
-    jobPollIntervalSec: positive('seconds'),
-    cacheSyncTimeoutSec: positive('seconds'),
-    spoolReplayIntervalSec: positive('seconds'),
-    orphanPodGraceSec: nonNegative('seconds'),
-    orphanNicGraceSec: nonNegative('seconds'),
+    jobPollIntervalSec: duration(1, 'seconds'),
+    cacheSyncTimeoutSec: duration(1, 'seconds'),
+    spoolReplayIntervalSec: duration(1, 'seconds'),
+    orphanPodGraceSec: duration(0, 'seconds'),
+    orphanNicGraceSec: duration(0, 'seconds'),
     k8sApiQps: positive('requests per second'),
     k8sApiBurst: positive('requests'),
   },

@@ -4,6 +4,7 @@
  * open and answers "not ready" until the start-up reconcile and spool replay are done).
  */
 
+import { readFile } from 'node:fs/promises';
 import { AgentPath, lockPathFor } from '@hostnic/protocol';
 import { IaasClient } from '@hostnic/iaas-client';
 import type { IaasConfig } from '@hostnic/iaas-client';
@@ -14,9 +15,10 @@ import { CURRENT_NETNS } from '@hostnic/netlink';
 import { AgentServer } from '../api/index.ts';
 import type { AgentConfig, AgentPaths } from '../config/index.ts';
 import { AgentDatastore } from '../datastore/index.ts';
+import { failpointFromEnv } from '../failpoints.ts';
 import { NicManager } from '../nics/index.ts';
 import { abortableSleep } from '../nics/context.ts';
-import { PodService, cachedVxnetLookup, replaySpool } from '../pods/index.ts';
+import { PodService, cachedVxnetLookup, isTransient, lookupOrRecorded, replaySpool } from '../pods/index.ts';
 import { Metrics, UndoStack, errorText, every, requestFamilies } from '@hostnic/runtime';
 import type { Logger, Periodic } from '@hostnic/runtime';
 import { loadKubeConfig } from '@hostnic/runtime/kube';
@@ -43,16 +45,29 @@ export interface StartAgentOptions {
   log: Logger;
   /** Metrics bind address (the CLI defaults it to the node's address); undefined = every address. */
   metricsHost?: string | undefined;
+  /**
+   * How long `close()` lets requests in flight finish before aborting them (an aborted ADD rolls back), default
+   * 200 s: the plugin's ADD timeout, so that an ADD the runtime still waits for is not cut short. The DaemonSet's
+   * terminationGracePeriodSeconds must exceed it by the time a rollback takes.
+   */
+  stopDeadlineMs?: number | undefined;
 }
 
 export interface Agent {
   readonly server: AgentServer;
   readonly metricsPort: number | undefined;
-  /** Resolves when the start-up reconcile and spool replay are done and CNI verbs are served. */
+  /** Resolves when the pod cache is synced and the journal and spool are replayed, and CNI verbs are served. */
   readonly ready: Promise<void>;
-  /** Stops serving and the timers, closes the datastore; never touches NICs, bridges, rules or pods. */
+  /**
+   * Refuses new ADDs (code 11: the runtime retries them on the next agent), lets requests in flight finish
+   * until the stop deadline, aborts the rest (each ADD rolls back), then stops the timers and closes the
+   * datastore. Never touches NICs, bridges, rules or recorded pods.
+   */
   close(): Promise<void>;
 }
+
+/** The kernel's boot id; `HOSTNIC_BOOT_ID_FILE` moves it (sandbox nodes share one kernel). */
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
 
 export class AgentStartError extends Error {
   override name = 'AgentStartError';
@@ -87,6 +102,22 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   });
   closers.push('datastore', () => store.close());
 
+  const bootIdFile = o.env['HOSTNIC_BOOT_ID_FILE'] ?? BOOT_ID_FILE;
+  const bootId = await readFile(bootIdFile, 'utf8').then(
+    (text) => text.trim() || undefined,
+    (e: unknown) => {
+      log.warn('boot id unreadable; a node reboot will not be noticed', { file: bootIdFile, error: errorText(e) });
+      return undefined;
+    },
+  );
+
+  let failpoint;
+  try {
+    failpoint = failpointFromEnv(o.env);
+  } catch (e) {
+    throw new AgentStartError(errorText(e), { cause: e });
+  }
+
   const metrics = new Metrics({ component: 'agent', version: pkg.version, labels: { node_name: o.nodeName } });
   const iaasRequests = requestFamilies(metrics, 'hostnic_iaas', 'QingCloud API');
   const iaas = new IaasClient({
@@ -94,14 +125,16 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     onRequest: (e) => iaasRequests.observe(e.action, e.outcome, e.durationMs / 1000),
   });
   closers.push('iaas client', () => iaas.close());
+  const iaasAt = `${o.iaasConfig.protocol}://${o.iaasConfig.host}:${o.iaasConfig.port}`;
   try {
     const owner = await iaas.whoAmI();
     log.info('iaas credentials checked', { zone: o.iaasConfig.zone, owner: String(owner) });
   } catch (e) {
-    throw new AgentStartError(
-      `QingCloud start-up check (DescribeAccessKeys at ${o.iaasConfig.protocol}://${o.iaasConfig.host}:${o.iaasConfig.port}) failed: ${errorText(e)}`,
-      { cause: e },
-    );
+    // Refused credentials stop the agent; an IaaS that cannot answer now does not: warm ADDs need no IaaS call.
+    if (!isTransient(e)) {
+      throw new AgentStartError(`QingCloud start-up check (DescribeAccessKeys at ${iaasAt}) failed: ${errorText(e)}`, { cause: e });
+    }
+    log.warn('QingCloud API unreachable at start; serving pods whose NIC is attached, NIC work retried at each sync', { iaas: iaasAt, error: errorText(e) });
   }
 
   let kube: LoadedKubeConfig;
@@ -126,8 +159,9 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     jobPoll: { maxIntervalMs: config.agent.jobPollIntervalSec * 1000 },
     orphanGraceMs: config.agent.orphanNicGraceSec * 1000,
     log,
+    failpoint,
   });
-  const vxnetLookup = cachedVxnetLookup(iaas);
+  const vxnetLookup = lookupOrRecorded(cachedVxnetLookup(iaas), (vxnetId) => store.nicForVxnet(vxnetId));
   const requests = requestMetrics(metrics);
   const podCache = nodePodCache(kube.kc, o.nodeName, log);
   podCache.start();
@@ -144,6 +178,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     onFailure: (kind) => requests.failed(kind),
     ebtablesLockPath: lockPathFor(paths.socket),
     logger: log,
+    failpoint,
+    bootId,
   });
 
   // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.
@@ -227,17 +263,38 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     if (released.length > 0) log.info('attachments of gone pods released', { released });
   };
 
+  // Readiness needs what a pod operation needs on this node (the datastore, the pod cache, a closed journal),
+  // not the IaaS: the NIC reconcile runs at once after, and a cold ADD fails with code 11 while the IaaS is down.
+  const replayJournal = async (): Promise<void> => {
+    const r = await pods.replayJournal();
+    if (r.failed.length > 0) throw new Error(`pod journal replay left ${r.failed.length} open: ${r.failed.map((f) => `${f.attachment}: ${f.error}`).join('; ')}`);
+  };
+  // A new boot id: the kernel state of the pods wired before is gone (the reconcile sets NICs and tables up
+  // again). Their records, ARP replies and IPAM handles go once the runtime had the grace to DEL them; the new
+  // boot id is stored only then, so a restart within the grace still finds them.
+  const afterReboot = async (): Promise<void> => {
+    if (bootId === undefined) return;
+    const previous = await store.bootId();
+    if (previous !== undefined && previous !== bootId) {
+      log.warn('the node rebooted since the last start; pods of the previous boot are released after the grace', { previous, bootId, graceSec: config.agent.orphanPodGraceSec });
+      await abortableSleep(config.agent.orphanPodGraceSec * 1000, stopping.signal);
+      while ((await pods.releaseOtherBoots(bootId)).failed.length > 0) await abortableSleep(config.pool.sync * 1000, stopping.signal);
+    }
+    await store.setBootId(bootId);
+  };
   const startUp = async (): Promise<void> => {
     const retryMs = config.pool.sync * 1000;
+    const slowCache = setTimeout(() => log.warn('pod cache not synced yet; not ready', { waitedSec: config.agent.cacheSyncTimeoutSec }), config.agent.cacheSyncTimeoutSec * 1000);
+    await Promise.race([podCache.synced(stopping.signal).catch(() => undefined), new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]).finally(() => clearTimeout(slowCache));
     for (;;) {
       if (stopping.signal.aborted) return;
       try {
-        await reconcile();
+        await replayJournal();
         await replay();
         break;
       } catch (e) {
-        server.setReady(false, `start-up reconcile failed, retrying: ${errorText(e)}`);
-        log.error('start-up reconcile failed; retrying', { error: errorText(e), retryInMs: retryMs });
+        server.setReady(false, `start-up journal replay failed, retrying: ${errorText(e)}`);
+        log.error('start-up journal replay failed; retrying', { error: errorText(e), retryInMs: retryMs });
         await abortableSleep(retryMs, stopping.signal).catch(() => undefined);
       }
     }
@@ -248,6 +305,16 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     const onError = (what: string) => (e: unknown) => {
       if (!stopping.signal.aborted) log.error(`${what} failed`, { error: errorText(e) });
     };
+    const afterBoot = afterReboot().catch(onError('release of the pods of a previous boot'));
+    timers.push({ stop: () => afterBoot });
+    const sweep = async (): Promise<void> => {
+      await pods.sweepNode();
+    };
+    const firstSweep = sweep().catch(onError('node sweep'));
+    timers.push({ stop: () => firstSweep });
+    timers.push(every(config.pool.sync * 1000, sweep, onError('node sweep')));
+    const firstReconcile = reconcile().catch(onError('start-up reconcile'));
+    timers.push({ stop: () => firstReconcile });
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
@@ -275,6 +342,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     close: () => {
       closing ??= (async () => {
         log.info('stopping');
+        const drained = await server.drain(o.stopDeadlineMs ?? 200_000);
+        if (drained.aborted > 0) log.warn('requests in flight aborted at the stop deadline (rolled back)', drained);
         server.setReady(false, 'hostnic-agent is stopping');
         await closeAll(closers, log);
         log.info('stopped');

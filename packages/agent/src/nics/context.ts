@@ -5,6 +5,8 @@
 
 import type { IaasClient } from '@hostnic/iaas-client';
 import type { Netns } from '@hostnic/netlink';
+import { noFailpoint } from '../failpoints.ts';
+import type { Failpoint } from '../failpoints.ts';
 import type { NicStore } from '../types.ts';
 import { KeyedLock, silentLogger, sleep } from '@hostnic/runtime';
 
@@ -55,6 +57,8 @@ export interface NicManagerOptions {
   clock?: NicClock;
   sleep?: Sleep;
   log?: NicLogger;
+  /** Reached at each named step of the NIC work (crash tests stop the agent there). */
+  failpoint?: Failpoint;
 }
 
 export interface NicContext {
@@ -74,6 +78,7 @@ export interface NicContext {
   readonly clock: NicClock;
   readonly sleep: Sleep;
   readonly log: NicLogger;
+  readonly failpoint: Failpoint;
   /** Per vxnet id. */
   readonly vxnetLocks: KeyedLock;
   /** One key: table allocation and the record write that claims the table happen together. */
@@ -121,6 +126,7 @@ export function resolveContext(options: NicManagerOptions): NicContext {
     clock: options.clock ?? { now: () => Date.now() },
     sleep: options.sleep ?? abortableSleep,
     log: options.log ?? silentLogger,
+    failpoint: options.failpoint ?? noFailpoint,
     vxnetLocks: new KeyedLock(),
     tableLock: new KeyedLock(),
   };

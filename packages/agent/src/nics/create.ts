@@ -20,9 +20,31 @@ export async function claimTable(ctx: NicContext, build: (table: number) => NicR
   return ctx.tableLock.run('tables', async () => {
     const exclude = await kernelTables(ctx);
     const table = await ctx.store.allocateRouteTable(ctx.routeTableBase, exclude);
-    const record = build(table);
-    await ctx.store.putNic(record);
-    return record;
+    await ctx.failpoint('nic:table-reserved');
+    try {
+      const record = build(table);
+      await ctx.store.putNic(record);
+      return record;
+    } catch (err) {
+      // Unused, the reservation would hold the table until the reconciler gives it back.
+      await ctx.store.releaseRouteTable(table).catch((e: unknown) => ctx.log.warn('could not give back a route table', { table, error: errorText(e) }));
+      throw err;
+    }
+  });
+}
+
+/**
+ * Gives back the reservations no record uses: left by a crash between the allocation and the record. Under the
+ * table lock, so a claim in progress is never mistaken for one.
+ * @returns the tables given back
+ */
+export async function releaseStaleTables(ctx: NicContext): Promise<number[]> {
+  return ctx.tableLock.run('tables', async () => {
+    const released: number[] = [];
+    for (const entry of await ctx.store.listRouteTables()) {
+      if (entry.nicId === undefined && (await ctx.store.releaseRouteTable(entry.table))) released.push(entry.table);
+    }
+    return released;
   });
 }
 
@@ -38,6 +60,7 @@ async function createInIaas(ctx: NicContext, vxnet: VxnetInfo, signal?: AbortSig
     const first = created[0];
     if (!first) throw new Error('CreateNics returned no NIC');
     nicId = first.nicId.toLowerCase();
+    await ctx.failpoint('nic:created');
     for (const extra of created.slice(1)) {
       // Cannot happen with count 1 unless an ambiguous retry found two: keep one, dispose of the rest.
       await disposeJournaled(ctx, extra.nicId.toLowerCase(), vxnet.vxnetId, signal);
@@ -85,6 +108,7 @@ export async function createNic(ctx: NicContext, vxnet: VxnetInfo, signal?: Abor
   try {
     await tag(ctx, nicId, signal);
     await attachAndWait(ctx, nicId, vxnet.vxnetId, signal);
+    await ctx.failpoint('nic:attached');
     await waitForLink(ctx, nicId, vxnet.vxnetId, signal);
     record = { ...record, phase: 'JoinBridge' };
     await ctx.store.putNic(record);

@@ -10,7 +10,7 @@ import type { NicContext, NicManagerOptions } from './context.ts';
 import { createNic } from './create.ts';
 import { reconcileNics } from './reconcile.ts';
 import type { ReconcileSummary } from './reconcile.ts';
-import { dropVanished, releaseRecord } from './release.ts';
+import { dropVanished, finishRelease, releaseRecord } from './release.ts';
 import type { ReleaseResult } from './release.ts';
 import { repairNic } from './repair.ts';
 
@@ -18,8 +18,20 @@ function sameVxnet(a: VxnetInfo, b: VxnetInfo): boolean {
   return a.vxnetId === b.vxnetId && a.gateway === b.gateway && a.network === b.network && a.tunnelType === b.tunnelType;
 }
 
+/** A NIC held for an ADD that is wiring a pod onto it; the idle release leaves it alone until `release()`. */
+export interface NicLease {
+  readonly nic: NicRecord;
+  /** Idempotent. Call once the pod's record is written or the ADD rolled back. */
+  release(): void;
+}
+
 export class NicManager {
   readonly #ctx: NicContext;
+  /**
+   * NIC id → ADDs holding it. The idle release counts pods by their records, and an ADD writes its record
+   * last, after the vxnet lock is let go: without this a release could detach a NIC a pod is being wired onto.
+   */
+  readonly #leases = new Map<string, number>();
   /** NIC id → when reconcile first saw it detached without a record (in memory: a restart restarts the grace). */
   readonly #orphansSeen = new Map<string, number>();
   /** NIC id → when ensureNic last found its host setup whole. */
@@ -40,37 +52,87 @@ export class NicManager {
    * @throws NoFreeNicError, NicTimeoutError, NicElsewhereError, NicError (its `step` says where it failed).
    */
   ensureNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicRecord> {
+    return this.#ctx.vxnetLocks.run(vxnet.vxnetId, () => this.#ensureLocked(vxnet, signal));
+  }
+
+  /** ensureNic's work; the caller holds the vxnet's lock. */
+  async #ensureLocked(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicRecord> {
     const ctx = this.#ctx;
-    return ctx.vxnetLocks.run(vxnet.vxnetId, async () => {
-      signal?.throwIfAborted();
-      let existing = await ctx.store.nicForVxnet(vxnet.vxnetId);
-      const verified = existing === undefined ? undefined : this.#verifiedAt.get(existing.nicId);
-      if (
-        existing?.phase === 'Succeeded' &&
-        verified !== undefined &&
-        ctx.clock.now() - verified < this.#hostCheckWindowMs &&
-        sameVxnet(existing.vxnet, vxnet)
-      ) {
-        return existing;
+    signal?.throwIfAborted();
+    let existing = await ctx.store.nicForVxnet(vxnet.vxnetId);
+    if (existing && (await this.#finishCutOffRelease(existing, signal))) existing = undefined;
+    const verified = existing === undefined ? undefined : this.#verifiedAt.get(existing.nicId);
+    if (
+      existing?.phase === 'Succeeded' &&
+      verified !== undefined &&
+      ctx.clock.now() - verified < this.#hostCheckWindowMs &&
+      sameVxnet(existing.vxnet, vxnet)
+    ) {
+      return existing;
+    }
+    if (existing) {
+      this.#verifiedAt.delete(existing.nicId);
+      if (!sameVxnet(existing.vxnet, vxnet)) {
+        // The vxnet changed under us (e.g. its router): setupHostNic replaces the stale routes and rule.
+        existing = { ...existing, vxnet: { ...vxnet } };
+        await ctx.store.putNic(existing);
       }
-      if (existing) {
-        this.#verifiedAt.delete(existing.nicId);
-        if (!sameVxnet(existing.vxnet, vxnet)) {
-          // The vxnet changed under us (e.g. its router): setupHostNic replaces the stale routes and rule.
-          existing = { ...existing, vxnet: { ...vxnet } };
-          await ctx.store.putNic(existing);
-        }
-        const outcome = await repairNic(ctx, existing, signal);
-        if (outcome.kind === 'ok') {
-          this.#verifiedAt.set(outcome.record.nicId, ctx.clock.now());
-          return outcome.record;
-        }
-        await dropVanished(ctx, existing);
+      const outcome = await repairNic(ctx, existing, signal);
+      if (outcome.kind === 'ok') {
+        this.#verifiedAt.set(outcome.record.nicId, ctx.clock.now());
+        return outcome.record;
       }
-      const created = await createNic(ctx, vxnet, signal);
-      this.#verifiedAt.set(created.nicId, ctx.clock.now());
-      return created;
+      await dropVanished(ctx, existing);
+    }
+    const created = await createNic(ctx, vxnet, signal);
+    this.#verifiedAt.set(created.nicId, ctx.clock.now());
+    return created;
+  }
+
+  /**
+   * A release of the record's NIC that a crash cut off (its intent is open under the vxnet lock, so nobody is
+   * running it) is finished, not repaired: repairing would attach the NIC again. Caller holds the vxnet lock.
+   * @returns whether the record is gone
+   */
+  async #finishCutOffRelease(record: NicRecord, signal?: AbortSignal): Promise<boolean> {
+    const ctx = this.#ctx;
+    const cutOff = (await ctx.store.listIntents()).find((i) => i.kind === 'release-nic' && i.data['nicId'] === record.nicId);
+    if (cutOff === undefined || this.leases(record.nicId) > 0 || (await ctx.store.podsOnNic(record.nicId)).length > 0) return false;
+    this.#verifiedAt.delete(record.nicId);
+    await finishRelease(ctx, record, cutOff.id, signal);
+    return true;
+  }
+
+  /**
+   * `ensureNic` plus a lease on the NIC taken under the same vxnet lock, so no release can run between the
+   * two. The lease keeps the idle release and `releaseNic` away until it is released.
+   */
+  async leaseNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicLease> {
+    return this.#ctx.vxnetLocks.run(vxnet.vxnetId, async () => {
+      const nic = await this.#ensureLocked(vxnet, signal);
+      this.#leases.set(nic.nicId, (this.#leases.get(nic.nicId) ?? 0) + 1);
+      let held = true;
+      return {
+        nic,
+        release: () => {
+          if (!held) return;
+          held = false;
+          const left = (this.#leases.get(nic.nicId) ?? 1) - 1;
+          if (left > 0) this.#leases.set(nic.nicId, left);
+          else this.#leases.delete(nic.nicId);
+        },
+      };
     });
+  }
+
+  /** Whether NIC work on the vxnet holds or waits for its lock (for introspection and tests). */
+  vxnetBusy(vxnetId: string): boolean {
+    return this.#ctx.vxnetLocks.busy(vxnetId);
+  }
+
+  /** How many ADDs hold a lease on the NIC (for introspection and tests). */
+  leases(nicId: string): number {
+    return this.#leases.get(nicId.toLowerCase()) ?? 0;
   }
 
   /** Releases the NIC if no pod uses it; a failure leaves it in phase Init with lastError. */
@@ -82,6 +144,7 @@ export class NicManager {
     return ctx.vxnetLocks.run(first.vxnet.vxnetId, async () => {
       const record = await ctx.store.getNic(id);
       if (!record) return { released: false, nicId: id, reason: 'unknown' };
+      if (this.leases(id) > 0) return { released: false, nicId: id, reason: 'has-pods' };
       this.#verifiedAt.delete(record.nicId);
       return releaseRecord(ctx, record, signal);
     });
@@ -104,7 +167,8 @@ export class NicManager {
         if (!record) return undefined;
         const pods = await ctx.store.podsOnNic(record.nicId);
         const now = ctx.clock.now();
-        if (pods.length > 0) {
+        // A leased NIC has a pod being wired onto it: busy, as if its record were written already.
+        if (pods.length > 0 || this.leases(record.nicId) > 0) {
           if (record.idleSince !== undefined) {
             const busy: NicRecord = { ...record };
             delete busy.idleSince;

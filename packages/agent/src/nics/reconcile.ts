@@ -13,13 +13,13 @@
 
 import type { Nic } from '@hostnic/iaas-client';
 import type { Intent, NicRecord, VxnetInfo } from '../types.ts';
-import { claimTable } from './create.ts';
+import { claimTable, releaseStaleTables } from './create.ts';
 import type { NicContext } from './context.ts';
 import { errorText } from '@hostnic/runtime';
 import { NicError } from './errors.ts';
 import { newRecord } from './host.ts';
 import { describeNic } from './iaas-ops.ts';
-import { dropVanished } from './release.ts';
+import { dropVanished, finishRelease } from './release.ts';
 import { repairNic } from './repair.ts';
 import { disposeJournaled, disposeNic } from './rollback.ts';
 
@@ -37,11 +37,15 @@ export interface ReconcileSummary {
   /** Detached orphans still inside their grace period. */
   waiting: string[];
   intentsFinished: number;
+  /** Releases a crash cut off after they began, finished (never re-attached). */
+  releasesFinished: string[];
+  /** Route table reservations no record used (a crash between the allocation and the record), given back. */
+  tablesReleased: number[];
   errors: { vxnetId: string; nicId?: string; error: string }[];
 }
 
 function emptySummary(): ReconcileSummary {
-  return { adopted: [], reattached: [], repaired: [], deleted: [], dropped: [], waiting: [], intentsFinished: 0, errors: [] };
+  return { adopted: [], reattached: [], repaired: [], deleted: [], dropped: [], waiting: [], intentsFinished: 0, releasesFinished: [], tablesReleased: [], errors: [] };
 }
 
 const NIC_INTENTS = new Set<Intent['kind']>(['create-nic', 'attach-nic', 'release-nic']);
@@ -105,6 +109,11 @@ export async function reconcileNics(ctx: NicContext, orphansSeen: Map<string, nu
       }),
     ),
   );
+  try {
+    summary.tablesReleased.push(...(await releaseStaleTables(ctx)));
+  } catch (err) {
+    summary.errors.push({ vxnetId: '-', error: `giving back stale route tables: ${errorText(err)}` });
+  }
   // Forget orphans that are gone or adopted, so the map does not grow.
   for (const id of orphansSeen.keys()) if (!summary.waiting.includes(id)) orphansSeen.delete(id);
   if (summary.errors.length > 0) ctx.log.warn('reconcile finished with errors', { errors: summary.errors });
@@ -136,6 +145,15 @@ async function reconcileVxnet(
       if (intent.kind === 'release-nic' && nicId !== undefined && record?.nicId !== nicId) {
         const outcome = await disposeNic(ctx, nicId, vxnetId, signal);
         if (outcome === 'deleted') summary.deleted.push(nicId);
+      } else if (intent.kind === 'release-nic' && record !== undefined && record.nicId === nicId && (await ctx.store.podsOnNic(nicId)).length === 0) {
+        // The release of the recorded NIC began and was cut off (e.g. after the detach): finish it; repairing
+        // the record would attach the NIC again.
+        const outcome = await finishRelease(ctx, record, intent.id, signal);
+        if (outcome === 'deleted') summary.deleted.push(nicId);
+        summary.releasesFinished.push(nicId);
+        record = undefined;
+        summary.intentsFinished++;
+        continue;
       } else if (nicId !== undefined && record?.nicId !== nicId) {
         // attach-nic without a record: the NIC is handled below as an orphan, without grace.
         journaled.add(nicId);

@@ -23,12 +23,8 @@ export async function releaseRecord(ctx: NicContext, record: NicRecord, signal?:
   if (pods.length > 0) return { released: false, nicId, reason: 'has-pods' };
   const intent = await ctx.store.beginIntent('release-nic', { nicId, vxnetId: record.vxnet.vxnetId, instanceId: ctx.instanceId });
   try {
-    await cleanupHost(ctx, specOf(record));
-    const outcome = await disposeNic(ctx, nicId, record.vxnet.vxnetId, signal);
-    if (outcome === 'elsewhere') ctx.log.warn('released NIC is attached to another instance; left alone', { nicId });
-    await ctx.store.deleteNic(nicId);
-    await ctx.store.finishIntent(intent.id);
-    ctx.log.info('NIC released', { nicId, vxnetId: record.vxnet.vxnetId, outcome });
+    await ctx.failpoint('idle-release:begun');
+    const outcome = await finishRelease(ctx, record, intent.id, signal);
     return { released: true, nicId, outcome };
   } catch (err) {
     const error = errorText(err);
@@ -42,6 +38,21 @@ export async function releaseRecord(ctx: NicContext, record: NicRecord, signal?:
     }
     return { released: false, nicId, reason: 'failed', error };
   }
+}
+
+/**
+ * The release of a recorded NIC, from wherever it was: host cleanup, detach, delete, then the record and the
+ * intent. Reconcile calls it for a release a crash cut off, so the NIC is not attached again.
+ */
+export async function finishRelease(ctx: NicContext, record: NicRecord, intentId: string, signal?: AbortSignal): Promise<DisposeOutcome> {
+  const { nicId } = record;
+  await cleanupHost(ctx, specOf(record));
+  const outcome = await disposeNic(ctx, nicId, record.vxnet.vxnetId, signal);
+  if (outcome === 'elsewhere') ctx.log.warn('released NIC is attached to another instance; left alone', { nicId });
+  await ctx.store.deleteNic(nicId);
+  await ctx.store.finishIntent(intentId);
+  ctx.log.info('NIC released', { nicId, vxnetId: record.vxnet.vxnetId, outcome });
+  return outcome;
 }
 
 /**

@@ -21,6 +21,7 @@ export async function disposeNic(ctx: NicContext, nicId: string, vxnetId: string
     if (nic.instanceId !== ctx.instanceId) return 'elsewhere';
     try {
       await detachAndWait(ctx, nicId, vxnetId, signal);
+      await ctx.failpoint('nic:detached');
     } catch (err) {
       // Spec 3.7: a detach that finds nothing counts as done.
       if (err instanceof NicError && isNotFound(err.cause)) return 'gone';
@@ -33,6 +34,7 @@ export async function disposeNic(ctx: NicContext, nicId: string, vxnetId: string
     if (isNotFound(err)) return 'gone';
     throw new NicError('delete', `delete of NIC ${nicId} failed: ${errorText(err)}`, { nicId, vxnetId, cause: err });
   }
+  await ctx.failpoint('nic:deleted');
   return 'deleted';
 }
 

@@ -58,6 +58,8 @@ export function isTransient(e: unknown): boolean {
   if (e instanceof IaasError) return IAAS_BUSY.has(e.retCode);
   if (e instanceof StoreUnavailableError || e instanceof MaxRetriesError) return true;
   if (e instanceof LockTimeoutError || e instanceof TimeoutError) return true;
+  // A NIC step wraps the IaaS failure: an unreachable IaaS under it is still a condition that passes.
+  if (e instanceof Error && e.cause !== undefined && e.cause !== e) return isTransient(e.cause);
   return false;
 }
 

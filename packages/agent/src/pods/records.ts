@@ -14,6 +14,8 @@ export interface PodServiceRecord extends PodRecord {
   mtu?: number;
   /** False for a container that is not a Kubernetes pod (no pod object: never looked up, never "gone"). */
   kubernetesPod?: false;
+  /** The kernel's boot id when the pod was wired: a record of another boot has no kernel state left. */
+  bootId?: string;
 }
 
 export function attachmentKey(containerId: string, ifName: string): string {

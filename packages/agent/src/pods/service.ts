@@ -20,36 +20,49 @@ import {
   CURRENT_NETNS,
   checkPod,
   countArpReply,
+  deleteLink,
   hostVethName,
   installArpReply,
+  listEbtablesChain,
   netnsAtPath,
+  podRule,
+  readSnapshot,
   removeArpReplies,
   removeArpReply,
+  removeRule,
   unwirePod,
   wirePod,
 } from '@hostnic/netlink';
 import type { ArpReplyEntry, ArpReplyMatch, Netns, PodWiring } from '@hostnic/netlink';
 import { KeyedLock } from '@hostnic/runtime';
-import type { NicRecord, PodRecord, VxnetInfo } from '../types.ts';
+import { noFailpoint } from '../failpoints.ts';
+import type { Failpoint } from '../failpoints.ts';
+import type { NicLease } from '../nics/index.ts';
+import type { Intent, NicRecord, PodRecord, VxnetInfo } from '../types.ts';
 import { fixedIpsOf } from './annotations.ts';
 import { GonePodTracker, goneReason } from './gone.ts';
 import { addFailureKind, delFailureKind } from './failures.ts';
 import type { IpamFailure } from './failures.ts';
 import type { GoneReason, PodPresence } from './gone.ts';
 import { CniCode, PodError, messageOf, stepError } from './errors.ts';
+import { attachmentOfJournal, joinIps, journaledPod, journaledPods } from './journal.ts';
+import type { JournaledPod, PodIntentKind } from './journal.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
+import { SweepLooks, orphansOf } from './sweep.ts';
+import type { KernelView, Orphan } from './sweep.ts';
 import type { PodServiceRecord } from './records.ts';
 import type { VxnetLookup } from './vxnets.ts';
 
 /** The allocator as the service uses it (`Ipam` of @hostnic/ipam). */
 export interface PodIpam {
   allocate(request: AllocateRequest): Promise<Allocation>;
-  release(handleId: string): Promise<unknown>;
+  /** Resolves to the addresses the handle held (none when it was unknown). */
+  release(handleId: string): Promise<readonly { readonly address: string }[]>;
 }
 
-/** The NIC manager as the service uses it. */
+/** The NIC manager as the service uses it: the vxnet's NIC, held until the pod is recorded or rolled back. */
 export interface PodNics {
-  ensureNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicRecord>;
+  leaseNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicLease>;
 }
 
 /** The datastore as the service uses it (`AgentDatastore`). */
@@ -58,8 +71,11 @@ export interface PodStore {
   putPod(pod: PodRecord): Promise<void>;
   deletePod(containerId: string, ifName: string): Promise<PodRecord | undefined>;
   listPods(): Promise<PodRecord[]>;
-  beginIntent(kind: 'wire-pod' | 'unwire-pod', data: Record<string, string | number | boolean | null>): Promise<{ id: string }>;
+  beginIntent(kind: PodIntentKind, data: Intent['data']): Promise<{ id: string }>;
+  updateIntent(id: string, data: Intent['data']): Promise<unknown>;
   finishIntent(id: string): Promise<void>;
+  listIntents(): Promise<Intent[]>;
+  listNics(): Promise<NicRecord[]>;
 }
 
 /** The pod's annotations (the Kubernetes read); a rejection means the API server could not be asked. */
@@ -96,18 +112,37 @@ export interface PodServiceOptions {
   now?: () => Date;
   /** Told about each failed ADD or DEL, classified as the original's failure gauges count them. */
   onFailure?: (kind: IpamFailure) => void;
+  /** Reached at each named step of ADD and DEL (crash tests stop the agent there). */
+  failpoint?: Failpoint;
+  /** The kernel's boot id, written into every record (see releaseOtherBoots). */
+  bootId?: string | undefined;
 }
 
 const silent: PodLogger = { info: () => undefined, warn: () => undefined };
 
-function checkAttachment(a: Attachment | undefined, needNetns: boolean): Attachment {
+/** DEL needs only the attachment's key: the CNI spec wants it to succeed whatever CNI_ARGS hold. */
+function checkAttachment(a: Attachment | undefined, verb: 'add' | 'del' | 'check'): Attachment {
   if (!a || typeof a !== 'object') throw new PodError('validate', CniCode.invalidEnv, 'request has no attachment');
-  const fields: (keyof Attachment)[] = ['containerId', 'ifName', 'podNamespace', 'podName', 'infraContainerId'];
-  if (needNetns) fields.push('netns');
+  const fields: (keyof Attachment)[] = ['containerId', 'ifName'];
+  if (verb !== 'del') fields.push('podNamespace', 'podName', 'infraContainerId', 'netns');
   for (const f of fields) {
     if (typeof a[f] !== 'string' || a[f] === '') throw new PodError('validate', CniCode.invalidEnv, `attachment.${f} is missing`);
   }
   return a;
+}
+
+function present(v: string | undefined): v is string {
+  return typeof v === 'string' && v !== '';
+}
+
+/** The handle of a DEL's attachment, when CNI_ARGS named the pod. */
+function handleOfIdentity(a: Attachment): string | undefined {
+  return present(a.podNamespace) && present(a.podName) ? handleOf(a) : undefined;
+}
+
+/** What a DEL knows about the attachment besides its record and the journal. */
+interface KnownPod {
+  readonly ip?: string | undefined;
 }
 
 function handleOf(a: Attachment): string {
@@ -147,11 +182,14 @@ export class PodService {
   /** The ARP entry form this kernel took last; a kernel that refuses `--logical-in` refuses it every time. */
   #arpForm: ArpReplyMatch | undefined;
   readonly #gone = new GonePodTracker();
+  readonly #failpoint: Failpoint;
+  readonly #sweepLooks = new SweepLooks();
 
   constructor(options: PodServiceOptions) {
     this.#o = options;
     this.#log = options.logger ?? silent;
     this.#hostNetns = options.hostNetns ?? CURRENT_NETNS;
+    this.#failpoint = options.failpoint ?? noFailpoint;
   }
 
   #ebtables(): { netns: Netns; lockPath?: string; ebtables?: string } {
@@ -167,7 +205,7 @@ export class PodService {
   }
 
   add(request: AddRequest, signal?: AbortSignal): Promise<AddResponse> {
-    const a = checkAttachment(request.attachment, true);
+    const a = checkAttachment(request.attachment, 'add');
     return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#add(a, request.config, signal)).catch((e: unknown) => {
       if (e instanceof PodError) {
         const kind = addFailureKind(e.step, e.cause);
@@ -204,26 +242,47 @@ export class PodService {
     }
 
     const step = this.#timedSteps(timings);
-    const intent = await store.beginIntent('wire-pod', { containerId: a.containerId, ifName: a.ifName, handleId, netns: a.netns });
+    // The journal entry of this ADD, written before the allocation and completed before each later step, so
+    // that a restart (replayJournal) or a DEL can undo what a crash left half done.
+    const intent = await store.beginIntent('wire-pod', {
+      containerId: a.containerId,
+      ifName: a.ifName,
+      handleId,
+      netns: a.netns,
+      podNamespace: a.podNamespace,
+      podName: a.podName,
+      infraContainerId: a.infraContainerId,
+    });
+    const journal = (data: Intent['data']): Promise<unknown> => step('record', CniCode.datastore, () => store.updateIntent(intent.id, data));
+    const fp = this.#failpoint;
+    await fp('add:intent');
     // Undo steps, newest first; each is tried even when an earlier one fails.
     const undo: { what: string; run: () => Promise<unknown> }[] = [];
     let keepIntent = false;
+    let lease: NicLease | undefined;
     try {
       signal?.throwIfAborted();
       const allocation = await step('allocate-ip', CniCode.ipam, () =>
         this.#o.ipam.allocate({ handleId, namespace: a.podNamespace, pod: a.podName, node: this.#o.nodeName, fixedIps }),
       );
       undo.push({ what: 'release-ip', run: () => this.#o.ipam.release(handleId) });
+      const hostVeth = hostVethName(a.podNamespace, a.podName, config.vethPrefix || undefined);
+      await fp('add:allocated');
+      await journal({ ips: joinIps([allocation.address]), hostVeth });
 
       const vxnet = await step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal));
-      const nic = await step('ensure-nic', CniCode.nic, () => this.#o.nics.ensureNic(vxnet, signal));
+      // Held until the record is written or the ADD rolled back: the idle release leaves this NIC alone.
+      lease = await step('ensure-nic', CniCode.nic, () => this.#o.nics.leaseNic(vxnet, signal));
+      const nic = lease.nic;
+      await fp('add:nic-leased');
       signal?.throwIfAborted();
 
-      const hostVeth = hostVethName(a.podNamespace, a.podName, config.vethPrefix || undefined);
       const podNetns = netnsAtPath(a.netns);
       const wiring: PodWiring = await step('wire-pod', CniCode.wiring, () =>
         wirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: allocation.address, mtu: config.mtu }),
       );
+      await journal({ hostMac: wiring.hostMac });
+      await fp('add:wired');
       undo.push({
         what: 'unwire-pod',
         run: () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac }),
@@ -244,6 +303,7 @@ export class PodService {
       );
       installed.entry = arp;
       this.#arpForm = arp.match;
+      await fp('add:arp-reply');
 
       // Last before the record: a failed patch then has only node-local steps to undo, and a recorded pod
       // (which a repeated ADD answers from) always has its annotations.
@@ -267,19 +327,24 @@ export class PodService {
         hostVethMac: wiring.hostMac,
         podMac: wiring.podMac,
         createdAt: this.#now().toISOString(),
+        ...(this.#o.bootId === undefined ? {} : { bootId: this.#o.bootId }),
         arpMatch: arp.match,
         arpDev: arp.dev,
         mtu: wiring.mtu,
         ...(kubernetesPod ? {} : { kubernetesPod: false as const }),
       };
       await step('record', CniCode.datastore, () => store.putPod(record));
+      await fp('add:recorded');
       this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match, stepsMs: timings });
       return { result: resultOfRecord(record), vxnet: record.vxnetId };
     } catch (e) {
+      // Aborted (the request's timeout, or the agent stopping): whatever step saw it, the runtime should retry.
       const failure =
-        e instanceof PodError
-          ? e
-          : new PodError('validate', signal?.aborted === true ? CniCode.tryAgain : CniCode.internal, `add aborted: ${messageOf(e)}`, { cause: e });
+        signal?.aborted === true
+          ? new PodError(e instanceof PodError ? e.step : 'validate', CniCode.tryAgain, `add aborted: ${messageOf(e)}`, { cause: e })
+          : e instanceof PodError
+            ? e
+            : new PodError('validate', CniCode.internal, `add failed: ${messageOf(e)}`, { cause: e });
       const undoFailures: string[] = [];
       for (const step of undo.reverse()) {
         try {
@@ -295,8 +360,9 @@ export class PodService {
       }
       throw failure;
     } finally {
-      // Kept only when the rollback was incomplete: the reconciler finishes what it could not.
+      // Kept only when the rollback was incomplete: the next DEL or start finishes what it could not.
       if (!keepIntent) await store.finishIntent(intent.id).catch(() => undefined);
+      lease?.release();
     }
   }
 
@@ -314,8 +380,8 @@ export class PodService {
   }
 
   del(request: DelRequest): Promise<void> {
-    const a = checkAttachment(request.attachment, false);
-    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, ipOfResult(request.prevResult, a.ifName))).catch((e: unknown) => {
+    const a = checkAttachment(request.attachment, 'del');
+    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, { ip: ipOfResult(request.prevResult, a.ifName) })).catch((e: unknown) => {
       if (e instanceof PodError) {
         const kind = delFailureKind(e.step);
         if (kind !== undefined) this.#o.onFailure?.(kind);
@@ -324,37 +390,114 @@ export class PodService {
     });
   }
 
-  async #del(a: Attachment, config: PluginConfig | undefined, prevIp: string | undefined): Promise<void> {
+  /**
+   * Takes down whatever of the attachment exists, from its record, else the journal, else the request; succeeds
+   * when nothing is left. Every open pod intent of the attachment is finished with it.
+   */
+  async #del(a: Attachment, config: PluginConfig | undefined, known: KnownPod): Promise<void> {
     const store = this.#o.store;
     const timings: Record<string, number> = {};
     const record = (await store.getPod(a.containerId, a.ifName)) as PodServiceRecord | undefined;
-    const handleId = record?.handleId ?? handleOf(a);
-    const ip = record?.ip ?? prevIp;
-    const netnsPath = a.netns !== '' ? a.netns : record?.netns;
-    const hostVeth = record?.hostVeth ?? hostVethName(a.podNamespace, a.podName, config?.vethPrefix || undefined);
-    const intent = await store.beginIntent('unwire-pod', { containerId: a.containerId, ifName: a.ifName, handleId, ip: ip ?? null });
+    const journaled = journaledPod(await store.listIntents(), a.containerId, a.ifName);
+    const handleId = record?.handleId ?? journaled?.handleId ?? handleOfIdentity(a);
+    const netnsPath = [a.netns, record?.netns, journaled?.netns].find(present);
+    const podNetns = netnsPath === undefined ? undefined : netnsAtPath(netnsPath);
+    if (!record && !journaled && handleId === undefined) {
+      // Nothing of ours is known under this key (CNI_ARGS without the pod): only the pod's interface can be ours.
+      await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName })));
+      return;
+    }
+    const identityVeth = present(a.podNamespace) && present(a.podName) ? hostVethName(a.podNamespace, a.podName, config?.vethPrefix || undefined) : undefined;
+    const hostVeth = record?.hostVeth ?? journaled?.hostVeth ?? identityVeth;
+    const hostMac = record?.hostVethMac ?? journaled?.hostMac;
+    let ips: readonly string[] = record ? [record.ip] : known.ip !== undefined ? [known.ip] : (journaled?.ips ?? []);
+    const intent = await store.beginIntent('unwire-pod', {
+      containerId: a.containerId,
+      ifName: a.ifName,
+      handleId: handleId ?? null,
+      ips: joinIps(ips),
+      netns: netnsPath ?? null,
+      hostVeth: hostVeth ?? null,
+      hostMac: hostMac ?? null,
+    });
+    await this.#failpoint('del:intent');
+
+    let released = false;
+    if (ips.length === 0 && handleId !== undefined) {
+      // No record, prevResult or journal names the address: the handle does, and releasing it says which.
+      const held = await timed(timings, 'release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
+      released = true;
+      ips = held.map((h) => h.address);
+      // Journaled before acting on them: a DEL cut off now still knows the addresses the IPAM forgot.
+      if (ips.length > 0) await this.#step('record', CniCode.datastore, () => store.updateIntent(intent.id, { ips: joinIps(ips) }));
+    }
 
     const arp = record ? arpOfRecord(record) : undefined;
-    if (arp) {
-      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReply(arp, this.#ebtables())));
-    } else if (ip !== undefined && !(await this.#ipHeldByOther(ip, a))) {
-      // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
-      await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReplies({ ip }, this.#ebtables())));
+    for (const [n, ip] of ips.entries()) {
+      if (arp && arp.ip === ip) {
+        await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReply(arp, this.#ebtables())));
+      } else if (!(await this.#ipHeldByOther(ip, a))) {
+        // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
+        await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReplies({ ip }, this.#ebtables())));
+      }
+      await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
+        unwirePod({ podNetns: n === 0 ? podNetns : undefined, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: ip, hostMac }),
+      ));
     }
-    await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
-      unwirePod({
-        podNetns: netnsPath === undefined ? undefined : netnsAtPath(netnsPath),
-        hostNetns: this.#hostNetns,
-        ifName: a.ifName,
-        hostVeth,
-        podIP: ip,
-        hostMac: record?.hostVethMac,
-      }),
-    ));
-    await timed(timings, 'release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
+    if (ips.length === 0) {
+      await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, hostMac })));
+    }
+    await this.#failpoint('del:unwired');
+    if (!released && handleId !== undefined) {
+      await timed(timings, 'release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
+    }
+    await this.#failpoint('del:released');
     await timed(timings, 'record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName)));
-    await store.finishIntent(intent.id);
-    if (record || ip !== undefined) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ip, stepsMs: timings });
+    await this.#failpoint('del:record-deleted');
+    for (const id of [...(journaled?.intentIds ?? []), intent.id]) await store.finishIntent(id);
+    if (record || ips.length > 0) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ips, stepsMs: timings });
+  }
+
+  /**
+   * Finishes or undoes every pod operation the journal holds open (a crash, or a rollback that failed): an ADD
+   * whose record was written is done; any other ADD, and every cut-off DEL, is undone as DEL does. Run at start
+   * before the agent reports ready.
+   * @returns attachments done, undone, and those that failed (still open; retried at the next call)
+   */
+  async replayJournal(): Promise<{ finished: string[]; undone: string[]; failed: { attachment: string; error: string }[] }> {
+    const outcome: { finished: string[]; undone: string[]; failed: { attachment: string; error: string }[] } = { finished: [], undone: [], failed: [] };
+    for (const j of journaledPods(await this.#o.store.listIntents())) {
+      const key = attachmentKey(j.containerId, j.ifName);
+      try {
+        await this.#locks.run(key, () => this.#replayOne(j, outcome, key));
+      } catch (e) {
+        outcome.failed.push({ attachment: key, error: messageOf(e) });
+      }
+    }
+    if (outcome.finished.length + outcome.undone.length + outcome.failed.length > 0) this.#log.info('pod journal replayed', outcome);
+    return outcome;
+  }
+
+  async #replayOne(j: JournaledPod, outcome: { finished: string[]; undone: string[] }, key: string): Promise<void> {
+    const store = this.#o.store;
+    // Read again under the lock: the journal may have moved since the list.
+    const now = journaledPod(await store.listIntents(), j.containerId, j.ifName);
+    if (!now) return;
+    const record = await store.getPod(j.containerId, j.ifName);
+    if (record && !now.deleting && (now.handleId === undefined || now.handleId === record.handleId)) {
+      for (const id of now.intentIds) await store.finishIntent(id);
+      outcome.finished.push(key);
+      return;
+    }
+    await this.#del(attachmentOfJournal(now), undefined, {});
+    outcome.undone.push(key);
+  }
+
+  /** DEL of a recorded attachment, under its lock (the agent's own releases: gone pods, GC, other boots). */
+  #delRecord(r: PodRecord, config: PluginConfig | undefined): Promise<void> {
+    // Records do not say whether the pod was a Kubernetes one; #del does not read it.
+    const attachment: Attachment = { containerId: r.containerId, netns: r.netns, ifName: r.ifName, podNamespace: r.podNamespace, podName: r.podName, infraContainerId: r.infraContainerId, kubernetesPod: true };
+    return this.#locks.run(attachmentKey(r.containerId, r.ifName), () => this.#del(attachment, config, { ip: r.ip }));
   }
 
   async #ipHeldByOther(ip: string, a: Attachment): Promise<boolean> {
@@ -363,7 +506,7 @@ export class PodService {
   }
 
   async check(request: CheckRequest): Promise<void> {
-    const a = checkAttachment(request.attachment, true);
+    const a = checkAttachment(request.attachment, 'check');
     const record = (await this.#o.store.getPod(a.containerId, a.ifName)) as PodServiceRecord | undefined;
     const mismatch = (msg: string): PodError => new PodError('check', CniCode.checkMismatch, `check failed: ${msg}`);
     if (!record) throw mismatch(`the agent has no record of ${a.containerId}/${a.ifName}`);
@@ -418,18 +561,8 @@ export class PodService {
         this.#gone.forget(record);
         continue;
       }
-      const attachment: Attachment = {
-        containerId: record.containerId,
-        netns: record.netns,
-        ifName: record.ifName,
-        podNamespace: record.podNamespace,
-        podName: record.podName,
-        infraContainerId: record.infraContainerId,
-        // Only a Kubernetes pod can be gone from the API server.
-        kubernetesPod: true,
-      };
       try {
-        await this.#locks.run(attachmentKey(record.containerId, record.ifName), () => this.#del(attachment, undefined, record.ip));
+        await this.#delRecord(record, undefined);
         this.#gone.forget(record);
         released.push({ containerId: record.containerId, ifName: record.ifName, pod: `${record.podNamespace}/${record.podName}`, reason });
         this.#log.info('released the attachment of a pod that is gone', { attachment: attachmentKey(record.containerId, record.ifName), pod: `${record.podNamespace}/${record.podName}`, ip: record.ip, reason });
@@ -440,6 +573,79 @@ export class PodService {
     return released;
   }
 
+  /**
+   * After a node reboot: releases the records of pods wired under another boot (their sandboxes died with it;
+   * call this once the runtime had its chance to DEL them), as DEL does: IPAM handle, ARP reply, record.
+   * @returns the attachments released; a failure is logged and left for the next call
+   */
+  async releaseOtherBoots(bootId: string): Promise<{ released: string[]; failed: string[] }> {
+    const outcome: { released: string[]; failed: string[] } = { released: [], failed: [] };
+    for (const r of (await this.#o.store.listPods()) as PodServiceRecord[]) {
+      if (r.bootId === bootId) continue;
+      const key = attachmentKey(r.containerId, r.ifName);
+      try {
+        await this.#delRecord(r, undefined);
+        outcome.released.push(key);
+      } catch (e) {
+        outcome.failed.push(key);
+        this.#log.warn('releasing a pod of a previous boot failed; retried later', { attachment: key, error: messageOf(e) });
+      }
+    }
+    if (outcome.released.length > 0) this.#log.info('released the pods of a previous boot', outcome);
+    return outcome;
+  }
+
+  /**
+   * The node-local sweep (see sweep.ts): removes our kernel objects that no record and no open intent own,
+   * once two looks in a row found them so; a last read of the store right before acting keeps anything an
+   * operation took meanwhile. Run at start and on the sync timer.
+   * @returns what was removed, what waits for its second look, and the removals that failed
+   */
+  async sweepNode(vethPrefix = 'vnic'): Promise<{ removed: Orphan[]; waiting: number; failed: string[] }> {
+    const kernel = await this.#kernelView();
+    const owned = async (): Promise<Parameters<typeof orphansOf>[1]> => ({
+      pods: await this.#o.store.listPods(),
+      nics: await this.#o.store.listNics(),
+      intents: await this.#o.store.listIntents(),
+    });
+    const found = orphansOf(kernel, await owned(), vethPrefix);
+    const due = this.#sweepLooks.observe(found);
+    const still = new Set(orphansOf(kernel, await owned(), vethPrefix).map((o) => `${o.kind}:${o.key}`));
+    const removed: Orphan[] = [];
+    const failed: string[] = [];
+    for (const o of due) {
+      if (!still.has(`${o.kind}:${o.key}`)) continue;
+      try {
+        if (o.kind === 'veth') await deleteLink(o.key, { netns: this.#hostNetns });
+        else if (o.kind === 'rule') await removeRule(podRule(o.key), { netns: this.#hostNetns });
+        else await removeArpReplies({ ip: o.key }, this.#ebtables());
+        removed.push(o);
+      } catch (e) {
+        failed.push(`${o.kind} ${o.key}: ${messageOf(e)}`);
+      }
+    }
+    if (removed.length + failed.length > 0) this.#log.warn('node sweep removed kernel objects nothing owned', { removed, failed });
+    return { removed, waiting: found.length - due.length, failed };
+  }
+
+  async #kernelView(): Promise<KernelView> {
+    const snap = await readSnapshot({ netns: this.#hostNetns, parts: ['links', 'rules'] });
+    const listed = await listEbtablesChain('nat', 'PREROUTING', this.#ebtables());
+    const arpReplies: { ip: string; mac: string }[] = [];
+    for (const r of listed) {
+      const ip = r.options.get('--arp-ip-dst');
+      const mac = r.options.get('--arpreply-mac');
+      if (r.options.get('-j') === 'arpreply' && ip !== undefined && mac !== undefined) arpReplies.push({ ip, mac });
+    }
+    return {
+      vethNames: snap.links.filter((l) => l.kind === 'veth').map((l) => l.name),
+      ruleIps: snap.rules
+        .filter((r) => r.priority === 1535 && r.table === 254 && r.src === undefined && r.dst?.endsWith('/32') === true)
+        .map((r) => (r.dst ?? '').slice(0, -3)),
+      arpReplies,
+    };
+  }
+
   async gc(request: GcRequest): Promise<GcResponse> {
     // A GC without the list of valid attachments would release everything: never.
     if (!Array.isArray(request.validAttachments)) return { released: [] };
@@ -448,18 +654,8 @@ export class PodService {
     const failures: string[] = [];
     for (const p of await this.#o.store.listPods()) {
       if (valid.has(attachmentKey(p.containerId, p.ifName))) continue;
-      const attachment: Attachment = {
-        containerId: p.containerId,
-        netns: p.netns,
-        ifName: p.ifName,
-        podNamespace: p.podNamespace,
-        podName: p.podName,
-        infraContainerId: p.infraContainerId,
-        // Records do not say yet; #del does not read it.
-        kubernetesPod: true,
-      };
       try {
-        await this.#locks.run(attachmentKey(p.containerId, p.ifName), () => this.#del(attachment, request.config, p.ip));
+        await this.#delRecord(p, request.config);
         released.push({ containerId: p.containerId, ifName: p.ifName });
       } catch (e) {
         failures.push(`${attachmentKey(p.containerId, p.ifName)}: ${messageOf(e)}`);

@@ -37,3 +37,20 @@ export function cachedVxnetLookup(iaas: VxnetDescriber, ttlMs = 10 * 60_000, now
     return info;
   };
 }
+
+/**
+ * `lookup`, but when the IaaS cannot be asked the vxnet of a recorded NIC is taken from its record (verified when
+ * the NIC was set up): a warm ADD works while the IaaS is down; a vxnet without a NIC still needs the IaaS.
+ */
+export function lookupOrRecorded(lookup: VxnetLookup, recorded: (vxnetId: string) => Promise<{ vxnet: VxnetInfo } | undefined>): VxnetLookup {
+  return async (vxnetId, signal) => {
+    try {
+      return await lookup(vxnetId, signal);
+    } catch (e) {
+      if (e instanceof VxnetNotUsableError) throw e;
+      const nic = await recorded(vxnetId);
+      if (nic === undefined) throw e;
+      return { ...nic.vxnet };
+    }
+  };
+}

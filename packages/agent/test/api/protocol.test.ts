@@ -51,7 +51,7 @@ describe.skipIf(!isRoot)('AgentServer: decoding and protocol versions', () => {
       },
     };
     const nics: PodNics = {
-      ensureNic: () => {
+      leaseNic: () => {
         calls.ensureNic++;
         return Promise.reject(new Error('this test creates no NIC'));
       },

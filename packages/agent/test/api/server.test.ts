@@ -1,5 +1,4 @@
 import { request } from 'node:http';
-import { call } from './call.ts';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import type { AddResponse, AgentErrorBody, GcResponse, StatusResponse } from '@h
 import { AgentServer } from '../../src/api/index.ts';
 import { CONFIG, isRoot, startPodHarness } from '../pods/helpers.ts';
 import type { PodHarness } from '../pods/helpers.ts';
+import { call } from './call.ts';
 
 const execFileAsync = promisify(execFile);
 

@@ -91,7 +91,7 @@ describe('hostnic-agent run', () => {
     const { flags } = await runFixture('{"pool":{"sync":0}}');
     const c = capture({ MY_NODE_NAME: 'n' });
     expect(await runCli(['run', ...flags], c.io)).toBe(1);
-    expect(c.err()).toContain('pool.sync must be a positive integer (seconds), got 0');
+    expect(c.err()).toContain('pool.sync must be an integer from 1 to 2147483 (seconds; a timer cannot exceed 2^31-1 ms), got 0');
     expect(c.out()).toBe('');
   });
 

@@ -151,11 +151,30 @@ describe('hostnic.json (spec agent.md 1.4, assertions 1-7)', () => {
 
   it('7: sync 0 and freePeriod -1 are rejected with a message naming the field', () => {
     expect(rejects({ pool: { sync: 0 } }, 'pool.sync').message).toContain(
-      'pool.sync must be a positive integer (seconds), got 0',
+      'pool.sync must be an integer from 1 to 2147483 (seconds; a timer cannot exceed 2^31-1 ms), got 0',
     );
     expect(rejects({ pool: { freePeriod: -1 } }, 'pool.freePeriod').message).toContain(
-      'pool.freePeriod must be a positive integer (minutes), got -1',
+      'pool.freePeriod must be an integer from 1 to 35791 (minutes; a timer cannot exceed 2^31-1 ms), got -1',
     );
+  });
+
+  it('every period, timeout and grace has an upper bound that fits a Node timer', () => {
+    const seconds = ['attachTimeoutSec', 'linkTimeoutSec', 'releaseCooldownSec', 'jobPollIntervalSec', 'cacheSyncTimeoutSec', 'spoolReplayIntervalSec', 'orphanPodGraceSec', 'orphanNicGraceSec'];
+    const cases: { section: 'pool' | 'agent'; key: string; max: number }[] = [
+      { section: 'pool', key: 'sync', max: 2147483 },
+      { section: 'pool', key: 'nodeSync', max: 2147483 },
+      { section: 'pool', key: 'freePeriod', max: 35791 },
+      ...seconds.map((key) => ({ section: 'agent' as const, key, max: 2147483 })),
+    ];
+    for (const { section, key, max } of cases) {
+      // The largest value is accepted and still fits setTimeout; one more is refused naming the field.
+      const accepted = parseAgentConfig({ [section]: { [key]: max } }, 'x').config[section] as unknown as Record<string, number>;
+      expect(accepted[key]).toBe(max);
+      expect(max * (key === 'freePeriod' ? 60_000 : 1000)).toBeLessThanOrEqual(2 ** 31 - 1);
+      expect(rejects({ [section]: { [key]: max + 1 } }, `${section}.${key}`).message).toContain(`from`);
+    }
+    // 30 days of freePeriod (the hot loop of the issue) is refused.
+    expect(rejects({ pool: { freePeriod: 30 * 24 * 60 } }, 'pool.freePeriod').message).toContain('2^31-1 ms');
   });
 
   it('unknown keys and sections are warnings, not errors', () => {

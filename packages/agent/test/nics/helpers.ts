@@ -47,6 +47,13 @@ export class MemoryNicStore implements NicStore {
     while (used.has(t)) t++;
     return t;
   }
+  /** Tables are held by records only here: an allocation and its putNic cannot be told apart. */
+  async listRouteTables(): Promise<{ table: number; nicId?: string }[]> {
+    return [...this.nics.values()].map((n) => ({ table: n.routeTable, nicId: n.nicId })).sort((a, b) => a.table - b.table);
+  }
+  async releaseRouteTable(): Promise<boolean> {
+    return false;
+  }
   async beginIntent(kind: IntentKind, data: Intent['data']): Promise<Intent> {
     const intent: Intent = { id: `i${++this.#seq}`, kind, data: { ...data }, startedAt: new Date().toISOString() };
     this.intents.set(intent.id, intent);

@@ -6,13 +6,10 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AddRequest } from '@hostnic/protocol';
-import { podHandleId } from '@hostnic/ipam';
 import { CniCode, PodError } from '../../src/pods/index.ts';
 import type { PodAnnotator, PodStore } from '../../src/pods/index.ts';
-import { arpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
+import { arpReplyIps, expectNothingLeft, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
-import type { PodNamespace } from '@hostnic/sandbox/cluster';
 
 async function addError(add: Promise<unknown>): Promise<PodError> {
   const outcome = await add.then(
@@ -21,24 +18,6 @@ async function addError(add: Promise<unknown>): Promise<PodError> {
   );
   if (!(outcome instanceof PodError)) throw new Error(`expected a PodError, got ${String(outcome)}`);
   return outcome;
-}
-
-/** Everything an ADD can leave behind, checked for one attachment. */
-async function expectNothingLeft(h: PodHarness, pod: PodNamespace, request: AddRequest): Promise<void> {
-  const a = request.attachment;
-  const handleId = podHandleId(a.podNamespace, a.podName, a.infraContainerId).id;
-  expect(await h.ipam.addressesOf(handleId)).toEqual([]);
-  expect(await h.ipamStore.listHandles()).toEqual([]);
-  const state = await nodeSnapshot(h);
-  expect(state.links.filter((l) => l.name.startsWith('vnic'))).toEqual([]);
-  expect(state.routes.filter((r) => r.dst.startsWith('172.16.3.') && (r.dst.endsWith('/32') || !r.dst.includes('/')))).toEqual([]);
-  expect(state.rules.filter((r) => r.priority === 1535)).toEqual([]);
-  expect(await arpReplyIps(h)).toEqual([]);
-  const inPod = await h.sandbox.exec(pod, ['ip', '-o', 'link', 'show', a.ifName]);
-  expect(inPod.code).not.toBe(0);
-  expect(await h.store.getPod(a.containerId, a.ifName)).toBeUndefined();
-  expect(await h.store.listPods()).toEqual([]);
-  expect(h.store.snapshot().intents).toEqual([]);
 }
 
 /** A datastore whose pod writes fail, as a full or broken lmdb environment would. */
@@ -50,7 +29,10 @@ function storeFailingPutPod(h: PodHarness): PodStore {
     deletePod: (containerId, ifName) => s.deletePod(containerId, ifName),
     listPods: () => s.listPods(),
     beginIntent: (kind, data) => s.beginIntent(kind, data),
+    updateIntent: (id, data) => s.updateIntent(id, data),
     finishIntent: (id) => s.finishIntent(id),
+    listIntents: () => s.listIntents(),
+    listNics: () => s.listNics(),
   };
 }
 

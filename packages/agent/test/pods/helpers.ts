@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { AddRequest, Attachment, PluginConfig } from '@hostnic/protocol';
-import { Ipam, MemoryIpamStore, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
+import { Ipam, MemoryIpamStore, newIPPool, podHandleId, podRangeOfVxnet } from '@hostnic/ipam';
 import { readSnapshot } from '@hostnic/netlink';
 import type { ArpReplyEntry, Snapshot } from '@hostnic/netlink';
 import { listEbtablesChain } from '@hostnic/netlink';
@@ -35,6 +36,9 @@ export interface PodHarness {
   store: AgentDatastore;
   ipamStore: MemoryIpamStore;
   ipam: Ipam;
+  nics: NicManager;
+  instanceId: string;
+  iaas: ReturnType<typeof clientFor>;
   service: PodService;
   /** Another service over the same node, IPAM and datastore, with some dependencies replaced. */
   serviceWith(overrides: Partial<PodServiceOptions>): PodService;
@@ -93,6 +97,9 @@ export async function startPodHarness(): Promise<PodHarness> {
     store,
     ipamStore,
     ipam,
+    nics,
+    instanceId: node.instanceId,
+    iaas: client,
     dir,
     lockPath,
     annotations: async () => ({}),
@@ -144,6 +151,24 @@ export async function nodeSnapshot(h: PodHarness): Promise<Snapshot> {
 export async function arpReplyIps(h: PodHarness): Promise<string[]> {
   const listed = await listEbtablesChain('nat', 'PREROUTING', { netns: h.sandbox.node('node-1').netns, lockPath: h.lockPath });
   return listed.filter((r) => r.options.get('-j') === 'arpreply').map((r) => r.options.get('--arp-ip-dst') ?? '?');
+}
+
+/** Everything an ADD can leave behind, checked for one attachment. */
+export async function expectNothingLeft(h: PodHarness, pod: PodNamespace, request: AddRequest): Promise<void> {
+  const a = request.attachment;
+  const handleId = podHandleId(a.podNamespace, a.podName, a.infraContainerId).id;
+  expect(await h.ipam.addressesOf(handleId)).toEqual([]);
+  expect(await h.ipamStore.listHandles()).toEqual([]);
+  const state = await nodeSnapshot(h);
+  expect(state.links.filter((l) => l.name.startsWith('vnic'))).toEqual([]);
+  expect(state.routes.filter((r) => r.dst.startsWith('172.16.3.') && (r.dst.endsWith('/32') || !r.dst.includes('/')))).toEqual([]);
+  expect(state.rules.filter((r) => r.priority === 1535)).toEqual([]);
+  expect(await arpReplyIps(h)).toEqual([]);
+  const inPod = await h.sandbox.exec(pod, ['ip', '-o', 'link', 'show', a.ifName]);
+  expect(inPod.code).not.toBe(0);
+  expect(await h.store.getPod(a.containerId, a.ifName)).toBeUndefined();
+  expect(await h.store.listPods()).toEqual([]);
+  expect(h.store.snapshot().intents).toEqual([]);
 }
 
 export type { ArpReplyEntry };

@@ -49,7 +49,13 @@ export interface NodeAgent {
   readonly node: SandboxNode;
   readonly socket: string;
   readonly spoolDir: string;
+  /** The agent process now running (a new one after each restart). */
   readonly child: Child;
+  /**
+   * Stops the agent with `signal` (default SIGTERM; SIGKILL for a crash) unless it already exited, starts it
+   * again with `env` added (e.g. HOSTNIC_FAILPOINT) and waits until it is ready.
+   */
+  restart(options?: { readonly signal?: NodeJS.Signals; readonly env?: Readonly<Record<string, string>> }): Promise<Child>;
   /** Runs the bundled plugin in the node namespace as kubelet would. */
   plugin(command: 'ADD' | 'DEL', pod: PodRef, prevResult?: unknown): Promise<RunResult>;
 }
@@ -188,6 +194,16 @@ async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extra
   }
 }
 
+/** Waits until the agent reports ready on its socket; the error carries its output. */
+async function agentReady(a: NodeAgent, kube: FakeKubeApiServer | undefined): Promise<void> {
+  await until(`the agent on ${a.node.name} to be ready`, 60_000, async () => {
+    const s = await socketGet(a.socket, '/v1/status');
+    return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
+  }).catch((e: unknown) => {
+    throw new Error(`${String(e)}\nagent output:\n${a.child.output()}${denials(kube)}`);
+  });
+}
+
 export async function startHostnicStack(options: StackOptions): Promise<HostnicStack> {
   const say = options.onProgress ?? (() => undefined);
   if (!existsSync(PLUGIN)) {
@@ -306,28 +322,37 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
-      const child = startChild(
-        [
-          'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
-          '--config', hostnicJson,
-          '--qingcloud-config', qcConfig,
-          '--instance-id-file', node.paths.instanceIdFile,
-          '--state-dir', join(node.paths.stateDir, 'agent'),
-          '--socket', socket,
-          '--spool-dir', spoolDir,
-          '--kubeconfig', kubeconfig,
-          '--metrics-port', '19191',
-        ],
-        { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '' },
-        REPO,
-        logFile(name),
-      );
-      children.push(child);
-      agents.set(name, {
+      const argv = [
+        'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
+        '--config', hostnicJson,
+        '--qingcloud-config', qcConfig,
+        '--instance-id-file', node.paths.instanceIdFile,
+        '--state-dir', join(node.paths.stateDir, 'agent'),
+        '--socket', socket,
+        '--spool-dir', spoolDir,
+        '--kubeconfig', kubeconfig,
+        '--metrics-port', '19191',
+      ];
+      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '' };
+      let current = startChild(argv, agentEnv, REPO, logFile(name));
+      children.push(current);
+      const agent: NodeAgent = {
         node,
         socket,
         spoolDir,
-        child,
+        get child() {
+          return current;
+        },
+        restart: async (restartOptions = {}) => {
+          if (current.process.exitCode === null && current.process.signalCode === null) {
+            current.process.kill(restartOptions.signal ?? 'SIGTERM');
+          }
+          await current.exited;
+          current = startChild(argv, { ...agentEnv, ...restartOptions.env }, REPO, logFile(name));
+          children.push(current);
+          await agentReady(agent, kube);
+          return current;
+        },
         plugin: (command, pod, prevResult) =>
           run(
             ['ip', 'netns', 'exec', node.netnsName, ...pluginCommand],
@@ -343,18 +368,10 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
             JSON.stringify(prevResult === undefined ? conf : { ...conf, prevResult }),
             REPO,
           ),
-      });
+      };
+      agents.set(name, agent);
     }
-    await Promise.all(
-      [...agents.values()].map((a) =>
-        until(`the agent on ${a.node.name} to be ready`, 60_000, async () => {
-          const s = await socketGet(a.socket, '/v1/status');
-          return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
-        }).catch((e: unknown) => {
-          throw new Error(`${String(e)}\nagent output:\n${a.child.output()}${denials(kube)}`);
-        }),
-      ),
-    );
+    await Promise.all([...agents.values()].map((a) => agentReady(a, kube)));
     const namespaces = new Set<string>(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
     const custom = kc.makeApiClient(CustomObjectsApi);
     return {
