@@ -110,7 +110,7 @@ async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions)
   if (opts.k8sApiQps !== undefined) config.agent.k8sApiQps = opts.k8sApiQps;
   if (opts.k8sApiBurst !== undefined) config.agent.k8sApiBurst = opts.k8sApiBurst;
 
-  // Identity and credentials fail before anything talks to Kubernetes, as in the original (spec 1.3 step 5).
+  // Identity and credentials fail before anything talks to Kubernetes, as in the original.
   const instanceId = await readInstanceId(paths.instanceIdFile);
   const node = nodeNameFromEnv(io.env);
   // Loaded lazily: inspect and install-cni must not need the IaaS client.

@@ -13,7 +13,7 @@ export interface VxnetInfo {
   gateway: string;
   /** The vxnet's CIDR (router ip_network). */
   network: string;
-  /** `vlan` NICs get an empty route table (spec 5.3); anything else is vxlan. */
+  /** `vlan` NICs get an empty route table; anything else is vxlan. */
   tunnelType: 'vxlan' | 'vlan';
 }
 
@@ -60,7 +60,7 @@ export interface PodRecord {
 
 /**
  * An intent is written before an IaaS call or a kernel change that could outlive a crash, and finished
- * after it; a restart finds unfinished intents and completes or undoes them (architecture section 5).
+ * after it; a restart finds unfinished intents and completes or undoes them (docs/state.md#the-intent-journal).
  */
 export type IntentKind =
   | 'create-nic'

@@ -352,7 +352,7 @@ export interface PodObservedState {
   readonly arpReplies?: readonly ArpReplyEntry[] | undefined;
 }
 
-/** Every mismatch between `state` and what ADD builds, in the order of the spec's assertions (pure). */
+/** Every mismatch between `state` and what ADD builds, pod side first, then the host (pure). */
 export function diffPodState(state: PodObservedState, spec: PodCheckSpec): string[] {
   const problems: string[] = [];
   const mtu = spec.mtu ?? DEFAULT_MTU;

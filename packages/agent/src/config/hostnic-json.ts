@@ -1,7 +1,7 @@
 /**
  * hostnic.json: the `hostnic` key of ConfigMap kube-system/hostnic-cfg-cm, mounted at /etc/hostnic/hostnic.json.
  *
- * Compatibility with the Go agent (spec agent.md 1.4): sections and keys match case-insensitively, absent keys
+ * Compatibility with the Go agent (docs/compatibility.md): sections and keys match case-insensitively, absent keys
  * keep their defaults, a present 0 overrides the default, keys that lost their meaning are still accepted (the
  * deployed file carries poolHigh/poolLow). Departures, all because the original either crashed later or did
  * something nobody could want: every value is validated and a bad one names its field; unknown keys are reported

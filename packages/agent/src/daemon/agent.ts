@@ -1,7 +1,7 @@
 /**
  * The daemon: wires the datastore, the IaaS client, IPAM on Kubernetes, the NIC manager, the pod service and
- * the socket together (spec agent.md 1.3, with its REIMPL: the socket is served as soon as the datastore is
- * open and answers "not ready" until the start-up reconcile and spool replay are done).
+ * the socket together (the socket is served as soon as the datastore is open and answers "not ready" until
+ * the pod cache is synced and the journal and spool are replayed; docs/agent-api.md#readiness).
  */
 
 import { readFile } from 'node:fs/promises';
@@ -28,6 +28,7 @@ import { registerAgentMetrics } from './metrics.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { nodePodCache } from './pod-cache.ts';
 import { poolsView } from './pools-view.ts';
+import { importFromGoAgent, keepMangleChains, mangleSettingsFrom } from './upgrade.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -101,6 +102,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     onProblem: (p) => log.warn('datastore value unreadable', { database: p.database, key: p.key, reason: p.reason }),
   });
   closers.push('datastore', () => store.close());
+  // Before anything reads the datastore: a node the Go agent ran keeps its NICs' tables, bridges and pods.
+  await importFromGoAgent(paths.stateDir, store, CURRENT_NETNS, log).catch((e: unknown) => {
+    log.error('importing the Go agent\'s records failed; its NICs are set up anew by the reconciler', { error: errorText(e) });
+  });
 
   const bootIdFile = o.env['HOSTNIC_BOOT_ID_FILE'] ?? BOOT_ID_FILE;
   const bootId = await readFile(bootIdFile, 'utf8').then(
@@ -144,7 +149,16 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     throw new AgentStartError(`Kubernetes client configuration: ${errorText(e)}`, { cause: e });
   }
   log.info('kubernetes client configured', { source: kube.source, server: kube.kc.getCurrentCluster()?.server });
-  const ipam = new Ipam(KubernetesIpamStore.fromKubeConfig(kube.kc), { cooldownMs: config.agent.releaseCooldownSec * 1000 });
+  const ipam = new Ipam(KubernetesIpamStore.fromKubeConfig(kube.kc), {
+    cooldownMs: config.agent.releaseCooldownSec * 1000,
+    onMappingProblems: (r) => {
+      if (r.problems.length === 0) log.info('hostnic-ipam-config is valid again');
+      else log.warn('hostnic-ipam-config has problems: the last good mapping stays in force for what they touch', {
+        problems: r.problems.map((p) => p.message),
+        refused: [...r.refused].map(([key, v]) => ({ key, reason: v.reason, keptLastGood: v.keptLastGood })),
+      });
+    },
+  });
 
   const nics = new NicManager({
     iaas,
@@ -319,6 +333,13 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
     timers.push(every(config.pool.sync * 1000, releaseGone, onError('release of gone pods')));
+    const mangle = await mangleSettingsFrom(paths.cniConfigSource, log);
+    if (mangle !== undefined) {
+      const keep = (): Promise<void> => keepMangleChains(mangle, CURRENT_NETNS, log);
+      const firstMangle = keep().catch(onError('mangle chains'));
+      timers.push({ stop: () => firstMangle });
+      timers.push(every(config.pool.sync * 1000, keep, onError('mangle chains')));
+    }
     const refreshUsage = async (): Promise<void> => {
       ipamUsage = await ipam.utilisation();
     };

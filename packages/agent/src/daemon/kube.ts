@@ -73,7 +73,7 @@ function transientStatus(status: number | undefined): boolean {
 }
 
 /**
- * Patches the pod's status subresource (spec agent.md 2.3 step 6, assertion 21): Calico reads the pod IP from
+ * Patches the pod's status subresource: Calico reads the pod IP from
  * these annotations, and the status subresource is what a node's credentials may write. Both carry the bare
  * IP, as the original does. Strategic merge, as the spec says; for an annotations-only body it merges the
  * same as a JSON merge patch.

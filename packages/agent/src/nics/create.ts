@@ -1,5 +1,5 @@
 /**
- * Creating a NIC for a vxnet (spec agent.md 3.3, qingcloud-api.md 4.2) with the crash windows of 6.3
+ * Creating a NIC for a vxnet (docs/iaas.md) with the original's crash windows
  * closed: the 'create-nic' intent is journaled before CreateNics, the record (claiming the route table)
  * right after it, every wait is bounded, and a failure detaches and deletes what was made.
  * Runs under the vxnet's lock, with no record for the vxnet.

@@ -1,7 +1,7 @@
 /**
  * NicManager: this node has exactly one hostnic NIC per vxnet in use, attached and set up on the host, and
  * gives back the ones that stay idle. Work for one vxnet is serialised by a per-vxnet lock; different
- * vxnets proceed in parallel (spec agent.md 6.5).
+ * vxnets proceed in parallel.
  */
 
 import type { NicRecord, VxnetInfo } from '../types.ts';

@@ -1,5 +1,5 @@
 /**
- * Reconcile (spec agent.md 6.5 item 1): compares the store, the IaaS (our NICs by name, paged, plus the
+ * Reconcile (docs/state.md): compares the store, the IaaS (our NICs by name, paged, plus the
  * records' NICs by id) and the kernel (through repair, which reads the links by MAC), vxnet by vxnet under
  * that vxnet's lock, and converges:
  * - unfinished intents are finished or undone (a NIC created before a crash is adopted when attached here,

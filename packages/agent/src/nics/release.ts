@@ -1,5 +1,5 @@
 /**
- * Releasing an idle NIC (spec agent.md 3.7, cni-dataplane.md 5.5): host cleanup, detach with the job
+ * Releasing an idle NIC (docs/dataplane.md#per-nic-setup): host cleanup, detach with the job
  * waited for (bounded), delete; ResourceNotFound counts as done. A failure leaves the record in phase Init
  * with lastError, still counted and still ours, so the next release or repair picks it up.
  * Runs under the vxnet's lock.

@@ -1,5 +1,5 @@
 /**
- * Bringing an existing record's NIC back to Succeeded (spec agent.md 3.5 repair, improved per 6.4/6.5):
+ * Bringing an existing record's NIC back to Succeeded:
  * the host state is verified on every call (setupHostNic reads, plans and verifies), a missing link leads
  * to the IaaS view, an available NIC is re-attached with a bounded wait, and "in-use" on this very
  * instance is not mistaken for "attached elsewhere". Runs under the vxnet's lock.

@@ -1,5 +1,5 @@
 /**
- * The CNI verbs on the agent side (spec agent.md 2.3-2.4, cni-dataplane.md 3.4-3.5 and 4, architecture 5):
+ * The CNI verbs on the agent side (docs/pod-path.md):
  * ADD allocates, makes sure of the NIC, wires the pod and records it, undoing every step on failure;
  * DEL, CHECK and GC work from the record and are idempotent.
  */
@@ -82,7 +82,7 @@ export interface PodStore {
 export type PodAnnotations = (namespace: string, name: string) => Promise<Readonly<Record<string, string>> | undefined>;
 
 /**
- * Publishes the pod IP on the pod (the Calico annotations, spec agent.md 2.3 step 6). A rejection fails the
+ * Publishes the pod IP on the pod (the Calico annotations). A rejection fails the
  * ADD; a PodError with code 11 marks an API server condition that goes away by itself.
  */
 export type PodAnnotator = (namespace: string, name: string, ip: string) => Promise<void>;

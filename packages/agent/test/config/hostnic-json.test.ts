@@ -26,7 +26,7 @@ function rejects(input: unknown, field: string): ConfigValidationError {
   throw new Error(`expected ${JSON.stringify(input)} to be rejected`);
 }
 
-describe('hostnic.json (spec agent.md 1.4, assertions 1-7)', () => {
+describe('hostnic.json', () => {
   it('1: no file → every original default', async () => {
     const dir = await tempDir();
     const loaded = await loadAgentConfig(path.join(dir, 'hostnic.json'));

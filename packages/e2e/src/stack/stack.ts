@@ -320,6 +320,8 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         await installCni(node.paths, join(dir, name), conf);
       } else {
         await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
+        // The ConfigMap key as the DaemonSet mounts it: the agent keeps the mangle chains from it.
+        await writeFile(join(dir, name, '10-hostnic.conf'), JSON.stringify(conf));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
       const argv = [
@@ -333,7 +335,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         '--kubeconfig', kubeconfig,
         '--metrics-port', '19191',
       ];
-      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '' };
+      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf') };
       let current = startChild(argv, agentEnv, REPO, logFile(name));
       children.push(current);
       const agent: NodeAgent = {

@@ -64,6 +64,19 @@ describe.skipIf(!isRoot)('controller, agents and plugin together (e2e)', () => {
     }
   });
 
+  it('each agent keeps the original\'s mangle chains in its node, from the installed CNI config', async () => {
+    for (const name of ['node-1', 'node-2']) {
+      const node = s().sandbox.node(name);
+      // Wait for the state itself: the agent sets the chains once it is ready.
+      const rules = async (): Promise<string[]> =>
+        (await s().sandbox.exec(name, ['iptables', '-t', 'mangle', '-S'])).stdout.split('\n').filter((l) => l.includes('HOSTNIC'));
+      await expect.poll(rules, { timeout: 30_000, interval: 200 }).toEqual(expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^-A HOSTNIC-PREROUTING -m conntrack --ctorigdst ${node.ip.replace(/\./g, '\\.')}(/32)? -j MARK --set-xmark 0x10000/0x10000$`)),
+        '-A HOSTNIC-OUTPUT -m conntrack --ctorigdst 10.233.0.0/18 -j MARK --set-xmark 0x10000/0x10000',
+      ]));
+    }
+  });
+
   it('pods get addresses from their namespace\'s blocks and reach each other and the VPC', async () => {
     const mapping = async (): Promise<Map<string, readonly string[]>> => {
       const cm = s().kube.get('configmaps', 'hostnic-ipam-config', 'kube-system') as { data?: Record<string, string> } | undefined;
