@@ -31,7 +31,7 @@ describe.skipIf(!isRoot)('the warm pool (e2e)', () => {
     await until('warm NICs ready on both vxnets', 30_000, async () =>
       (await warmPools()).length === 2 && c().agent('node-1').child.output().includes('warm NIC ready') ? true : undefined,
     );
-    expect(attached()).toEqual([PODS1.id, PODS2.id]);
+    await expect.poll(attached, { timeout: 30_000, interval: 100 }).toEqual([PODS1.id, PODS2.id]);
     expect(c().agent('node-1').child.output()).toContain('warm NIC ready');
 
     const before = qc.requests().length;

@@ -89,6 +89,8 @@ export function builtinResources(): ResourceDef[] {
     // The workloads of deploy/hostnic.yaml, so that `kubectl apply -f` of it succeeds; nothing runs them.
     builtin({ group: 'apps', plural: 'daemonsets', kind: 'DaemonSet', scope: 'Namespaced', shortNames: ['ds'], status: true }),
     builtin({ group: 'apps', plural: 'deployments', kind: 'Deployment', scope: 'Namespaced', shortNames: ['deploy'], status: true }),
+    // The controller's disruption budget in deploy/hostnic.yaml.
+    builtin({ group: 'policy', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', scope: 'Namespaced', shortNames: ['pdb'], status: true }),
     builtin({ group: RBAC_GROUP, plural: 'clusterroles', kind: 'ClusterRole', scope: 'Cluster' }),
     builtin({ group: RBAC_GROUP, plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', scope: 'Cluster' }),
     builtin({ group: RBAC_GROUP, plural: 'roles', kind: 'Role', scope: 'Namespaced' }),

@@ -66,8 +66,8 @@ test('the README steps run in order through kubectl and create what hostnic runs
   expect(s.get('configmaps', 'hostnic-cfg-cm', 'kube-system')?.['data']).toEqual({ hostnic: SETTINGS.hostnic, 'hostnic-cni': SETTINGS.hostnicCni });
   expect(s.get('configmaps', 'clusterconfig', 'kube-system')?.['data']).toEqual({ 'qingcloud.yaml': SETTINGS.clusterConfig });
   expect(s.get('configmaps', 'hostnic-ipam-config', 'kube-system')?.['data']).toEqual(SETTINGS.ipamConfig);
-  // qcsecret, hostnic-cfg-cm, clusterconfig, the 16 objects of deploy/hostnic.yaml, v-pool, hostnic-ipam-config.
-  expect(s.requestLog({ verb: 'create' })).toHaveLength(1 + 1 + 1 + 16 + 1 + 1);
+  // qcsecret, hostnic-cfg-cm, clusterconfig, the 17 objects of deploy/hostnic.yaml, v-pool, hostnic-ipam-config.
+  expect(s.requestLog({ verb: 'create' })).toHaveLength(1 + 1 + 1 + 17 + 1 + 1);
   expect(install.daemonSet).toMatchObject({ kind: 'DaemonSet', metadata: { name: 'hostnic-node' } });
   expect(install.deployment).toMatchObject({ kind: 'Deployment', metadata: { name: 'hostnic-controller' } });
 
@@ -84,7 +84,7 @@ test('the README steps run in order through kubectl and create what hostnic runs
   expect(await readFile(join(root, 'etc/hostnic/hostnic.json'), 'utf8')).toBe(SETTINGS.hostnic);
   expect(await readFile(join(root, 'root/.qingcloud/config.yaml'), 'utf8')).toBe(SETTINGS.qingcloudConfig);
   const controller = containerMounts(install.deployment, 'hostnic-controller', install);
-  expect(controller.files.map((f) => f.path)).toEqual(['/root/.qingcloud/config.yaml']);
+  expect(controller.files.map((f) => f.path)).toEqual(['/etc/hostnic/qingcloud/config.yaml']);
   expect(() => containerMounts(install.daemonSet, 'sidecar', install)).toThrow(MountError);
 });
 

@@ -47,14 +47,20 @@ test('get prints the server-side table: namespaces with their status', async () 
   ]);
 });
 
+// kubectl's patch of a PodDisruptionBudget is never empty (its selector's patch strategy is `replace`), so
+// a real apiserver also reports it configured on every apply; its generation shows nothing changed.
+const PDB = 'poddisruptionbudget.policy/hostnic-controller';
+
 test('apply -f deploy/hostnic.yaml creates every object, and a second apply reports each unchanged', async () => {
   const { s, run } = await setup();
   const first = lines(await run('apply', '-f', 'deploy/hostnic.yaml'));
-  expect(first).toHaveLength(16);
-  expect(first.filter((l) => l.endsWith(' created'))).toHaveLength(16);
+  expect(first).toHaveLength(17);
+  expect(first.filter((l) => l.endsWith(' created'))).toHaveLength(17);
   expect(first).toContain('daemonset.apps/hostnic-node created');
   const second = lines(await run('apply', '-f', 'deploy/hostnic.yaml'));
   expect(second.filter((l) => l.endsWith(' unchanged'))).toHaveLength(16);
+  expect(second.filter((l) => !l.endsWith(' unchanged'))).toEqual([`${PDB} configured`]);
+  expect(s.get('poddisruptionbudgets.policy', 'hostnic-controller', 'kube-system')?.metadata?.generation).toBe(1);
   const ds = s.get('daemonsets.apps', 'hostnic-node', 'kube-system');
   expect(ds?.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toContain('"kind":"DaemonSet"');
   // The CRDs kubectl created are served at once: custom resources apply and print their CRD's columns.
@@ -90,7 +96,7 @@ test('apply of a changed DaemonSet sends a strategic merge patch that merges con
   const file = join(dir ?? '', 'hostnic.yaml');
   await writeFile(file, changed);
   const out = lines(await run('apply', '-f', file));
-  expect(out.filter((l) => l.endsWith(' configured'))).toEqual(['daemonset.apps/hostnic-node configured']);
+  expect(out.filter((l) => l.endsWith(' configured'))).toEqual(['daemonset.apps/hostnic-node configured', `${PDB} configured`]);
   expect(out.filter((l) => l.endsWith(' unchanged'))).toHaveLength(15);
   const [patch] = s.requestLog({ verb: 'patch', resource: 'daemonsets' });
   expect(patch?.status).toBe(200);
