@@ -3,7 +3,7 @@
  * kube-apiserver), for end-to-end tests, benchmarks and the demo.
  */
 export { AGENT_CLI, CONTROLLER_CLI, PLUGIN, REPO, WiredPods, nodeLeftovers, startHostnicStack } from './stack.ts';
-export type { HostnicStack, NodeAgent, PodRef, StackIpam, StackOptions, WiredPod } from './stack.ts';
+export type { HostnicStack, NodeAgent, PluginRunOptions, PodRef, StackIpam, StackOptions, WiredPod } from './stack.ts';
 export { run, socketGet, startChild, until } from './processes.ts';
 export type { Child, RunResult } from './processes.ts';
 export { RELAY_SCRIPT, unixBridge } from './relay.ts';

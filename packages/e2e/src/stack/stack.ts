@@ -45,6 +45,11 @@ export async function deployManifests(): Promise<KubeObject[]> {
   return docs.filter((d): d is KubeObject => typeof d === 'object' && d !== null && !Array.isArray(d));
 }
 
+/** How a test runs the plugin: another bundle (e.g. an earlier release's, for skew tests). */
+export interface PluginRunOptions {
+  readonly bundle?: string;
+}
+
 export interface NodeAgent {
   readonly node: SandboxNode;
   readonly socket: string;
@@ -57,7 +62,7 @@ export interface NodeAgent {
    */
   restart(options?: { readonly signal?: NodeJS.Signals; readonly env?: Readonly<Record<string, string>> }): Promise<Child>;
   /** Runs the bundled plugin in the node namespace as kubelet would. */
-  plugin(command: 'ADD' | 'DEL', pod: PodRef, prevResult?: unknown): Promise<RunResult>;
+  plugin(command: 'ADD' | 'DEL' | 'CHECK', pod: PodRef, prevResult?: unknown, options?: PluginRunOptions): Promise<RunResult>;
 }
 
 export interface PodRef {
@@ -355,9 +360,9 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
           await agentReady(agent, kube);
           return current;
         },
-        plugin: (command, pod, prevResult) =>
+        plugin: (command, pod, prevResult, pluginOptions) =>
           run(
-            ['ip', 'netns', 'exec', node.netnsName, ...pluginCommand],
+            ['ip', 'netns', 'exec', node.netnsName, ...(pluginOptions?.bundle === undefined ? pluginCommand : [process.execPath, pluginOptions.bundle])],
             {
               PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
               CNI_COMMAND: command,
