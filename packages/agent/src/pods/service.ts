@@ -34,7 +34,7 @@ import {
   wirePod,
 } from '@hostnic/netlink';
 import type { ArpReplyEntry, ArpReplyMatch, Netns, PodWiring } from '@hostnic/netlink';
-import { KeyedLock } from '@hostnic/runtime';
+import { KeyedLock, UndoStack, describeUndoFailures } from '@hostnic/runtime';
 import { noFailpoint } from '../failpoints.ts';
 import type { Failpoint } from '../failpoints.ts';
 import type { NicLease } from '../nics/index.ts';
@@ -257,7 +257,7 @@ export class PodService {
     const fp = this.#failpoint;
     await fp('add:intent');
     // Undo steps, newest first; each is tried even when an earlier one fails.
-    const undo: { what: string; run: () => Promise<unknown> }[] = [];
+    const undo = new UndoStack();
     let keepIntent = false;
     let lease: NicLease | undefined;
     try {
@@ -265,7 +265,7 @@ export class PodService {
       const allocation = await step('allocate-ip', CniCode.ipam, () =>
         this.#o.ipam.allocate({ handleId, namespace: a.podNamespace, pod: a.podName, node: this.#o.nodeName, fixedIps }),
       );
-      undo.push({ what: 'release-ip', run: () => this.#o.ipam.release(handleId) });
+      undo.push('release-ip', () => this.#o.ipam.release(handleId));
       const hostVeth = hostVethName(a.podNamespace, a.podName, config.vethPrefix || undefined);
       await fp('add:allocated');
       await journal({ ips: joinIps([allocation.address]), hostVeth });
@@ -283,21 +283,16 @@ export class PodService {
       );
       await journal({ hostMac: wiring.hostMac });
       await fp('add:wired');
-      undo.push({
-        what: 'unwire-pod',
-        run: () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac }),
-      });
+      undo.push('unwire-pod', () =>
+        unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac }),
+      );
 
       // Registered before the install: a failed install may still have inserted an entry (or the first of its
       // two forms). The IP was just allocated to this handle, so every entry for it is ours.
       const installed: { entry?: ArpReplyEntry } = {};
-      undo.push({
-        what: 'remove-arp-reply',
-        run: () =>
-          installed.entry
-            ? removeArpReply(installed.entry, this.#ebtables())
-            : removeArpReplies({ ip: allocation.address }, this.#ebtables()),
-      });
+      undo.push('remove-arp-reply', () =>
+        installed.entry ? removeArpReply(installed.entry, this.#ebtables()) : removeArpReplies({ ip: allocation.address }, this.#ebtables()),
+      );
       const arp = await step('arp-reply', CniCode.arpReply, () =>
         installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables(), this.#arpForm),
       );
@@ -345,18 +340,12 @@ export class PodService {
           : e instanceof PodError
             ? e
             : new PodError('validate', CniCode.internal, `add failed: ${messageOf(e)}`, { cause: e });
-      const undoFailures: string[] = [];
-      for (const step of undo.reverse()) {
-        try {
-          await step.run();
-        } catch (u) {
-          undoFailures.push(`${step.what}: ${messageOf(u)}`);
-        }
-      }
+      const undoFailures = await undo.unwind();
       if (undoFailures.length > 0) {
-        this.#log.warn('ADD rollback incomplete', { attachment: attachmentKey(a.containerId, a.ifName), failures: undoFailures });
+        const text = describeUndoFailures(undoFailures);
+        this.#log.warn('ADD rollback incomplete', { attachment: attachmentKey(a.containerId, a.ifName), failures: text });
         keepIntent = true;
-        throw new PodError(failure.step, failure.cniCode, `${failure.message}; rollback incomplete: ${undoFailures.join('; ')}`, { cause: e });
+        throw new PodError(failure.step, failure.cniCode, `${failure.message}; rollback incomplete: ${text}`, { cause: e });
       }
       throw failure;
     } finally {
