@@ -157,6 +157,24 @@ function nodeCommand(cli: string): string[] {
   return [process.execPath, '--conditions=@hostnic/source', cli];
 }
 
+/** `hostnic-agent run` in a sandbox node's namespace, with the files writeAgentConfigs laid out. */
+export function agentRunArgv(
+  node: Pick<SandboxNode, 'netnsName' | 'paths'>,
+  files: { hostnicJson: string; qcConfig: string; kubeconfig: string; socket: string; spoolDir: string; metricsPort: number },
+): string[] {
+  return [
+    'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
+    '--config', files.hostnicJson,
+    '--qingcloud-config', files.qcConfig,
+    '--instance-id-file', node.paths.instanceIdFile,
+    '--state-dir', join(node.paths.stateDir, 'agent'),
+    '--socket', files.socket,
+    '--spool-dir', files.spoolDir,
+    '--kubeconfig', files.kubeconfig,
+    '--metrics-port', String(files.metricsPort),
+  ];
+}
+
 /**
  * `hostnic-agent install-cni` for one node, with the network config given as the DaemonSet gives it (the
  * ConfigMap key `hostnic-cni`, one plugin's config, which install-cni wraps into the conflist).
@@ -329,17 +347,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         await writeFile(join(dir, name, '10-hostnic.conf'), JSON.stringify(conf));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
-      const argv = [
-        'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
-        '--config', hostnicJson,
-        '--qingcloud-config', qcConfig,
-        '--instance-id-file', node.paths.instanceIdFile,
-        '--state-dir', join(node.paths.stateDir, 'agent'),
-        '--socket', socket,
-        '--spool-dir', spoolDir,
-        '--kubeconfig', kubeconfig,
-        '--metrics-port', '19191',
-      ];
+      const argv = agentRunArgv(node, { hostnicJson, qcConfig, kubeconfig, socket, spoolDir, metricsPort: 19191 });
       const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf') };
       let current = startChild(argv, agentEnv, REPO, logFile(name));
       children.push(current);

@@ -24,7 +24,7 @@ import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
 import type { PodNamespace, SandboxNetwork, SandboxNode } from '@hostnic/sandbox/cluster';
 import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
-import { AGENT_CLI, PLUGIN, RELAY_SCRIPT as RELAY, REPO, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from './harness.ts';
+import { PLUGIN, RELAY_SCRIPT as RELAY, agentRunArgv, REPO, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from './harness.ts';
 import type { Child, RunResult } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -116,17 +116,7 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     );
 
     agent = startChild(
-      [
-        'ip', 'netns', 'exec', node.netnsName, process.execPath, '--conditions=@hostnic/source', AGENT_CLI, 'run',
-        '--config', hostnicJson,
-        '--qingcloud-config', qcConfig,
-        '--instance-id-file', node.paths.instanceIdFile,
-        '--state-dir', join(node.paths.stateDir, 'agent'),
-        '--socket', socket,
-        '--spool-dir', spoolDir,
-        '--kubeconfig', kubeconfig,
-        '--metrics-port', String(METRICS_PORT),
-      ],
+      agentRunArgv(node, { hostnicJson, qcConfig, kubeconfig, socket, spoolDir, metricsPort: METRICS_PORT }),
       { ...process.env, MY_NODE_NAME: 'node-1', KUBECONFIG: '' },
       REPO,
     );

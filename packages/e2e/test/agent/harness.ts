@@ -8,7 +8,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { startHostnicStack } from '../../src/stack/index.ts';
 import type { HostnicStack, StackOptions } from '../../src/stack/index.ts';
 
-export { AGENT_CLI, PLUGIN, RELAY_SCRIPT, REPO, nodeLeftovers, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from '../../src/stack/index.ts';
+export { AGENT_CLI, PLUGIN, agentRunArgv, RELAY_SCRIPT, REPO, nodeLeftovers, run, socketGet, startChild, unixBridge, until, writeAgentConfigs } from '../../src/stack/index.ts';
 export type { Child, NodeAgent, PodRef, RunResult } from '../../src/stack/index.ts';
 
 export type AgentCluster = HostnicStack;
