@@ -11,6 +11,8 @@ import { EXIT_OK, LOG_LEVELS, chooseLevel, createLogger, isMainModule, newProgra
 import pkg from '../package.json' with { type: 'json' };
 import { INSPECT_KINDS, InspectError, agentGet, describeFailure, renderTable, rowsOf } from './cli-inspect.ts';
 import type { InspectKind } from './cli-inspect.ts';
+import { writeDiagsBundle } from './cli-diags.ts';
+import { KUBELET_POD_LOGS } from './diags/parts.ts';
 import {
   PATH_ENV,
   installCni,
@@ -92,7 +94,11 @@ interface RunOptions {
   kubeconfig?: string;
 }
 
-async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions): Promise<number> {
+/**
+ * hostnic.json, the paths, the instance id, the node name and the QingCloud config as `run` uses them; the
+ * `effective` view (what `run` prints, and diags records) never holds the keys.
+ */
+async function loadEffective(io: CliIo, opts: Record<string, unknown> & RunOptions) {
   const flags = pathFlags(opts);
   // --dbpath is the Go agent's name for the state dir.
   if (flags.stateDir === undefined && opts.dbpath !== undefined) flags.stateDir = opts.dbpath;
@@ -128,6 +134,11 @@ async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions)
     // Never the keys.
     iaas: { file: paths.qingcloudConfig, zone: iaas.zone, host: iaas.host, port: iaas.port, protocol: iaas.protocol, uri: iaas.uri },
   };
+  return { config, paths, instanceId, node, iaas, effective };
+}
+
+async function runCommand(io: CliIo, opts: Record<string, unknown> & RunOptions): Promise<number> {
+  const { config, paths, instanceId, node, iaas, effective } = await loadEffective(io, opts);
   io.stdout(`${JSON.stringify(effective, null, 2)}\n`);
   if (opts.validateOnly === true) {
     io.stderr('hostnic-agent: configuration, identity and credentials file are valid\n');
@@ -174,12 +185,13 @@ async function installCniCommand(io: CliIo, opts: Record<string, unknown>): Prom
   return EXIT_OK;
 }
 
-async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string, unknown>): Promise<number> {
+/** The paths of a command that talks to the running agent: its socket may have been moved in hostnic.json. */
+async function clientPaths(io: CliIo, opts: Record<string, unknown>): Promise<ReturnType<typeof resolveAgentPaths>> {
   const cwd = io.cwd ?? process.cwd();
   const flags = pathFlags(opts);
   let paths = resolveAgentPaths(flags, io.env, { cwd });
   if (flags.socket === undefined && io.env[PATH_ENV.socket] === undefined) {
-    // The socket may have been moved in hostnic.json; a broken file only costs the default here.
+    // A broken file only costs the default here.
     try {
       const loaded = await loadAgentConfig(paths.configFile, { required: paths.configFileExplicit });
       paths = resolveAgentPaths(flags, io.env, { cwd, config: loaded.config });
@@ -187,6 +199,29 @@ async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string,
       printWarnings(io, [`${err instanceof Error ? err.message : String(err)}; using socket ${paths.socket}`]);
     }
   }
+  return paths;
+}
+
+async function diagsCommand(io: CliIo, opts: Record<string, unknown>): Promise<number> {
+  const paths = await clientPaths(io, opts);
+  const { file, outcomes } = await writeDiagsBundle({
+    cwd: io.cwd ?? process.cwd(),
+    env: io.env,
+    socket: paths.socket,
+    qingcloudConfig: paths.qingcloudConfig,
+    effectiveConfig: async () => (await loadEffective(io, opts)).effective,
+    output: typeof opts['output'] === 'string' ? opts['output'] : undefined,
+    logFiles: Array.isArray(opts['logFile']) ? opts['logFile'].filter((f): f is string => typeof f === 'string') : [],
+    socketTimeoutMs: typeof opts['timeout'] === 'number' ? opts['timeout'] : 5000,
+    version: pkg.version,
+  });
+  for (const o of outcomes.filter((x) => !x.ok)) io.stderr(`warning: ${o.file}: ${o.error ?? ''}\n`);
+  io.stdout(`${file}\n`);
+  return EXIT_OK;
+}
+
+async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string, unknown>): Promise<number> {
+  const paths = await clientPaths(io, opts);
   const timeoutMs = typeof opts['timeout'] === 'number' ? opts['timeout'] : 5000;
   const answer = await agentGet(paths.socket, `/v1/${kind}`, timeoutMs);
   if (answer.status < 200 || answer.status > 299) {
@@ -249,6 +284,22 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .option('--timeout <ms>', 'request timeout', intOption('--timeout', 1, 600_000), 5000)
     .action(async (what: InspectKind, _o: unknown, cmd: Command) => {
       setCode(await inspectCommand(io, what, cmd.opts()));
+    });
+
+  const diags = program
+    .command('diags')
+    .description(
+      'Write a support bundle (.tar.gz): the running agent\'s status, pods, NICs and pools, the node\'s links, ' +
+        'addresses, routes, rules, neighbours, iptables-save, ebtables nat, sysctls, recent agent logs and the ' +
+        'effective configuration with the secret key redacted. A part that fails is recorded as <part>.error.',
+    );
+  addPathFlags(diags, ['socket', 'config', 'qingcloudConfig', 'instanceIdFile', 'stateDir', 'spoolDir']);
+  diags
+    .option('--output <file>', 'the bundle to write (default hostnic-diags-<node>-<time>.tar.gz here)')
+    .option('--log-file <file...>', `agent log files to include (default the hostnic-agent logs under ${KUBELET_POD_LOGS})`)
+    .option('--timeout <ms>', 'timeout of each request to the agent', intOption('--timeout', 1, 600_000), 5000)
+    .action(async (_o: unknown, cmd: Command) => {
+      setCode(await diagsCommand(io, cmd.opts()));
     });
   return program;
 }
