@@ -2,7 +2,7 @@
  * hostnic as a whole on one machine (agents, controller, plugin on the sandbox network and the fake
  * kube-apiserver), for end-to-end tests, benchmarks and the demo.
  */
-export { AGENT_CLI, CONTROLLER_CLI, PLUGIN, REPO, WiredPods, agentRunArgv, nodeLeftovers, startHostnicStack } from './stack.ts';
+export { AGENT_CLI, CONTROLLER_CLI, PLUGIN, REPO, WiredPods, agentRunArgv, nodeLeftovers, runPlugin, startHostnicStack } from './stack.ts';
 export type { HostnicStack, NodeAgent, PluginRunOptions, PodRef, StackIpam, StackOptions, WiredPod } from './stack.ts';
 export { run, socketGet, startChild, until } from './processes.ts';
 export type { Child, RunResult } from './processes.ts';

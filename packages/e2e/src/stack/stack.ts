@@ -77,6 +77,11 @@ export type StackIpam =
   | {
       /** `hostnic-controller run` makes them from VxNetPool v-pool, as in a cluster. */
       readonly kind: 'controller';
+      /**
+       * The stack writes hostnic-ipam-config and v-pool but starts no controller and does not wait for the
+       * pools: the test runs its own (e.g. from the image) and starts agents only once the pools exist.
+       */
+      readonly external?: boolean;
       readonly vxnets: readonly string[];
       readonly blockSize?: number;
       /** The `data` of ConfigMap hostnic-ipam-config. */
@@ -131,6 +136,13 @@ export interface HostnicStack {
   createPod(node: string, namespace: string, name: string): Promise<{ ref: PodRef; netns: PodNamespace }>;
   /** Names of the IPAMHandle objects that exist. */
   handles(): Promise<string[]>;
+  /**
+   * Makes the fakes (the QingCloud API and the kube-apiserver, on the machine's loopback) reachable at the
+   * same 127.0.0.1 ports inside the node's namespace, as for the stack's own agents; once per node.
+   */
+  relay(node: string): Promise<void>;
+  /** The bearer token of the agent's or the controller's service account (deploy/hostnic.yaml's RBAC). */
+  serviceAccountToken(who: 'agent' | 'controller'): string;
   /** Runs `hostnic-controller` with these arguments against the stack (e.g. `ipam show`). */
   controllerCli(args: readonly string[]): Promise<RunResult>;
   close(): Promise<void>;
@@ -173,6 +185,31 @@ export function agentRunArgv(
     '--kubeconfig', files.kubeconfig,
     '--metrics-port', String(files.metricsPort),
   ];
+}
+
+/** A CNI plugin on a sandbox node, run in the node's namespace as kubelet would, with this network config. */
+export function runPlugin(
+  node: Pick<SandboxNode, 'netnsName' | 'paths'>,
+  pluginCommand: readonly string[],
+  conf: Readonly<Record<string, unknown>>,
+  command: 'ADD' | 'DEL' | 'CHECK',
+  pod: PodRef,
+  prevResult?: unknown,
+): Promise<RunResult> {
+  return run(
+    ['ip', 'netns', 'exec', node.netnsName, ...pluginCommand],
+    {
+      PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: pod.containerId,
+      CNI_NETNS: pod.netnsPath,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: node.paths.cniBinDir,
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}`,
+    },
+    JSON.stringify(prevResult === undefined ? conf : { ...conf, prevResult }),
+    REPO,
+  );
 }
 
 /**
@@ -296,7 +333,6 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     if (ipam.kind === 'direct') {
       await makePoolsDirectly(kc, sb, ipam);
     } else {
-      const { qcConfig, kubeconfig: controllerKubeconfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig({ token: CONTROLLER_TOKEN }));
       kube.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hostnic-ipam-config', namespace: 'kube-system' }, data: { ...ipam.ipamConfig } });
       kube.put('vxnetpools', {
         apiVersion: 'network.qingcloud.com/v1alpha1',
@@ -304,6 +340,9 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         metadata: { name: 'v-pool' },
         spec: { vxnets: ipam.vxnets.map((name) => ({ name })), blockSize: ipam.blockSize ?? 26 },
       });
+    }
+    if (ipam.kind === 'controller' && ipam.external !== true) {
+      const { qcConfig, kubeconfig: controllerKubeconfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig({ token: CONTROLLER_TOKEN }));
       say('starting hostnic-controller (VxNetPool v-pool → VIPs, IPPools, blocks)');
       controller = startChild(
         [...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig, '--metrics-port', '0', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms'],
@@ -328,12 +367,22 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       bridgePaths.push(`${port}=${path}`);
     }
     const kubeconfigText = kube.kubeconfig({ token: AGENT_TOKEN });
+    const relayed = new Map<string, Promise<void>>();
+    const relay = (name: string): Promise<void> => {
+      const node = sb.node(name);
+      let started = relayed.get(name);
+      if (started === undefined) {
+        const child = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO, logFile(`relay-${name}`));
+        children.push(child);
+        started = child.waitForOutput('ready', 10_000);
+        relayed.set(name, started);
+      }
+      return started;
+    };
     const agents = new Map<string, NodeAgent>();
     for (const name of options.agentsOn) {
       const node = sb.node(name);
-      const relay = startChild(['ip', 'netns', 'exec', node.netnsName, process.execPath, RELAY_SCRIPT, ...bridgePaths], process.env, REPO, logFile(`relay-${name}`));
-      children.push(relay);
-      await relay.waitForOutput('ready', 10_000);
+      await relay(name);
       const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText, options.agentConfig);
       const socket = node.paths.socket;
       const spoolDir = join(node.paths.stateDir, 'spool');
@@ -369,20 +418,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
           return current;
         },
         plugin: (command, pod, prevResult, pluginOptions) =>
-          run(
-            ['ip', 'netns', 'exec', node.netnsName, ...(pluginOptions?.bundle === undefined ? pluginCommand : [process.execPath, pluginOptions.bundle])],
-            {
-              PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-              CNI_COMMAND: command,
-              CNI_CONTAINERID: pod.containerId,
-              CNI_NETNS: pod.netnsPath,
-              CNI_IFNAME: 'eth0',
-              CNI_PATH: node.paths.cniBinDir,
-              CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}`,
-            },
-            JSON.stringify(prevResult === undefined ? conf : { ...conf, prevResult }),
-            REPO,
-          ),
+          runPlugin(node, pluginOptions?.bundle === undefined ? pluginCommand : [process.execPath, pluginOptions.bundle], conf, command, pod, prevResult),
       };
       agents.set(name, agent);
     }
@@ -414,6 +450,8 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         const netns = await sb.podNetns(nodeName, `${namespace}-${name}`);
         return { ref: { namespace, name, containerId: randomBytes(16).toString('hex'), netnsPath: netns.path }, netns };
       },
+      relay,
+      serviceAccountToken: (who) => (who === 'agent' ? AGENT_TOKEN : CONTROLLER_TOKEN),
       handles: async () => {
         const list = (await custom.listClusterCustomObject({
           group: 'network.qingcloud.com',

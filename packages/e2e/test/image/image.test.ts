@@ -12,13 +12,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamedNetns, deleteNamedNetns } from '@hostnic/netlink';
 import { randomPrefix } from '@hostnic/sandbox/cluster';
-import { REPO } from '../../src/stack/index.ts';
+import { REPO, nodeLeftovers, runPlugin, socketGet, startHostnicStack, until } from '../../src/stack/index.ts';
+import type { HostnicStack, PodRef } from '../../src/stack/index.ts';
+import { MGMT, PODS1 } from '../agent/harness.ts';
 import { buildImage, hasCommand, podman, podmanRun } from './podman.ts';
 import type { Run } from './podman.ts';
+import { cniConf, installCniFromImage, startImageAgent, startImageController } from './sandbox-node.ts';
+import type { DaemonContainer } from './sandbox-node.ts';
 
 const ENGINE = hasCommand('podman') && hasCommand('buildah') && hasCommand('mmdebstrap');
-/** Its own tag, so a concurrent `npm run image` elsewhere never swaps the image under this test. */
-const IMAGE = `localhost/hostnic-image-test:${process.pid}`;
+/**
+ * HOSTNIC_TEST_IMAGE: an image already built (e.g. by `npm run image`) to test instead of building one, and
+ * kept afterwards. Otherwise the test builds its own tag, so that a concurrent `npm run image` elsewhere never
+ * swaps the image under it, and removes it at the end.
+ */
+const PREBUILT = process.env['HOSTNIC_TEST_IMAGE'];
+const IMAGE = PREBUILT ?? `localhost/hostnic-image-test:${process.pid}`;
 const ROOT_PACKAGE = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; devDependencies: { node: string } };
 
 function ok(r: Run): string {
@@ -30,10 +39,10 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hostnic-image-test-'));
-    ok(buildImage(REPO, IMAGE));
+    if (PREBUILT === undefined) ok(buildImage(REPO, IMAGE));
   }, 600_000);
   afterAll(async () => {
-    podman(['rmi', '--force', IMAGE]);
+    if (PREBUILT === undefined) podman(['rmi', '--force', IMAGE]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -156,5 +165,126 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
       expect(r['sysctls']).toBe('denied');
       expect((await measure({ privileges: caps, unmask: ['/proc/sys'] }))['sysctls']).toBe('ok');
     });
+  });
+  describe('the controller and the agent from the image on a sandbox node, as deploy/hostnic.yaml runs them', () => {
+    const NODE = 'node-1';
+    let stack: HostnicStack | undefined;
+    let work: string;
+    const containers: DaemonContainer[] = [];
+    let controller: DaemonContainer;
+    let agent: DaemonContainer;
+    let pod: PodRef;
+    let podIp = '';
+    const s = (): HostnicStack => {
+      if (stack === undefined) throw new Error('no stack');
+      return stack;
+    };
+    /**
+     * The plugin install-cni left, started as its shebang would start it: the shebang names the node's
+     * /opt/cni/bin/hostnic-node, which the sandbox node has under its own directory.
+     */
+    const installedPlugin = (): string[] => {
+      const bin = s().sandbox.node(NODE).paths.cniBinDir;
+      return [join(bin, 'hostnic-node'), join(bin, 'hostnic')];
+    };
+    /** What the image's agent says, for failure messages. */
+    const agentLog = (): string => `\nagent log:\n${agent.logs()}`;
+
+    beforeAll(async () => {
+      work = await mkdtemp(join(tmpdir(), 'hostnic-image-sandbox-'));
+      // No agent and no controller of the stack's own: the image's take their place.
+      stack = await startHostnicStack({
+        prefix: `${randomPrefix()}i`,
+        nodes: 1,
+        agentsOn: [],
+        vxnets: [MGMT, PODS1],
+        ipam: { kind: 'controller', external: true, vxnets: [PODS1.id], ipamConfig: { 'subnet-auto-assign': 'on', ipam: '{}' } },
+      });
+    }, 120_000);
+    afterAll(async () => {
+      for (const c of containers) await c.remove();
+      await stack?.close();
+      await rm(work, { recursive: true, force: true });
+    }, 120_000);
+
+    it('the controller, as uid 65532 on a read-only root filesystem without capabilities, reconciles VxNetPool v-pool', async () => {
+      controller = await startImageController(s(), NODE, IMAGE, `${s().sandbox.prefix}-controller`, join(work, 'controller'));
+      containers.push(controller);
+      await until('VxNetPool v-pool to be ready', 90_000, async () => {
+        const status = s().kube.get('vxnetpools', 'v-pool')?.['status'] as { ready?: boolean } | undefined;
+        return status?.ready === true ? true : undefined;
+      }).catch((e: unknown) => {
+        throw new Error(`${String(e)}\ncontroller log:\n${controller.logs()}`);
+      });
+      expect(s().kube.list('ippools').map((p) => p.metadata?.name)).toEqual([PODS1.id]);
+      expect(ok(await controller.exec(['node', '-p', 'process.getuid() + " " + process.getgid()'])).trim()).toBe('65532 65532');
+      const write = await controller.exec(['sh', '-c', 'echo x > /app/probe']);
+      expect(write.status).not.toBe(0);
+      expect(write.stderr).toContain('Read-only file system');
+      const status = ok(await controller.exec(['cat', '/proc/self/status']));
+      expect(status).toMatch(/^CapEff:\t0{16}$/m);
+      expect(status).toMatch(/^NoNewPrivs:\t1$/m);
+      const healthz = await s().sandbox.exec(NODE, ['curl', '-sf', `http://${s().sandbox.node(NODE).ip}:9192/healthz`]);
+      expect(healthz.code, healthz.stderr).toBe(0);
+    }, 120_000);
+
+    it('install-cni and the agent, privileged in the node\'s network namespace with the DaemonSet\'s mounts, become ready', async () => {
+      ok(await installCniFromImage(s(), NODE, IMAGE, join(work, 'agent')));
+      agent = await startImageAgent(s(), NODE, IMAGE, `${s().sandbox.prefix}-agent`, join(work, 'agent'));
+      containers.push(agent);
+      const socket = join(s().sandbox.node(NODE).paths.runDir, 'hostnic.socket');
+      await until('the image\'s agent to be ready', 90_000, async () => {
+        const st = await socketGet(socket, '/v1/status');
+        return st !== undefined && (st.body as { ready?: boolean }).ready === true ? true : undefined;
+      }).catch((e: unknown) => {
+        throw new Error(`${String(e)}${agentLog()}`);
+      });
+    }, 180_000);
+
+    it('serves a pod ADD from the plugin install-cni put on the node, run as kubelet would; the pod\'s traffic flows', async () => {
+      const created = await s().createPod(NODE, 'default', 'img1');
+      pod = created.ref;
+      const add = await runPlugin(s().sandbox.node(NODE), installedPlugin(), cniConf(s(), NODE), 'ADD', pod);
+      expect(add.code, `${add.stdout}${add.stderr}${agentLog()}`).toBe(0);
+      podIp = ((JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]?.address ?? '').split('/')[0] ?? '';
+      expect(podIp.startsWith('172.16.3.')).toBe(true);
+      expect(await s().handles()).toHaveLength(1);
+      expect(await s().sandbox.ping(created.netns, s().sandbox.node(NODE).ip, { attempts: 3 }), 'pod → node').toBe(true);
+      expect(await s().sandbox.vpcPing(podIp, { attempts: 3 }), 'gateway → pod').toBe(true);
+    }, 120_000);
+
+    it('curl :9191/metrics shows process metrics, build info and the IaaS requests of the ADD', async () => {
+      const metrics = await s().sandbox.exec(NODE, ['curl', '-sf', `http://${s().sandbox.node(NODE).ip}:9191/metrics`]);
+      expect(metrics.code, metrics.stderr).toBe(0);
+      const text = metrics.stdout;
+      expect(text).toMatch(/^process_resident_memory_bytes(\{[^}]*\})? [1-9]\d*$/m);
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds(\{[^}]*\})? /m);
+      expect(text).toMatch(new RegExp(`^hostnic_build_info\\{[^}]*component="agent"[^}]*version="${ROOT_PACKAGE.version}"[^}]*\\} 1$`, 'm'));
+      // The cold ADD created and attached the pod vxnet's NIC.
+      expect(text).toMatch(/^hostnic_iaas_requests_total\{[^}]*action="AttachNics"[^}]*\} [1-9]/m);
+      expect(text).toMatch(/^hostnic_iaas_request_duration_seconds_count\{[^}]*action="CreateNics"[^}]*\} [1-9]/m);
+    }, 60_000);
+
+    it('hostnic-agent diags in the agent\'s container writes a bundle with every part but the kubelet logs, without the secret', async () => {
+      ok(await agent.exec(['hostnic-agent', 'diags', '--output', '/var/lib/hostnic/diags.tar.gz']));
+      const bundle = join(s().sandbox.node(NODE).paths.stateDir, 'diags.tar.gz');
+      const names = spawnSync('tar', ['-tzf', bundle], { encoding: 'utf8' }).stdout.trim().split('\n');
+      // Only the kubelet's log directory is absent here (no /var/log/pods in the sandbox).
+      const errors = names.filter((n) => n.endsWith('.error'));
+      const why = errors.map((n) => `${n}: ${spawnSync('tar', ['-xzOf', bundle, n], { encoding: 'utf8' }).stdout}`).join('');
+      expect(errors, why).toEqual(['logs/agent.log.error']);
+      expect(names).toContain('kernel/ebtables-nat.txt');
+      const pods = spawnSync('tar', ['-xzOf', bundle, 'agent/pods.json'], { encoding: 'utf8' }).stdout;
+      expect((JSON.parse(pods) as { pods: { ip: string }[] }).pods.map((p) => p.ip)).toEqual([podIp]);
+      const all = spawnSync('sh', ['-c', `gzip -dc '${bundle}'`], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 }).stdout;
+      expect(all).not.toContain(s().sandbox.qingcloud.accessKey.secretAccessKey);
+    }, 60_000);
+
+    it('serves the DEL: nothing of the pod is left on the node', async () => {
+      const del = await runPlugin(s().sandbox.node(NODE), installedPlugin(), cniConf(s(), NODE), 'DEL', pod);
+      expect(del.code, `${del.stdout}${del.stderr}${agentLog()}`).toBe(0);
+      expect(await s().handles()).toEqual([]);
+      expect(await nodeLeftovers(s().sandbox, NODE)).toEqual({ links: [], rules: [], arp: [] });
+    }, 60_000);
   });
 });

@@ -42,21 +42,38 @@ export interface ContainerOptions {
   privileges?: 'privileged' | readonly string[];
   /** Paths the runtime masks or mounts read-only that this container gets as they are (e.g. /proc/sys). */
   unmask?: readonly string[];
+  /** A read-only root filesystem (securityContext.readOnlyRootFilesystem). */
+  readOnlyRoot?: boolean;
+  /** tmpfs mounts (an emptyDir of medium Memory). */
+  tmpfs?: readonly string[];
+  /** No privilege escalation (allowPrivilegeEscalation: false). */
+  noNewPrivileges?: boolean;
 }
 
-export function podmanRun(image: string, command: readonly string[], options: ContainerOptions = {}): Run {
+function runArgv(image: string, command: readonly string[], options: ContainerOptions): string[] {
   const files = openFilesLimit();
   const network = options.netnsPath === undefined ? 'none' : `ns:${options.netnsPath}`;
-  const argv = ['podman', 'run', '--rm', `--network=${network}`, '--runtime', 'runc',
-    '--ulimit', `nofile=${files}:${files}`, '--ulimit', 'nproc=4096:4096'];
+  const argv = [`--network=${network}`, '--runtime', 'runc', '--ulimit', `nofile=${files}:${files}`, '--ulimit', 'nproc=4096:4096'];
   const privileges = options.privileges;
   if (privileges === 'privileged') argv.push('--privileged');
   else if (privileges !== undefined) argv.push('--cap-drop=all', ...privileges.map((c) => `--cap-add=${c}`));
   for (const path of options.unmask ?? []) argv.push('--security-opt', `unmask=${path}`);
+  if (options.noNewPrivileges === true) argv.push('--security-opt', 'no-new-privileges');
+  if (options.readOnlyRoot === true) argv.push('--read-only');
+  for (const t of options.tmpfs ?? []) argv.push('--tmpfs', t);
   for (const v of options.volumes ?? []) argv.push('-v', v);
   if (options.user !== undefined) argv.push('--user', options.user);
   for (const [k, v] of Object.entries(options.env ?? {})) argv.push('--env', `${k}=${v}`);
-  return run([...argv, image, ...command], 120_000);
+  return [...argv, image, ...command];
+}
+
+export function podmanRun(image: string, command: readonly string[], options: ContainerOptions = {}): Run {
+  return run(['podman', 'run', '--rm', ...runArgv(image, command, options)], 120_000);
+}
+
+/** A long-running container (a daemon), named so that a test can read its logs, exec in it and remove it. */
+export function podmanStart(name: string, image: string, command: readonly string[], options: ContainerOptions = {}): Run {
+  return run(['podman', 'run', '--detach', '--name', name, ...runArgv(image, command, options)], 120_000);
 }
 
 export function podman(args: readonly string[]): Run {
