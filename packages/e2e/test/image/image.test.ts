@@ -265,14 +265,17 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
       expect(text).toMatch(/^hostnic_iaas_request_duration_seconds_count\{[^}]*action="CreateNics"[^}]*\} [1-9]/m);
     }, 60_000);
 
-    it('hostnic-agent diags in the agent\'s container writes a bundle with every part but the kubelet logs, without the secret', async () => {
+    it('hostnic-agent diags in the agent\'s container writes a bundle with every part and its kubelet log, without the secret', async () => {
       ok(await agent.exec(['hostnic-agent', 'diags', '--output', '/var/lib/hostnic/diags.tar.gz']));
       const bundle = join(s().sandbox.node(NODE).paths.stateDir, 'diags.tar.gz');
       const names = spawnSync('tar', ['-tzf', bundle], { encoding: 'utf8' }).stdout.trim().split('\n');
-      // Only the kubelet's log directory is absent here (no /var/log/pods in the sandbox).
       const errors = names.filter((n) => n.endsWith('.error'));
       const why = errors.map((n) => `${n}: ${spawnSync('tar', ['-xzOf', bundle, n], { encoding: 'utf8' }).stdout}`).join('');
-      expect(errors, why).toEqual(['logs/agent.log.error']);
+      expect(errors, why).toEqual([]);
+      const log = names.find((n) => n.startsWith('logs/'));
+      expect(log).toBe('logs/0-0.log');
+      // CRI lines (time, stream, tag, the agent's JSON line).
+      expect(spawnSync('tar', ['-xzOf', bundle, 'logs/0-0.log'], { encoding: 'utf8' }).stdout).toMatch(/^\S+ stderr F \{.*"component":"agent"/m);
       expect(names).toContain('kernel/ebtables-nat.txt');
       const pods = spawnSync('tar', ['-xzOf', bundle, 'agent/pods.json'], { encoding: 'utf8' }).stdout;
       expect((JSON.parse(pods) as { pods: { ip: string }[] }).pods.map((p) => p.ip)).toEqual([podIp]);

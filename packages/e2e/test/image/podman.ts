@@ -48,6 +48,8 @@ export interface ContainerOptions {
   tmpfs?: readonly string[];
   /** No privilege escalation (allowPrivilegeEscalation: false). */
   noNewPrivileges?: boolean;
+  /** The container's output in this file, in the CRI log format kubelet writes (podman's k8s-file driver). */
+  criLogFile?: string;
 }
 
 function runArgv(image: string, command: readonly string[], options: ContainerOptions): string[] {
@@ -61,6 +63,7 @@ function runArgv(image: string, command: readonly string[], options: ContainerOp
   if (options.noNewPrivileges === true) argv.push('--security-opt', 'no-new-privileges');
   if (options.readOnlyRoot === true) argv.push('--read-only');
   for (const t of options.tmpfs ?? []) argv.push('--tmpfs', t);
+  if (options.criLogFile !== undefined) argv.push('--log-driver', 'k8s-file', '--log-opt', `path=${options.criLogFile}`);
   for (const v of options.volumes ?? []) argv.push('-v', v);
   if (options.user !== undefined) argv.push('--user', options.user);
   for (const [k, v] of Object.entries(options.env ?? {})) argv.push('--env', `${k}=${v}`);

@@ -107,6 +107,10 @@ export async function startImageAgent(stack: HostnicStack, node: string, image: 
   await stack.relay(node);
   const n = stack.sandbox.node(node);
   const { config, qcsecret } = await configMapAndSecret(stack, node, dir);
+  // kubelet's /var/log/pods, with the agent's container log where kubelet would keep it, for diags.
+  const podLogs = join(dir, 'pod-logs');
+  const logFile = join(podLogs, `kube-system_hostnic-node-${name}_0000/hostnic-agent/0.log`);
+  await mkdir(dirname(logFile), { recursive: true });
   const xtablesLock = join(dir, 'xtables.lock');
   await writeFile(xtablesLock, '');
   const sa = await inCluster(stack, 'agent', join(dir, 'sa-agent'));
@@ -124,11 +128,13 @@ export async function startImageAgent(stack: HostnicStack, node: string, image: 
         // mountPropagation HostToContainer: pod namespaces made after the agent started are seen in it.
         '/var/run/netns:/var/run/netns:rslave',
         `${xtablesLock}:/run/xtables.lock`,
+        `${podLogs}:/var/log/pods:ro`,
         // The DaemonSet mounts the host's modules for modprobe; a container host may have none.
         ...(existsSync('/lib/modules') ? ['/lib/modules:/lib/modules:ro'] : []),
         sa.volume,
       ],
       env: { ...sa.env, MY_NODE_NAME: node, NODE_IP: n.ip },
+      criLogFile: logFile,
     }),
   );
 }
