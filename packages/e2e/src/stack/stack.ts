@@ -120,6 +120,11 @@ export interface StackOptions {
    * is written directly and the bundle is run from the build output.
    */
   readonly installCni?: boolean | undefined;
+  /**
+   * Runs once the sandbox, the fake apiserver and the IPAM pools are up and before any agent starts: what a
+   * node held before this agent came (e.g. the Go agent's layout for an upgrade test) is laid out here.
+   */
+  readonly beforeAgents?: ((stack: { readonly sandbox: SandboxNetwork; readonly kc: KubeConfig }) => Promise<void>) | undefined;
 }
 
 export interface HostnicStack {
@@ -359,6 +364,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       });
     }
 
+    if (options.beforeAgents !== undefined) await options.beforeAgents({ sandbox: sb, kc });
     const kubePort = Number(new URL(kube.url).port);
     const bridgePaths: string[] = [];
     for (const [name, port] of [['qingcloud', qc.endpoint.port], ['kube', kubePort]] as const) {
