@@ -35,6 +35,18 @@ export interface NicRecord {
   idleSince?: string;
   /** Last error of setup or repair, for introspection. */
   lastError?: string;
+  /** VLAN vxnets: the DHCP lease of br_N's address, kept across restarts and renewed from half its time. */
+  dhcpLease?: BridgeLease;
+}
+
+/** A DHCP lease of a VLAN bridge's address. */
+export interface BridgeLease {
+  address: string;
+  prefixLength: number;
+  /** The lease time the server granted, in seconds. */
+  leaseSec: number;
+  /** RFC 3339: when the server granted (or renewed) it. */
+  obtainedAt: string;
 }
 
 /** One pod attachment wired by this agent. Keyed by `${containerId}/${ifName}`. */
@@ -91,8 +103,11 @@ export interface NicStore {
   listNics(): Promise<NicRecord[]>;
   putNic(nic: NicRecord): Promise<void>;
   deleteNic(nicId: string): Promise<void>;
-  /** Lowest free table >= base, not used by any NIC record and not in `exclude` (tables seen in the kernel). */
-  allocateRouteTable(base: number, exclude?: readonly number[]): Promise<number>;
+  /**
+   * Lowest free table >= base, not used by any NIC record and not in `exclude` (tables seen in the kernel);
+   * `prefer` when no record holds it (an adopted NIC's table).
+   */
+  allocateRouteTable(base: number, exclude?: readonly number[], prefer?: number): Promise<number>;
   /** Held tables; `nicId` absent for a reservation no record uses yet (or any more, after a crash). */
   listRouteTables(): Promise<{ table: number; nicId?: string }[]>;
   /** Gives back a reservation no record uses; false when it was not held. */

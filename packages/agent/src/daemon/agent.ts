@@ -5,6 +5,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AgentPath, lockPathFor } from '@hostnic/protocol';
 import { IaasClient } from '@hostnic/iaas-client';
 import type { IaasConfig } from '@hostnic/iaas-client';
@@ -18,6 +19,7 @@ import { AgentDatastore } from '../datastore/index.ts';
 import { failpointFromEnv } from '../failpoints.ts';
 import { NicManager } from '../nics/index.ts';
 import { abortableSleep } from '../nics/context.ts';
+import { installDhcpScript } from '../nics/dhcp-client.ts';
 import { PodService, cachedVxnetLookup, isTransient, lookupOrRecorded, replaySpool } from '../pods/index.ts';
 import { Metrics, UndoStack, errorText, every, requestFamilies } from '@hostnic/runtime';
 import type { Logger, Periodic } from '@hostnic/runtime';
@@ -28,6 +30,7 @@ import { registerAgentMetrics } from './metrics.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { nodePodCache } from './pod-cache.ts';
 import { poolsView } from './pools-view.ts';
+import { runLeaseRenewal } from './lease-renewal.ts';
 import { importFromGoAgent, keepMangleChains, mangleSettingsFrom } from './upgrade.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
@@ -107,6 +110,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     log.error('importing the Go agent\'s records failed; its NICs are set up anew by the reconciler', { error: errorText(e) });
   });
 
+  // udhcpc reports VLAN bridge leases through it; the agent applies them (nics/dhcp-client.ts).
+  const dhcpScript = join(paths.stateDir, 'dhcp', 'udhcpc-report.sh');
+  await installDhcpScript(dhcpScript);
+
   const bootIdFile = o.env['HOSTNIC_BOOT_ID_FILE'] ?? BOOT_ID_FILE;
   const bootId = await readFile(bootIdFile, 'utf8').then(
     (text) => text.trim() || undefined,
@@ -174,6 +181,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     orphanGraceMs: config.agent.orphanNicGraceSec * 1000,
     log,
     failpoint,
+    dhcp: { scriptPath: dhcpScript },
   });
   const vxnetLookup = lookupOrRecorded(cachedVxnetLookup(iaas), (vxnetId) => store.nicForVxnet(vxnetId));
   const requests = requestMetrics(metrics);
@@ -331,6 +339,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     timers.push({ stop: () => firstReconcile });
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));
     timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
+    const leases = runLeaseRenewal(nics, log, stopping.signal);
+    timers.push({ stop: () => leases });
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
     timers.push(every(config.pool.sync * 1000, releaseGone, onError('release of gone pods')));
     const mangle = await mangleSettingsFrom(paths.cniConfigSource, log);

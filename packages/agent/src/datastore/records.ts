@@ -93,7 +93,18 @@ function nic(value: unknown): NicRecord {
   timestamp(o, 'createdAt');
   timestamp(o, 'idleSince', true);
   optionalText(o, 'lastError');
+  if (o['dhcpLease'] !== undefined) bridgeLease(o['dhcpLease']);
   return o as unknown as NicRecord;
+}
+
+function bridgeLease(value: unknown): void {
+  const o = object(value, 'dhcpLease');
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text(o, 'address', { nonEmpty: true }))) throw new ShapeError('dhcpLease.address is not an IPv4 address');
+  for (const [field, max] of [['prefixLength', 32], ['leaseSec', 2 ** 32 - 1]] as const) {
+    const n = o[field];
+    if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > max) throw new ShapeError(`dhcpLease.${field} must be an integer from 1 to ${max}`);
+  }
+  timestamp(o, 'obtainedAt');
 }
 
 function pod(value: unknown): PodRecord {

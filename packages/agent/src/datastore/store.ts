@@ -220,15 +220,18 @@ export class AgentDatastore implements NicStore {
    * Reserves the lowest table >= `base` that no NIC record, no reservation and no entry of `exclude` (tables
    * seen in the kernel) holds. The reservation lasts until a NIC record takes it ({@link putNic}) and is then
    * freed with that record; an allocation that is not used should be given back with {@link releaseRouteTable}.
+   * `prefer` (>= base) is taken when no record or reservation holds it, even though the kernel uses it: the
+   * table of a NIC being adopted, which the kernel uses for that very NIC.
    * @throws {@link InvalidRecordError} for a bad base, {@link RouteTableExhaustedError}
    */
-  async allocateRouteTable(base: number, exclude: readonly number[] = []): Promise<number> {
+  async allocateRouteTable(base: number, exclude: readonly number[] = [], prefer?: number): Promise<number> {
     invalid('route table base', checkTableNumber(base));
     return this.#write((env) => {
-      const taken = new Set<number>(exclude);
-      for (const key of env.tables.getKeys()) if (typeof key === 'number') taken.add(key);
-      for (const nic of this.#nics(env)) taken.add(nic.routeTable);
-      const table = lowestFreeTable(base, taken);
+      const held = new Set<number>();
+      for (const key of env.tables.getKeys()) if (typeof key === 'number') held.add(key);
+      for (const nic of this.#nics(env)) held.add(nic.routeTable);
+      const preferred = prefer !== undefined && prefer >= base && !held.has(prefer) && checkTableNumber(prefer).ok;
+      const table = preferred ? prefer : lowestFreeTable(base, new Set([...held, ...exclude]));
       const entry: RouteTableEntry = { table, reservedAt: this.#now().toISOString() };
       env.tables.putSync(table, encode(entry));
       return table;

@@ -59,6 +59,15 @@ export interface NicManagerOptions {
   log?: NicLogger;
   /** Reached at each named step of the NIC work (crash tests stop the agent there). */
   failpoint?: Failpoint;
+  /** DHCP for VLAN bridges (udhcpc and our script); without it a VLAN bridge gets no address. */
+  dhcp?: NicDhcp;
+}
+
+export interface NicDhcp {
+  /** Where installDhcpScript put the lease-reporting script. */
+  readonly scriptPath: string;
+  /** udhcpc's command, default `busybox udhcpc`. */
+  readonly command?: readonly string[] | undefined;
 }
 
 export interface NicContext {
@@ -79,6 +88,7 @@ export interface NicContext {
   readonly sleep: Sleep;
   readonly log: NicLogger;
   readonly failpoint: Failpoint;
+  readonly dhcp: NicDhcp | undefined;
   /** Per vxnet id. */
   readonly vxnetLocks: KeyedLock;
   /** One key: table allocation and the record write that claims the table happen together. */
@@ -127,6 +137,7 @@ export function resolveContext(options: NicManagerOptions): NicContext {
     sleep: options.sleep ?? abortableSleep,
     log: options.log ?? silentLogger,
     failpoint: options.failpoint ?? noFailpoint,
+    dhcp: options.dhcp,
     vxnetLocks: new KeyedLock(),
     tableLock: new KeyedLock(),
   };

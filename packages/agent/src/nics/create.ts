@@ -10,16 +10,20 @@ import type { NicRecord, VxnetInfo } from '../types.ts';
 import type { NicContext } from './context.ts';
 import { errorText } from '@hostnic/runtime';
 import { NicError, NoFreeNicError } from './errors.ts';
+import { tryKeepBridgeLease } from './bridge-lease.ts';
 import { cleanupHost, failedPhase, kernelTables, newRecord, setupHost, specOf } from './host.ts';
 import { attachAndWait } from './iaas-ops.ts';
 import { disposeJournaled } from './rollback.ts';
 import { waitForLink } from './wait-link.ts';
 
-/** Allocates the lowest free table and writes the record in one step, so two vxnets never share a table. */
-export async function claimTable(ctx: NicContext, build: (table: number) => NicRecord): Promise<NicRecord> {
+/**
+ * Allocates the lowest free table (or `prefer`, the table an adopted NIC's bridge already carries, when no
+ * record holds it) and writes the record in one step, so two vxnets never share a table.
+ */
+export async function claimTable(ctx: NicContext, build: (table: number) => NicRecord, prefer?: number): Promise<NicRecord> {
   return ctx.tableLock.run('tables', async () => {
     const exclude = await kernelTables(ctx);
-    const table = await ctx.store.allocateRouteTable(ctx.routeTableBase, exclude);
+    const table = await ctx.store.allocateRouteTable(ctx.routeTableBase, exclude, prefer);
     await ctx.failpoint('nic:table-reserved');
     try {
       const record = build(table);
@@ -125,6 +129,7 @@ export async function createNic(ctx: NicContext, vxnet: VxnetInfo, signal?: Abor
     delete record.lastError;
     await ctx.store.putNic(record);
     await ctx.store.finishIntent(attach.id);
+    record = await tryKeepBridgeLease(ctx, record);
     ctx.log.info('NIC created', { nicId, vxnetId: vxnet.vxnetId, table: record.routeTable, ms: ctx.clock.now() - started });
     return record;
   } catch (err) {

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { argvInNetns, CURRENT_NETNS, ensureAddress, run } from '@hostnic/netlink';
@@ -100,4 +101,42 @@ export async function applyLease(ifName: string, lease: DhcpLease, netns?: Netns
     { cidr: `${lease.address}/${lease.prefixLength}`, dev: ifName, validLft: lease.leaseSec, preferredLft: lease.leaseSec },
     { netns },
   );
+}
+
+/**
+ * Gives a lease back (DHCPRELEASE), so the server can hand the address out at once. udhcpc only sends the
+ * release from its bound state (`-q -R` quits before it is bound), so it runs in the foreground with `-R`
+ * and is stopped with SIGTERM as soon as the script reports the lease. Bounded like {@link requestLease}.
+ * @throws DhcpError when no lease was bound or udhcpc did not report the release
+ */
+export async function releaseLease(req: DhcpRequest & { readonly requestAddress: string }): Promise<void> {
+  const attempts = req.attempts ?? 2;
+  const argv = argvInNetns(req.netns ?? CURRENT_NETNS, [
+    ...(req.command ?? ['busybox', 'udhcpc']), '-i', req.ifName, '-f', '-R', '-n', '-t', String(attempts), '-T', '2',
+    '-s', req.scriptPath, '-r', req.requestAddress,
+  ]);
+  const [program, ...args] = argv;
+  if (program === undefined) throw new DhcpError(req.ifName, 'empty udhcpc command');
+  const output = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), (attempts * 2 + 10) * 1000);
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString('utf8');
+      if (parseLease(stdout) !== undefined) child.kill('SIGTERM');
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new DhcpError(req.ifName, `cannot run udhcpc: ${e.message}`));
+    });
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr });
+    });
+  });
+  if (!/unicasting a release/.test(output.stderr)) {
+    throw new DhcpError(req.ifName, `the release of ${req.requestAddress} was not sent: ${output.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
 }

@@ -65,6 +65,18 @@ export async function cleanupHost(ctx: NicContext, spec: HostNicSpec): Promise<v
 }
 
 /**
+ * The table of the `br_<N>` bridge that already holds the NIC (N >= base), or undefined: a NIC adopted without
+ * a record (e.g. the Go agent's, its LevelDB lost) keeps its table, bridge and rule 1536, so that its pods'
+ * routes never point at a bridge with no port.
+ */
+export async function enslavedTable(ctx: NicContext, nicId: string): Promise<number | undefined> {
+  const snapshot = await readSnapshot({ netns: ctx.netns, parts: ['links'] });
+  const nic = snapshot.links.find((l) => l.kind !== 'bridge' && l.mac.toLowerCase() === nicId.toLowerCase());
+  const table = Number(/^br_(\d+)$/.exec(nic?.master ?? '')?.[1]);
+  return Number.isInteger(table) && table >= ctx.routeTableBase ? table : undefined;
+}
+
+/**
  * Tables >= base that routes, rules or `br_<N>` bridges of the kernel use: a new NIC must not get a table
  * some leftover (a crashed run, another tool) still fills, which the original ignored.
  */

@@ -4,7 +4,9 @@
  * vxnets proceed in parallel.
  */
 
+import { errorText } from '@hostnic/runtime';
 import type { NicRecord, VxnetInfo } from '../types.ts';
+import { keepBridgeLease, nextRenewalMs } from './bridge-lease.ts';
 import { resolveContext } from './context.ts';
 import type { NicContext, NicManagerOptions } from './context.ts';
 import { createNic } from './create.ts';
@@ -195,5 +197,30 @@ export class NicManager {
     // What reconcile finds broken the next ADD must look at again, not trust a recent verification.
     this.#verifiedAt.clear();
     return reconcileNics(this.#ctx, this.#orphansSeen, signal);
+  }
+
+  /** When the earliest VLAN bridge lease is due for renewal (ms since the epoch); undefined without leases. */
+  async nextLeaseRenewal(): Promise<number | undefined> {
+    if (this.#ctx.dhcp === undefined) return undefined;
+    return nextRenewalMs(await this.#ctx.store.listNics());
+  }
+
+  /**
+   * Renews every VLAN bridge lease that reached T1 (and gives a bridge without one its address), each under its
+   * vxnet's lock.
+   * @returns the NIC ids whose renewal failed, with the reason (their addresses lapse at the lease's end)
+   */
+  async renewLeases(): Promise<{ nicId: string; error: string }[]> {
+    const ctx = this.#ctx;
+    const failed: { nicId: string; error: string }[] = [];
+    for (const listed of await ctx.store.listNics()) {
+      if (listed.vxnet.tunnelType !== 'vlan' || listed.phase !== 'Succeeded') continue;
+      await ctx.vxnetLocks.run(listed.vxnet.vxnetId, async () => {
+        const record = await ctx.store.getNic(listed.nicId);
+        if (record?.phase !== 'Succeeded') return;
+        await keepBridgeLease(ctx, record).catch((err: unknown) => failed.push({ nicId: record.nicId, error: errorText(err) }));
+      });
+    }
+    return failed;
   }
 }

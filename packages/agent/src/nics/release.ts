@@ -9,6 +9,7 @@ import type { NicRecord } from '../types.ts';
 import type { NicContext } from './context.ts';
 import { errorText } from '@hostnic/runtime';
 import { NicError } from './errors.ts';
+import { releaseBridgeLease } from './bridge-lease.ts';
 import { cleanupHost, specOf } from './host.ts';
 import { disposeNic } from './rollback.ts';
 import type { DisposeOutcome } from './rollback.ts';
@@ -46,6 +47,7 @@ export async function releaseRecord(ctx: NicContext, record: NicRecord, signal?:
  */
 export async function finishRelease(ctx: NicContext, record: NicRecord, intentId: string, signal?: AbortSignal): Promise<DisposeOutcome> {
   const { nicId } = record;
+  await releaseBridgeLease(ctx, record);
   await cleanupHost(ctx, specOf(record));
   const outcome = await disposeNic(ctx, nicId, record.vxnet.vxnetId, signal);
   if (outcome === 'elsewhere') ctx.log.warn('released NIC is attached to another instance; left alone', { nicId });

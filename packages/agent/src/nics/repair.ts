@@ -10,6 +10,7 @@ import type { NicRecord } from '../types.ts';
 import type { NicContext } from './context.ts';
 import { errorText } from '@hostnic/runtime';
 import { NicElsewhereError, NicError } from './errors.ts';
+import { tryKeepBridgeLease } from './bridge-lease.ts';
 import { failedPhase, setupHost, specOf } from './host.ts';
 import { attachAndWait, describeNic } from './iaas-ops.ts';
 import { waitForLink } from './wait-link.ts';
@@ -64,9 +65,10 @@ export async function repairNic(ctx: NicContext, record: NicRecord, signal?: Abo
       result = await setupHost(ctx, specOf(record));
     }
     const healthy = record.phase === 'Succeeded' && record.lastError === undefined;
-    const next: NicRecord = { ...record, phase: 'Succeeded' };
+    let next: NicRecord = { ...record, phase: 'Succeeded' };
     delete next.lastError;
     if (!healthy) await ctx.store.putNic(next);
+    next = await tryKeepBridgeLease(ctx, next);
     if (result.changed) ctx.log.info('NIC host state repaired', { nicId: record.nicId, actions: result.actions });
     return { kind: 'ok', record: next, changed: result.changed || reattached, reattached };
   } catch (err) {

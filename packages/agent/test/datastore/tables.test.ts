@@ -24,6 +24,16 @@ describe('route table allocation', () => {
     expect(await store.allocateRouteTable(260, [260, 261, 263])).toBe(264);
   });
 
+  it('takes a preferred table the kernel uses unless a record or reservation holds it', async () => {
+    const store = openStore();
+    expect(await store.allocateRouteTable(260, [260, 262], 262)).toBe(262);
+    await store.putNic(nic(1, { routeTable: 262 }));
+    // Held by the record now: the preference gives way to the lowest free table.
+    expect(await store.allocateRouteTable(260, [260, 262], 262)).toBe(261);
+    // Below the base: ignored.
+    expect(await store.allocateRouteTable(260, [], 259)).toBe(260);
+  });
+
   it('skips the kernel tables 253-255 and refuses a base that is not a table', async () => {
     const store = openStore();
     expect(await store.allocateRouteTable(252)).toBe(252);

@@ -41,8 +41,10 @@ export class MemoryNicStore implements NicStore {
   async deleteNic(nicId: string): Promise<void> {
     this.nics.delete(nicId);
   }
-  async allocateRouteTable(base: number, exclude: readonly number[] = []): Promise<number> {
-    const used = new Set([...[...this.nics.values()].map((n) => n.routeTable), ...exclude]);
+  async allocateRouteTable(base: number, exclude: readonly number[] = [], prefer?: number): Promise<number> {
+    const held = new Set([...this.nics.values()].map((n) => n.routeTable));
+    if (prefer !== undefined && prefer >= base && !held.has(prefer)) return prefer;
+    const used = new Set([...held, ...exclude]);
     let t = base;
     while (used.has(t)) t++;
     return t;

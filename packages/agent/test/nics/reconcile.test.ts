@@ -35,6 +35,23 @@ describe.skipIf(!isRoot)('NicManager.reconcile against the sandbox', () => {
     expect(state.rules.filter((r) => r.priority === 1536 && r.table === 260)).toHaveLength(1);
   });
 
+  it('adopts a NIC already on a bridge br_N (the Go agent\'s, records lost) with table N, leaving no second bridge', async () => {
+    const nicId = await attachedOrphan();
+    const link = (await findLinksByMac(nicId, { netns: h.sandbox.node('node-1').netns }))[0];
+    if (link === undefined) throw new Error('no link for the attached NIC');
+    const ip = (...args: string[]) => h.sandbox.exec('node-1', ['ip', ...args]);
+    await ip('link', 'add', 'br_263', 'type', 'bridge');
+    await ip('link', 'set', link.name, 'master', 'br_263');
+    await ip('rule', 'add', 'pref', '1536', 'from', VXNET_A.network, 'lookup', '263');
+    const summary = await h.manager().reconcile();
+    expect(summary).toMatchObject({ adopted: [nicId.toLowerCase()], errors: [] });
+    expect(await h.store.getNic(nicId)).toMatchObject({ phase: 'Succeeded', routeTable: 263, bridge: 'br_263' });
+    const state = await nodeState(h, 263);
+    expect(state.links.filter((l) => l.name.startsWith('br_')).map((l) => l.name)).toEqual(['br_263']);
+    expect(state.rules.filter((r) => r.priority === 1536).map((r) => r.table)).toEqual([263]);
+    expect(state.routes.filter((r) => r.table === 263)).toHaveLength(2);
+  });
+
   it('rebuilds a deleted br_260 of a Succeeded record', async () => {
     const manager = h.manager();
     const nic = await manager.ensureNic(VXNET_A);
