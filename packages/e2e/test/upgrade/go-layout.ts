@@ -2,13 +2,16 @@
  * A node as the Go agent (hostnic-cni 5afec528) left it, built with the same kernel calls it made, for the
  * upgrade test: its NIC created and attached in the IaaS under its name, renamed `hostnic_<vxnet>` with that
  * alias, enslaved to `br_<table>` (the bridge made without a MAC, so it takes the NIC's), table N with the
- * vxnet's link route and default route, rule 1536 `from <vxnet> lookup N`; per pod a veth whose host end is
+ * vxnet's link route and default route (a VLAN vxnet: table N empty, br_N addressed by DHCP instead), rule
+ * 1536 `from <vxnet> lookup N`; per pod a veth whose host end is
  * named by the same hash, the pod's /32 with the permanent 169.254.1.1 neighbour and routes, the host's /32
  * route in main, rule 1535 `to <pod> lookup main` and the ebtables ARP reply on `--logical-in br_N` (or `-i
  * hostnic_<vxnet>` where ebtables refuses that); and its
  * LevelDB record per vxnet.
  */
 
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SandboxNetwork, SandboxVxnet } from '@hostnic/sandbox/cluster';
 import type { PodNamespace } from '@hostnic/sandbox/cluster';
 import { clientFor } from '@hostnic/iaas-client/fake';
@@ -30,6 +33,8 @@ export interface GoPod {
   readonly ip: string;
   readonly netns: PodNamespace;
   readonly hostVeth: string;
+  /** The NIC of its vxnet. */
+  readonly nic: GoNic;
 }
 
 async function sh(sb: SandboxNetwork, ns: string | PodNamespace, argv: readonly string[]): Promise<string> {
@@ -53,7 +58,16 @@ export async function attachGoNic(sb: SandboxNetwork, node: string, vxnet: Sandb
   return { mac, vxnet, table, linkName: `hostnic_${vxnet.id.replace(/^vxnet-/, '')}`, bridge: `br_${table}` };
 }
 
-/** The Go agent's setupNicNetwork, setupBridgeNetwork and setupRouteTable (vxlan vxnet). */
+/**
+ * udhcpc's script standing in for the Go agent's DHCP client: on a lease, the address with its lifetime on
+ * the interface (replaceLinkIPAddr).
+ */
+const GO_DHCP_SCRIPT = `#!/bin/sh
+[ "$1" = bound ] && ip addr replace "$ip/$mask" dev "$interface" valid_lft "$lease" preferred_lft "$lease"
+exit 0
+`;
+
+/** The Go agent's setupNicNetwork, setupBridgeNetwork (DHCP on a VLAN bridge) and setupRouteTable. */
 export async function layOutGoNic(sb: SandboxNetwork, node: string, nic: GoNic): Promise<void> {
   const link = (await readLinks({ netns: sb.node(node).netns })).find((l) => l.mac.toLowerCase() === nic.mac);
   if (link === undefined) throw new Error(`no link with MAC ${nic.mac} on ${node}`);
@@ -68,8 +82,14 @@ export async function layOutGoNic(sb: SandboxNetwork, node: string, nic: GoNic):
   await ip('link', 'add', nic.bridge, 'type', 'bridge');
   await ip('link', 'set', nic.linkName, 'master', nic.bridge);
   await ip('link', 'set', nic.bridge, 'up');
-  await ip('route', 'add', nic.vxnet.cidr, 'dev', nic.bridge, 'scope', 'link', 'table', String(nic.table));
-  await ip('route', 'add', 'default', 'via', nic.vxnet.gateway, 'dev', nic.bridge, 'table', String(nic.table));
+  if (nic.vxnet.tunnelType === 'vlan') {
+    const script = join(sb.directory, `go-dhcp-${nic.bridge}.sh`);
+    await writeFile(script, GO_DHCP_SCRIPT, { mode: 0o700 });
+    await sh(sb, node, ['busybox', 'udhcpc', '-i', nic.bridge, '-f', '-q', '-n', '-t', '5', '-T', '1', '-s', script]);
+  } else {
+    await ip('route', 'add', nic.vxnet.cidr, 'dev', nic.bridge, 'scope', 'link', 'table', String(nic.table));
+    await ip('route', 'add', 'default', 'via', nic.vxnet.gateway, 'dev', nic.bridge, 'table', String(nic.table));
+  }
   await ip('rule', 'add', 'pref', '1536', 'from', nic.vxnet.cidr, 'lookup', String(nic.table));
 }
 
@@ -78,7 +98,7 @@ export async function wireGoPod(
   sb: SandboxNetwork,
   node: string,
   nic: GoNic,
-  pod: Omit<GoPod, 'hostVeth'>,
+  pod: Omit<GoPod, 'hostVeth' | 'nic'>,
 ): Promise<GoPod> {
   const hostVeth = hostVethName(pod.namespace, pod.name);
   const peer = `tmp${pod.containerId.slice(0, 8)}`;
@@ -107,7 +127,7 @@ export async function wireGoPod(
   // The Go agent's form; ebtables on nf_tables refuses --logical-in, and there the entry matches the NIC itself
   // (the form operators used by hand, and the one this agent falls back to): both are what an upgrade finds.
   await arpReply(['--logical-in', nic.bridge]).catch(() => arpReply(['-i', nic.linkName]));
-  return { ...pod, hostVeth };
+  return { ...pod, hostVeth, nic };
 }
 
 /** The Go agent's LevelDB value for a vxnet: Go's JSON of `{Nic, Pods}` (field names and spellings as Go wrote them). */
