@@ -201,7 +201,23 @@ export function planHostNic(snapshot: Snapshot, spec: HostNicSpec): HostNicPlan 
     for (let i = 0; i < surplus; i++) ops.push(ruleDelOp(rule));
     actions.push(`delete ${surplus} duplicate rule(s) ${NIC_RULE_PRIORITY}`);
   }
+  // Rules of our network into another table (a NIC of this vxnet set up before on another table) go after
+  // ours is in place: being older they match first, so removing them before would leave a moment without one.
+  for (const table of shadowingTables(snapshot, r)) {
+    ops.push(...ruleRemovalOps(snapshot.rules, { priority: NIC_RULE_PRIORITY, src: r.network, table }));
+    actions.push(`delete rule from ${r.network} lookup ${table} (ours is table ${r.table})`);
+  }
   return { ops, actions };
+}
+
+/** Tables other than ours that an exact `1536 from <our network>` rule points at. */
+function shadowingTables(snapshot: Snapshot, r: Resolved): number[] {
+  const tables = new Set<number>();
+  for (const x of snapshot.rules) {
+    if (x.priority !== NIC_RULE_PRIORITY || x.src !== r.network || x.table === undefined || x.table === r.table) continue;
+    if (x.dst === undefined && x.extra.length === 0 && x.action === 'lookup') tables.add(x.table);
+  }
+  return [...tables].sort((a, b) => a - b);
 }
 
 /** Every way the state differs from the spec (pure; empty when set up). */
@@ -230,6 +246,7 @@ export function diffHostNic(snapshot: Snapshot, spec: HostNicSpec): string[] {
   }
   const plan = planRuleRemoval(snapshot.rules, nicRule(spec));
   if (plan.present !== 1) problems.push(`rule ${NIC_RULE_PRIORITY} from ${r.network} lookup ${r.table} present ${plan.present} times`);
+  for (const table of shadowingTables(snapshot, r)) problems.push(`rule ${NIC_RULE_PRIORITY} from ${r.network} lookup ${table} is not ours (table ${r.table})`);
   return problems;
 }
 

@@ -94,6 +94,14 @@ describe.skipIf(!isRoot)(`host NIC setup${isRoot ? '' : ` (skipped: ${ROOT_REASO
     expect(lines(await ipn(node.name, 'route', 'show', 'table', '260'))).toHaveLength(2);
   });
 
+  it('moves the vxnet\'s rule 1536 to the NIC\'s table, leaving no rule into the table it had before', async () => {
+    await ipn(node.name, 'rule', 'add', 'priority', '1536', 'from', NIC.network, 'lookup', '263');
+    const r = await setupHostNic(NIC, { netns: node.ns });
+    expect(r.actions.slice(-2)).toEqual(['rule 1536 from 172.22.0.0/24 lookup 260', 'delete rule from 172.22.0.0/24 lookup 263 (ours is table 260)']);
+    expect((await ipn(node.name, 'rule')).split('\n').filter((l) => l.startsWith('1536:'))).toEqual(['1536:\tfrom 172.22.0.0/24 lookup 260']);
+    expect((await setupHostNic(NIC, { netns: node.ns })).changed).toBe(false);
+  });
+
   it('leaves table N empty for a vlan NIC', async () => {
     await setupHostNic({ ...NIC, tunnelType: 'vlan' }, { netns: node.ns });
     // The table never had a route, so the kernel does not even know it: plain `ip route show table 260`

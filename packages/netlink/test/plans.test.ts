@@ -208,6 +208,19 @@ describe('host NIC plan', () => {
     ]);
   });
 
+  it('adds our rule before removing one of our network into another table, which would match first', () => {
+    const t260 = node.routes.filter((r) => r.table === 260);
+    const moved = { ...node, routes: t260, rules: node.rules.map((r) => (r.priority === 1536 ? { ...r, table: 261 } : r)) };
+    expect(planHostNic(moved, spec).ops.map((o) => o.args.join(' '))).toEqual([
+      'rule add priority 1536 from 172.22.0.0/24 table 260',
+      'rule del priority 1536 from 172.22.0.0/24 table 261',
+    ]);
+    expect(diffHostNic(moved, spec)).toEqual([
+      'rule 1536 from 172.22.0.0/24 lookup 260 present 0 times',
+      'rule 1536 from 172.22.0.0/24 lookup 261 is not ours (table 260)',
+    ]);
+  });
+
   it('finds the NIC by MAC in any case and fails clearly without one', () => {
     const t260 = { ...node, routes: node.routes.filter((r) => r.table === 260) };
     expect(planHostNic(t260, { ...spec, mac: '52:54:9E:D0:DD:96' }).ops).toEqual([]);
