@@ -22,6 +22,16 @@ describe('NICs', () => {
     expect((await store.listNics()).map((n) => n.nicId)).toEqual([nic(2).nicId]);
   });
 
+  it('keeps a VLAN bridge\'s DHCP lease with the record and refuses a malformed one, naming the field', async () => {
+    const store = openStore();
+    const dhcpLease = { address: '172.16.4.230', prefixLength: 24, leaseSec: 120, obtainedAt: '2026-01-01T00:00:00.000Z' };
+    await store.putNic(nic(1, { dhcpLease }));
+    expect((await store.getNic(nic(1).nicId))?.dhcpLease).toEqual(dhcpLease);
+    await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, leaseSec: 0 } }))).rejects.toThrow(/dhcpLease\.leaseSec/);
+    await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, address: 'x' } }))).rejects.toThrow(/dhcpLease\.address/);
+    await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, obtainedAt: 'soon' } }))).rejects.toBeInstanceOf(InvalidRecordError);
+  });
+
   it('binds the route table to the NIC and frees it with the record', async () => {
     const store = openStore();
     await store.putNic(nic(1));
