@@ -104,7 +104,7 @@ function bridgeLease(value: unknown): void {
     const n = o[field];
     if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > max) throw new ShapeError(`dhcpLease.${field} must be an integer from 1 to ${max}`);
   }
-  timestamp(o, 'obtainedAt');
+  if (Number.isNaN(Date.parse(String(o['obtainedAt'])))) throw new ShapeError('dhcpLease.obtainedAt is not an RFC 3339 time');
 }
 
 function pod(value: unknown): PodRecord {

@@ -29,7 +29,7 @@ describe('NICs', () => {
     expect((await store.getNic(nic(1).nicId))?.dhcpLease).toEqual(dhcpLease);
     await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, leaseSec: 0 } }))).rejects.toThrow(/dhcpLease\.leaseSec/);
     await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, address: 'x' } }))).rejects.toThrow(/dhcpLease\.address/);
-    await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, obtainedAt: 'soon' } }))).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(store.putNic(nic(2, { dhcpLease: { ...dhcpLease, obtainedAt: 'soon' } }))).rejects.toThrow(/dhcpLease\.obtainedAt/);
   });
 
   it('binds the route table to the NIC and frees it with the record', async () => {
