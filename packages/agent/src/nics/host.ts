@@ -3,7 +3,7 @@
  * failed setup leaves, and the route tables the kernel already uses.
  */
 
-import { bridgeName, cleanupHostNic, diffHostNic, nicLinkName, readSnapshot, setupHostNic } from '@hostnic/netlink';
+import { NIC_RULE_PRIORITY, bridgeName, cleanupHostNic, diffHostNic, nicLinkName, readSnapshot, setupHostNic } from '@hostnic/netlink';
 import type { HostNicResult, HostNicSpec } from '@hostnic/netlink';
 import type { NicPhase, NicRecord, VxnetInfo } from '../types.ts';
 import type { NicContext } from './context.ts';
@@ -65,15 +65,24 @@ export async function cleanupHost(ctx: NicContext, spec: HostNicSpec): Promise<v
 }
 
 /**
- * The table of the `br_<N>` bridge that already holds the NIC (N >= base), or undefined: a NIC adopted without
- * a record (e.g. the Go agent's, its LevelDB lost) keeps its table, bridge and rule 1536, so that its pods'
- * routes never point at a bridge with no port.
+ * The table a NIC adopted without a record (e.g. the Go agent's, its LevelDB lost) should keep, or undefined:
+ * N of the `br_<N>` that already holds it, else N of a `1536 from <its network> lookup N` rule whose bridge has
+ * no port (a setup cut off before the NIC joined). Keeping N leaves no bridge without its port and no rule of
+ * the vxnet into a table nothing serves.
  */
-export async function enslavedTable(ctx: NicContext, nicId: string): Promise<number | undefined> {
-  const snapshot = await readSnapshot({ netns: ctx.netns, parts: ['links'] });
+export async function adoptableTable(ctx: NicContext, nicId: string, network: string): Promise<number | undefined> {
+  const snapshot = await readSnapshot({ netns: ctx.netns, parts: ['links', 'rules'] });
+  const tableOf = (bridge: string | undefined): number | undefined => {
+    const n = Number(/^br_(\d+)$/.exec(bridge ?? '')?.[1]);
+    return Number.isInteger(n) && n >= ctx.routeTableBase ? n : undefined;
+  };
   const nic = snapshot.links.find((l) => l.kind !== 'bridge' && l.mac.toLowerCase() === nicId.toLowerCase());
-  const table = Number(/^br_(\d+)$/.exec(nic?.master ?? '')?.[1]);
-  return Number.isInteger(table) && table >= ctx.routeTableBase ? table : undefined;
+  const enslaved = tableOf(nic?.master);
+  if (enslaved !== undefined) return enslaved;
+  const portless = new Set(
+    snapshot.links.filter((b) => b.kind === 'bridge' && !snapshot.links.some((l) => l.master === b.name)).flatMap((b) => tableOf(b.name) ?? []),
+  );
+  return snapshot.rules.find((r) => r.priority === NIC_RULE_PRIORITY && r.src === network && r.table !== undefined && portless.has(r.table))?.table;
 }
 
 /**

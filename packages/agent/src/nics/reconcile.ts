@@ -17,7 +17,7 @@ import { claimTable, releaseStaleTables } from './create.ts';
 import type { NicContext } from './context.ts';
 import { errorText } from '@hostnic/runtime';
 import { NicError } from './errors.ts';
-import { enslavedTable, newRecord } from './host.ts';
+import { adoptableTable, newRecord } from './host.ts';
 import { describeNic } from './iaas-ops.ts';
 import { dropVanished, finishRelease } from './release.ts';
 import { repairNic } from './repair.ts';
@@ -184,7 +184,7 @@ async function reconcileVxnet(
           continue;
         }
         const vxnet = await vxnetInfo(ctx, vxnetId, signal);
-        record = await claimTable(ctx, (table) => newRecord(ctx, nicId, vxnet, table, 'Init'), await enslavedTable(ctx, nicId));
+        record = await claimTable(ctx, (table) => newRecord(ctx, nicId, vxnet, table, 'Init'), await adoptableTable(ctx, nicId, vxnet.network));
         summary.adopted.push(nicId);
         ctx.log.info('adopted NIC attached here without a record', { nicId, vxnetId, table: record.routeTable });
         continue;

@@ -52,6 +52,22 @@ describe.skipIf(!isRoot)('NicManager.reconcile against the sandbox', () => {
     expect(state.routes.filter((r) => r.table === 263)).toHaveLength(2);
   });
 
+  it('adopts a NIC whose setup stopped before it joined br_N (bridge without a port, rule 1536 into N) with table N', async () => {
+    const nicId = await attachedOrphan();
+    const ip = (...args: string[]) => h.sandbox.exec('node-1', ['ip', ...args]);
+    await ip('link', 'add', 'br_264', 'type', 'bridge');
+    await ip('link', 'set', 'br_264', 'up');
+    await ip('route', 'add', VXNET_A.network, 'dev', 'br_264', 'scope', 'link', 'table', '264');
+    await ip('rule', 'add', 'pref', '1536', 'from', VXNET_A.network, 'lookup', '264');
+    const summary = await h.manager().reconcile();
+    expect(summary).toMatchObject({ adopted: [nicId.toLowerCase()], errors: [] });
+    expect(await h.store.getNic(nicId)).toMatchObject({ phase: 'Succeeded', routeTable: 264, bridge: 'br_264' });
+    const state = await nodeState(h, 264);
+    expect(state.links.filter((l) => l.name.startsWith('br_')).map((l) => l.name)).toEqual(['br_264']);
+    expect(state.links.find((l) => l.name === 'hostnic_pods001')?.master).toBe('br_264');
+    expect(state.rules.filter((r) => r.priority === 1536).map((r) => r.table)).toEqual([264]);
+  });
+
   it('rebuilds a deleted br_260 of a Succeeded record', async () => {
     const manager = h.manager();
     const nic = await manager.ensureNic(VXNET_A);
