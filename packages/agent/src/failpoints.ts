@@ -10,7 +10,6 @@ export const FAILPOINTS = [
   'add:allocated',
   'add:nic-leased',
   'add:wired',
-  'add:arp-reply',
   'add:recorded',
   'del:intent',
   'del:unwired',

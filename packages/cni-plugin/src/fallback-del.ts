@@ -102,12 +102,14 @@ export async function cleanupLocally(spec: LocalCleanupSpec): Promise<LocalClean
     return report;
   }
   try {
-    const r = await unwirePod({ ifName: spec.ifName, hostVeth: spec.hostVeth, podIP: ip }, exec);
+    // The agent's ARP answer, a proxy entry, goes in the same process as the rule, from any device.
+    const r = await unwirePod({ ifName: spec.ifName, hostVeth: spec.hostVeth, podIP: ip, proxyArp: {} }, exec);
     report.hostRoutes = r.hostRoutes;
     report.rules = r.rules;
   } catch (e) {
-    report.errors.push(`removing host route and rule 1535: ${message(e)}`);
+    report.errors.push(`removing host route, rule 1535 and the proxy ARP entry: ${message(e)}`);
   }
+  // An ebtables arpreply is what an earlier release or the Go agent installed.
   try {
     const r = await removeArpReplies({ ip }, { ...exec, lockPath: spec.lockPath, lockTimeoutMs: spec.timeoutMs });
     report.arpReplies = r.deleted;

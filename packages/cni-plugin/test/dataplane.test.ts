@@ -177,7 +177,7 @@ describe.skipIf(!isRoot)('dataplane (root)', () => {
       expect([again.code, again.stdout]).toEqual([0, '']);
     });
 
-    it('DEL removes an ARP entry of the -i form (the agent fell back to it) as well', async () => {
+    it('DEL removes an ebtables ARP entry of the -i form (what an earlier agent installed) as well', async () => {
       await stopAgent();
       await startAgent(`172.22.${10 + seq}.10`, 'in');
       const p = await pod('1.0.0');

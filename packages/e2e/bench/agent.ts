@@ -1,46 +1,63 @@
 /**
- * Warm ADD/DEL through the bundled plugin against a real `hostnic-agent run` in a sandbox node, next to Node's
- * bare start-up and Debian's reference ptp + host-local, all launched the same way (`ip netns exec <node>`).
- * The node's NIC is attached by warm-up rounds first. Then pods per second with parallel ADDs. Prints figures,
- * asserts nothing, removes everything it made. Needs root; `HOSTNIC_BENCH_N` sequential rounds (default 40),
- * `HOSTNIC_BENCH_PARALLEL` pods at once (default 10).
+ * The pod path's figures in one run (issue 14), side by side with their references and goals: warm ADD and DEL
+ * through the bundled plugin against a real `hostnic-agent run` in a sandbox node (IPAM pools made by a real
+ * `hostnic-controller run`), Node's bare start-up and Debian's ptp + host-local, all launched the same way
+ * (`ip netns exec <node>`); 10 ADDs in parallel for both; agent RSS idle and with 110 pods; controller RSS idle;
+ * apiserver reads and writes per warm ADD and per DEL; the agent's longest event-loop stall during the rounds.
+ * Prints figures, asserts nothing, removes everything it made. Needs root. `HOSTNIC_BENCH_N` sequential rounds
+ * (default 30), `HOSTNIC_BENCH_PARALLEL` pods at once (default 10), `HOSTNIC_BENCH_PODS` for the RSS (110).
  */
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { run, startAgentCluster } from '../test/agent/harness.ts';
-import type { AgentCluster, PodRef, RunResult } from '../test/agent/harness.ts';
+import { run, startHostnicStack } from '../src/stack/index.ts';
+import type { HostnicStack, PodRef, RunResult } from '../src/stack/index.ts';
+import type { FigureRow } from './report.ts';
+import { atMost, countRequests, formatTable, metricValue, mib, ms, percentiles, ratio, stepMedians } from './report.ts';
 
-const N = Number(process.env['HOSTNIC_BENCH_N'] ?? 40);
+const N = Number(process.env['HOSTNIC_BENCH_N'] ?? 30);
 const PARALLEL = Number(process.env['HOSTNIC_BENCH_PARALLEL'] ?? 10);
+const PODS = Number(process.env['HOSTNIC_BENCH_PODS'] ?? 110);
 const REFERENCE = '/usr/lib/cni';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const METRICS_PORT = 19191;
+/** Today's 10-in-parallel rate (issue 14); the goal is four times it. */
+const PARALLEL_TODAY = 9.3;
 
 if (process.getuid?.() !== 0) {
   console.log('agent bench: needs root (network namespaces); skipped');
   process.exit(0);
 }
 
-function stats(samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return `mean ${mean.toFixed(1).padStart(6)} ms   p50 ${at(0.5).toFixed(1).padStart(6)} ms   p99 ${at(0.99).toFixed(1).padStart(6)} ms`;
-}
-
 async function timed(what: string, p: Promise<RunResult>): Promise<number> {
   const start = performance.now();
   const r = await p;
-  const ms = performance.now() - start;
+  const took = performance.now() - start;
   if (r.code !== 0) throw new Error(`${what} failed (${String(r.code)}): ${r.stdout} ${r.stderr}`);
-  return ms;
+  return took;
 }
 
-let cluster: AgentCluster | undefined;
+/** Resident set of a process, from /proc (bytes). */
+async function rss(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+/** Runs `count` operations at once; pods per second. */
+async function parallelRate(count: number, op: (i: number) => Promise<number>): Promise<number> {
+  const start = performance.now();
+  await Promise.all(Array.from({ length: count }, (_, i) => op(i)));
+  return (count * 1000) / (performance.now() - start);
+}
+
+let stack: HostnicStack | undefined;
 try {
-  cluster = await startAgentCluster({
+  stack = await startHostnicStack({
     prefix: `hb${randomBytes(2).toString('hex')}`,
     nodes: 1,
     agentsOn: ['node-1'],
@@ -48,16 +65,15 @@ try {
       { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
       { id: 'vxnet-pods001', cidr: '172.16.3.0/24' },
     ],
-    pools: ['vxnet-pods001'],
-    mapping: () => ({ Default: ['vxnet-pods001'] }),
-    blockSize: 26,
+    ipam: { kind: 'controller', vxnets: ['vxnet-pods001'], blockSize: 26, ipamConfig: { 'subnet-auto-assign': 'off', ipam: JSON.stringify({ Default: ['vxnet-pods001'] }) } },
   });
-  const c = cluster;
+  const c = stack;
   const agent = c.agent('node-1');
   const node = agent.node;
   const launcher = ['ip', 'netns', 'exec', node.netnsName];
-  const { ref: benchPod } = await c.createPod('node-1', 'bench', 'seq');
-  const ptpNetns = await c.sandbox.podNetns('node-1', 'bench-ptp');
+  const scrape = async (): Promise<string> =>
+    (await c.sandbox.exec('node-1', [process.execPath, '-e', `fetch('http://${node.ip}:${METRICS_PORT}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`])).stdout;
+
   const ptpConf = JSON.stringify({
     cniVersion: '1.0.0',
     name: 'bench-ptp',
@@ -65,65 +81,111 @@ try {
     ipMasq: false,
     ipam: { type: 'host-local', subnet: '10.201.0.0/16', dataDir: join(c.dir, 'host-local') },
   });
-  const ptpEnv = (command: string, id: string): Record<string, string> => ({
+  const ptpEnv = (command: string, id: string, netnsPath: string): Record<string, string> => ({
     PATH,
     CNI_COMMAND: command,
     CNI_CONTAINERID: id,
-    CNI_NETNS: ptpNetns.path,
+    CNI_NETNS: netnsPath,
     CNI_IFNAME: 'eth0',
     CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=ptp;K8S_POD_INFRA_CONTAINER_ID=${id}`,
     CNI_PATH: REFERENCE,
   });
+  const ptp = (command: string, id: string, netnsPath: string): Promise<RunResult> =>
+    run([...launcher, join(REFERENCE, 'ptp')], ptpEnv(command, id, netnsPath), ptpConf, c.dir);
   const haveReference = existsSync(join(REFERENCE, 'ptp')) && existsSync(join(REFERENCE, 'host-local'));
+  const ptpNetns = await c.sandbox.podNetns('node-1', 'bench-ptp');
 
-  const rows: Record<string, number[]> = {
-    'ip netns exec true (launch overhead)': [],
-    'node -e 0': [],
-    'hostnic ADD (warm NIC)': [],
-    'hostnic DEL': [],
-    'ptp+host-local ADD': [],
-    'ptp+host-local DEL': [],
-  };
+  const { ref: benchPod } = await c.createPod('node-1', 'bench', 'seq');
+  const agentPid = agent.child.process.pid;
+  const apiByAgent = (from: number): { reads: number; writes: number } =>
+    countRequests(c.kube.requestLog((e) => e.seq > from && e.user?.includes('hostnic-node') === true).map((e) => e.verb));
+  const lastSeq = (): number => c.kube.requestLog().at(-1)?.seq ?? 0;
+
+  const samples: Record<'launch' | 'node' | 'add' | 'del' | 'ptpAdd' | 'ptpDel', number[]> = { launch: [], node: [], add: [], del: [], ptpAdd: [], ptpDel: [] };
+  const api = { add: { reads: 0, writes: 0 }, del: { reads: 0, writes: 0 } };
+  let idleRss: number | undefined;
   for (let i = -3; i < N; i++) {
     // Three warm-up rounds attach the NIC and fill the page cache; they are not counted.
-    const add = (k: string, v: number): void => {
-      if (i >= 0) rows[k]?.push(v);
+    if (i === 0) {
+      idleRss = await rss(agentPid);
+      await scrape(); // prom-client resets the event-loop histogram at each scrape: the next one covers the rounds
+    }
+    const keep = (k: keyof typeof samples, v: number): void => {
+      if (i >= 0) samples[k].push(v);
     };
-    add('ip netns exec true (launch overhead)', await timed('true', run([...launcher, 'true'], { PATH }, '', c.dir)));
-    add('node -e 0', await timed('node -e 0', run([...launcher, process.execPath, '-e', '0'], { PATH }, '', c.dir)));
+    keep('launch', await timed('true', run([...launcher, 'true'], { PATH }, '', c.dir)));
+    keep('node', await timed('node -e 0', run([...launcher, process.execPath, '-e', '0'], { PATH }, '', c.dir)));
     const ref: PodRef = { ...benchPod, containerId: randomBytes(16).toString('hex') };
-    add('hostnic ADD (warm NIC)', await timed('hostnic ADD', agent.plugin('ADD', ref)));
-    add('hostnic DEL', await timed('hostnic DEL', agent.plugin('DEL', ref)));
+    let seq = lastSeq();
+    keep('add', await timed('hostnic ADD', agent.plugin('ADD', ref)));
+    const added = apiByAgent(seq);
+    seq = lastSeq();
+    keep('del', await timed('hostnic DEL', agent.plugin('DEL', ref)));
+    const deleted = apiByAgent(seq);
+    if (i >= 0) {
+      api.add.reads += added.reads;
+      api.add.writes += added.writes;
+      api.del.reads += deleted.reads;
+      api.del.writes += deleted.writes;
+    }
     if (haveReference) {
       const id = `ptp${i + 10}`;
-      const ptp = [...launcher, join(REFERENCE, 'ptp')];
-      add('ptp+host-local ADD', await timed('ptp ADD', run(ptp, ptpEnv('ADD', id), ptpConf, c.dir)));
-      add('ptp+host-local DEL', await timed('ptp DEL', run(ptp, ptpEnv('DEL', id), ptpConf, c.dir)));
+      keep('ptpAdd', await timed('ptp ADD', ptp('ADD', id, ptpNetns.path)));
+      keep('ptpDel', await timed('ptp DEL', ptp('DEL', id, ptpNetns.path)));
     }
   }
+  const stallS = metricValue(await scrape(), 'nodejs_eventloop_lag_max_seconds');
+  const addSteps = stepMedians(agent.child.output(), 'pod added');
+  const delSteps = stepMedians(agent.child.output(), 'pod deleted');
 
   const pods: PodRef[] = [];
-  for (let i = 0; i < PARALLEL; i++) pods.push((await c.createPod('node-1', 'bench', `par${i}`)).ref);
-  const addStart = performance.now();
-  await Promise.all(pods.map((p) => timed('parallel ADD', agent.plugin('ADD', p))));
-  const addMs = performance.now() - addStart;
-  const delStart = performance.now();
-  await Promise.all(pods.map((p) => timed('parallel DEL', agent.plugin('DEL', p))));
-  const delMs = performance.now() - delStart;
-
-  console.log(`agent bench: ${N} sequential rounds, ${process.execPath} ${process.version}, launcher ip netns exec`);
-  for (const [name, samples] of Object.entries(rows)) {
-    if (samples.length > 0) console.log(`  ${name.padEnd(40)} ${stats(samples)}`);
+  for (let i = 0; i < PODS; i++) pods.push((await c.createPod('node-1', 'bench', `many${i}`)).ref);
+  const hostnicAddRate = await parallelRate(PARALLEL, (i) => timed('parallel ADD', agent.plugin('ADD', pods[i] as PodRef)));
+  const hostnicDelRate = await parallelRate(PARALLEL, (i) => timed('parallel DEL', agent.plugin('DEL', pods[i] as PodRef)));
+  let ptpAddRate = Number.NaN;
+  let ptpDelRate = Number.NaN;
+  if (haveReference) {
+    const nets = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => c.sandbox.podNetns('node-1', `bench-ptp-par${i}`)));
+    ptpAddRate = await parallelRate(PARALLEL, (i) => timed('parallel ptp ADD', ptp('ADD', `par${i}`, nets[i]?.path ?? '')));
+    ptpDelRate = await parallelRate(PARALLEL, (i) => timed('parallel ptp DEL', ptp('DEL', `par${i}`, nets[i]?.path ?? '')));
   }
+  // The agent with PODS pods, added ten at a time.
+  for (let i = 0; i < pods.length; i += PARALLEL) {
+    await Promise.all(pods.slice(i, i + PARALLEL).map((p) => timed('ADD', agent.plugin('ADD', p))));
+  }
+  const fullRss = await rss(agentPid);
+  const controllerRss = await rss(c.controller?.process.pid);
+  for (let i = 0; i < pods.length; i += PARALLEL) {
+    await Promise.all(pods.slice(i, i + PARALLEL).map((p) => timed('DEL', agent.plugin('DEL', p))));
+  }
+
+  const add = percentiles(samples.add);
+  const del = percentiles(samples.del);
+  const nodeStart = percentiles(samples.node);
+  const ptpAdd = percentiles(samples.ptpAdd);
+  const ptpDel = percentiles(samples.ptpDel);
+  const perRound = (n: number): string => (N > 0 ? (n / N).toFixed(2) : 'n/a');
+  const rows: FigureRow[] = [
+    { figure: 'ADD p50 / p99', value: `${ms(add.p50)} / ${ms(add.p99)}`, reference: `node -e 0 ${ms(nodeStart.p50)}; ptp ${ms(ptpAdd.p50)}`, goal: '<= 1.25 x node -e 0', met: atMost(add.p50, 1.25 * nodeStart.p50) },
+    { figure: 'ADD / node -e 0 (p50)', value: ratio(add.p50, nodeStart.p50), reference: `ptp / node ${ratio(ptpAdd.p50, nodeStart.p50)}`, goal: '<= 1.25 x', met: atMost(add.p50 / nodeStart.p50, 1.25) },
+    { figure: 'DEL p50 / p99', value: `${ms(del.p50)} / ${ms(del.p99)}`, reference: `ptp DEL ${ms(ptpDel.p50)} / ${ms(ptpDel.p99)}`, goal: '<= ptp DEL', met: atMost(del.p50, ptpDel.p50) },
+    { figure: 'DEL / ptp DEL (p50)', value: ratio(del.p50, ptpDel.p50), reference: '', goal: '<= 1 x', met: atMost(del.p50 / ptpDel.p50, 1) },
+    { figure: `${PARALLEL} ADDs in parallel`, value: `${hostnicAddRate.toFixed(1)} pods/s`, reference: `ptp ${ptpAddRate.toFixed(1)} pods/s`, goal: `>= ${(4 * PARALLEL_TODAY).toFixed(1)} pods/s`, met: atMost(4 * PARALLEL_TODAY, hostnicAddRate) },
+    { figure: `${PARALLEL} DELs in parallel`, value: `${hostnicDelRate.toFixed(1)} pods/s`, reference: `ptp ${ptpDelRate.toFixed(1)} pods/s`, goal: '' },
+    { figure: 'agent RSS idle (warm NIC)', value: mib(idleRss), reference: '', goal: '<= 80 MiB', met: atMost(idleRss, 80 * 2 ** 20) },
+    { figure: `agent RSS with ${PODS} pods`, value: mib(fullRss), reference: '', goal: '<= 100 MiB', met: atMost(fullRss, 100 * 2 ** 20) },
+    { figure: 'controller RSS idle', value: mib(controllerRss), reference: '', goal: '<= 120 MiB', met: atMost(controllerRss, 120 * 2 ** 20) },
+    { figure: 'API reads / writes per warm ADD', value: `${perRound(api.add.reads)} / ${perRound(api.add.writes)}`, reference: 'Calico: 2 writes', goal: '0 round trips', met: api.add.reads + api.add.writes === 0 },
+    { figure: 'API reads / writes per DEL', value: `${perRound(api.del.reads)} / ${perRound(api.del.writes)}`, reference: '', goal: '' },
+    { figure: 'agent event-loop stall, max', value: stallS === undefined ? 'n/a' : ms(stallS * 1000), reference: 'lmdb sync commit: 2-17 ms each', goal: '' },
+  ];
+  console.log(`agent bench: ${N} sequential rounds, ${process.execPath} ${process.version}, launcher ip netns exec (itself ${ms(percentiles(samples.launch).p50)} p50)`);
+  console.log(formatTable(rows));
+  const steps = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`  agent's own steps, p50 ms: ADD ${steps(addSteps)}; DEL ${steps(delSteps)}`);
   if (!haveReference) console.log('  (ptp/host-local not installed: apt-get install containernetworking-plugins)');
-  console.log(
-    `  ${`${PARALLEL} ADDs in parallel`.padEnd(40)} ${addMs.toFixed(0).padStart(6)} ms   ${((PARALLEL * 1000) / addMs).toFixed(1)} pods/s`,
-  );
-  console.log(
-    `  ${`${PARALLEL} DELs in parallel`.padEnd(40)} ${delMs.toFixed(0).padStart(6)} ms   ${((PARALLEL * 1000) / delMs).toFixed(1)} pods/s`,
-  );
   const left = await c.handles();
   if (left.length > 0) console.log(`  (IPAM handles left: ${left.join(', ')})`);
 } finally {
-  await cluster?.close();
+  await stack?.close();
 }

@@ -108,10 +108,22 @@ export type { RouteSpec } from './routes.ts';
 export { ensureRoute, findRoutes, removeRoute, routeDelOp, routeFlushTableOp, routeMatches, routeReplaceOp } from './routes.ts';
 export type { RuleRemovalPlan, RuleSpec } from './rules.ts';
 export { ensureRule, isExactRule, planRuleRemoval, removeRule, ruleAddOp, ruleDelOp, ruleRemovalOps } from './rules.ts';
-export type { NeighbourSpec } from './neigh.ts';
-export { ensureNeighbour, findNeighbours, neighFlushOp, neighReplaceOp, removeNeighbour } from './neigh.ts';
+export type { NeighbourSpec, ProxyNeighbour } from './neigh.ts';
+export {
+  ensureNeighbour,
+  ensureProxyNeighbour,
+  findNeighbours,
+  listProxyNeighbours,
+  neighFlushOp,
+  neighReplaceOp,
+  parseProxyNeighbours,
+  proxyNeighFlushOp,
+  proxyNeighReplaceOp,
+  removeNeighbour,
+  removeProxyNeighbour,
+} from './neigh.ts';
 export type { ConfSetting, SysctlEntry, SysctlOptions } from './sysctl.ts';
-export { confSysctl, ipForwardSysctl, readSysctl, readSysctls, sysctlPath, writeSysctls } from './sysctl.ts';
+export { confSysctl, ipForwardSysctl, proxyDelaySysctl, readSysctl, readSysctls, sysctlPath, writeSysctls } from './sysctl.ts';
 
 export type { LockOptions, Locker } from './lock.ts';
 export { DEFAULT_LOCK_PATH, noLock, withFileLock } from './lock.ts';

@@ -8,9 +8,11 @@
  *    address, the permanent neighbour for 169.254.1.1 and the two routes. It runs without `-force`: every
  *    line depends on the link the first line creates, and after a failed `link add` (the name exists) the
  *    rest must not touch somebody else's interface.
- * 2. in the host namespace, `ip -force -batch -`: host end up, `/32` route (replace), rule 1535.
+ * 2. in the host namespace, `ip -force -batch -`: host end up, `/32` route (replace), rule 1535, and (with
+ *    `proxyArpDev`) the proxy neighbour entry that answers the vxnet's ARP requests for the pod IP.
  * Host sysctls are plain /proc/sys writes when the host is the calling process's namespace, or a shell
- * prelude of the second process otherwise. The ebtables ARP responder entry is separate (ebtables.ts).
+ * prelude of the second process otherwise. The older ARP answer, an ebtables arpreply entry, is ebtables.ts;
+ * CHECK still reads it for pods wired that way.
  *
  * @packageDocumentation
  */
@@ -24,7 +26,8 @@ import { CommandError, ExistsError, InvalidArgumentError, NetnsGoneError } from 
 import type { ExecOptions } from './exec.ts';
 import { addrReplaceOp } from './addresses.ts';
 import { findLink, linkDelOp, linkSetOp, vethAddOp, deleteLink } from './links.ts';
-import { neighReplaceOp } from './neigh.ts';
+import type { ProxyNeighbour } from './neigh.ts';
+import { listProxyNeighbours, neighReplaceOp, proxyNeighFlushOp, proxyNeighReplaceOp } from './neigh.ts';
 import { validateIfName } from './names.ts';
 import type { Netns } from './netns.ts';
 import { CURRENT_NETNS, assertLiveNetns, describeNetns, isLiveNetns } from './netns.ts';
@@ -34,7 +37,7 @@ import type { RuleSpec } from './rules.ts';
 import { isExactRule, removeRule, ruleAddOp, ruleRemovalOps } from './rules.ts';
 import { readSnapshot } from './snapshot.ts';
 import type { SysctlEntry } from './sysctl.ts';
-import { confSysctl, ipForwardSysctl, readSysctls, sysctlPrelude, writeSysctls } from './sysctl.ts';
+import { confSysctl, ipForwardSysctl, proxyDelaySysctl, readSysctls, sysctlPrelude, writeSysctls } from './sysctl.ts';
 import type { Link, Snapshot } from './types.ts';
 import { RouteTable } from './types.ts';
 
@@ -62,6 +65,11 @@ export interface PodWiringSpec {
   readonly hostMac?: string | undefined;
   /** MAC of the pod end; default random. */
   readonly podMac?: string | undefined;
+  /**
+   * The device whose proxy neighbour entry answers ARP for the pod IP (the vxnet's bridge `br_<table>`, which
+   * has the NIC's MAC); its proxy_delay is set to 0. Absent: no ARP answer is set up here.
+   */
+  readonly proxyArpDev?: string | undefined;
 }
 
 /** What was built (everything the CNI result needs, with no read-back). */
@@ -74,6 +82,7 @@ export interface PodWiring {
   readonly mtu: number;
   readonly hostMac: string;
   readonly podMac: string;
+  readonly proxyArpDev?: string | undefined;
 }
 
 /** The two processes of an ADD, as data (pure; see {@link planPodAdd}). */
@@ -99,6 +108,7 @@ function checkSpec(spec: PodWiringSpec): void {
   validateIfName(spec.ifName, 'ifName');
   validateIfName(spec.hostVeth, 'hostVeth');
   assertIPv4('podIP', spec.podIP);
+  if (spec.proxyArpDev !== undefined) validateIfName(spec.proxyArpDev, 'proxyArpDev');
 }
 
 /**
@@ -117,7 +127,7 @@ export function planPodAdd(spec: PodWiringSpec): PodAddPlan {
   const mtu = spec.mtu ?? DEFAULT_MTU;
   const hostMac = checkMac('hostMac', spec.hostMac ?? randomMac());
   const podMac = checkMac('podMac', spec.podMac ?? randomMac());
-  const { ifName, hostVeth, podIP } = spec;
+  const { ifName, hostVeth, podIP, proxyArpDev } = spec;
   const podOps: BatchOp[] = [
     vethAddOp({ name: ifName, mtu, mac: podMac, peerName: hostVeth, peerMac: hostMac, peerNetns: hostNetns }),
     linkSetOp(ifName, { up: true }),
@@ -136,8 +146,12 @@ export function planPodAdd(spec: PodWiringSpec): PodAddPlan {
     confSysctl(6, hostVeth, 'accept_ra', 0),
     ipForwardSysctl(1),
   ];
+  if (proxyArpDev !== undefined) {
+    hostOps.push(proxyNeighReplaceOp({ ip: podIP, dev: proxyArpDev }));
+    hostSysctls.push(proxyDelaySysctl(proxyArpDev));
+  }
   return {
-    wiring: { podNetns: spec.podNetns, hostNetns, ifName, hostVeth, podIP, mtu, hostMac, podMac },
+    wiring: { podNetns: spec.podNetns, hostNetns, ifName, hostVeth, podIP, mtu, hostMac, podMac, ...(proxyArpDev === undefined ? {} : { proxyArpDev }) },
     podOps,
     podPrelude: POD_PRELUDE,
     hostOps,
@@ -194,6 +208,7 @@ export async function wirePod(spec: PodWiringSpec, options?: WirePodOptions): Pr
     throw pod.error ?? new CommandError('pod-side batch failed', { argv: pod.argv });
   }
   let ruleAdded = false;
+  let proxyAdded = false;
   try {
     const current = wiring.hostNetns.kind === 'current';
     if (current) await writeSysctls(plan.hostSysctls, options);
@@ -204,10 +219,15 @@ export async function wirePod(spec: PodWiringSpec, options?: WirePodOptions): Pr
     });
     // Only a rule this call created is removed again; `already` means it was there before.
     ruleAdded = host.outcomes.some((o) => o.op.args[0] === 'rule' && o.status === 'ok');
+    proxyAdded = host.outcomes.some((o) => o.op.args[0] === 'neigh' && o.status !== 'failed');
     if (!host.ok) throw host.error ?? new CommandError('host-side batch failed', { argv: host.argv });
   } catch (e) {
     await undoPodLink(wiring, options);
     if (ruleAdded) await removeRule(podRule(wiring.podIP), { ...options, netns: wiring.hostNetns }).catch(() => undefined);
+    if (proxyAdded && wiring.proxyArpDev !== undefined) {
+      const flush = proxyNeighFlushOp({ ip: wiring.podIP, dev: wiring.proxyArpDev });
+      await applyBatch([flush], { ...options, netns: wiring.hostNetns }).catch(() => undefined);
+    }
     throw e;
   }
   return wiring;
@@ -234,6 +254,11 @@ export interface PodUnwireSpec {
    * because it may belong to a newer sandbox of the same pod.
    */
   readonly hostMac?: string | undefined;
+  /**
+   * The pod IP's proxy neighbour entry to remove (with the rule, in the same process; needs `podIP`): `{dev}`
+   * removes the entry on that device, `{}` on every device. Absent: proxy entries are left alone.
+   */
+  readonly proxyArp?: { readonly dev?: string | undefined } | undefined;
 }
 
 /** What DEL found and did. */
@@ -242,6 +267,8 @@ export interface PodUnwireResult {
   readonly hostLink: 'deleted' | 'absent' | 'kept' | 'skipped';
   readonly hostRoutes: number;
   readonly rules: number;
+  /** Whether the proxy entry removal ran (it does not say whether there was one). */
+  readonly proxyArp: 'flushed' | 'skipped';
 }
 
 /**
@@ -281,7 +308,7 @@ export async function unwirePod(spec: PodUnwireSpec, options?: ExecOptions): Pro
     hostRoutes = r.outcomes.filter((o, i) => i < host.routes.length && o.status === 'ok').length;
     if (ourLink) hostLink = r.outcomes.at(-1)?.status === 'ok' ? 'deleted' : 'absent';
   }
-  return { podLink, hostLink, hostRoutes, rules: host.rules };
+  return { podLink, hostLink, hostRoutes, rules: host.rules, proxyArp: host.proxyArp };
 }
 
 /** Host side of DEL: reads, removes rule 1535 exactly, and reports the routes and host end it saw. */
@@ -290,13 +317,14 @@ async function unwireHost(
   hostNetns: Netns,
   withLink: boolean,
   options: ExecOptions | undefined,
-): Promise<{ hostLink: PodUnwireResult['hostLink'] | 'ours'; routes: string[]; rules: number }> {
+): Promise<{ hostLink: PodUnwireResult['hostLink'] | 'ours'; routes: string[]; rules: number; proxyArp: PodUnwireResult['proxyArp'] }> {
+  if (spec.proxyArp && spec.podIP === undefined) throw new InvalidArgumentError('proxyArp', spec.proxyArp, 'needs podIP');
   const commands: string[][] = [];
   if (spec.podIP !== undefined) {
     commands.push(['rule', 'show'], ['route', 'show', 'table', 'main', 'exact', `${spec.podIP}/32`]);
   }
   if (withLink) commands.push(['addr', 'show']);
-  if (commands.length === 0) return { hostLink: 'skipped', routes: [], rules: 0 };
+  if (commands.length === 0) return { hostLink: 'skipped', routes: [], rules: 0, proxyArp: 'skipped' };
   const outcomes = await readBatch(commands, { ...options, netns: hostNetns });
   const value = (i: number): unknown => {
     const o = outcomes[i];
@@ -306,12 +334,14 @@ async function unwireHost(
   };
   let rules = 0;
   const routes: string[] = [];
+  let proxyArp: PodUnwireResult['proxyArp'] = 'skipped';
   if (spec.podIP !== undefined) {
-    const applied = await applyBatchOrThrow(ruleRemovalOps(parseRules(value(0)), podRule(spec.podIP)), {
-      ...options,
-      netns: hostNetns,
-    });
-    rules = applied.outcomes.filter((o) => o.status === 'ok').length;
+    const ruleOps = ruleRemovalOps(parseRules(value(0)), podRule(spec.podIP));
+    // The proxy entry goes in the same process as the rule.
+    const proxyOps = spec.proxyArp ? [proxyNeighFlushOp({ ip: spec.podIP, dev: spec.proxyArp.dev })] : [];
+    const applied = await applyBatchOrThrow([...ruleOps, ...proxyOps], { ...options, netns: hostNetns });
+    rules = applied.outcomes.filter((o, i) => i < ruleOps.length && o.status === 'ok').length;
+    if (proxyOps.length > 0) proxyArp = 'flushed';
     for (const r of parseRoutes(value(1))) if (spec.hostVeth !== undefined && r.dev === spec.hostVeth) routes.push(r.dst);
   }
   let hostLink: PodUnwireResult['hostLink'] | 'ours' = 'skipped';
@@ -319,7 +349,7 @@ async function unwireHost(
     const link = parseLinks(value(spec.podIP === undefined ? 0 : 2)).find((l) => l.name === spec.hostVeth);
     hostLink = !link ? 'absent' : sameMac(link.mac, spec.hostMac) ? 'ours' : 'kept';
   }
-  return { hostLink, routes, rules };
+  return { hostLink, routes, rules, proxyArp };
 }
 
 /** What CHECK verifies. */
@@ -333,6 +363,8 @@ export interface PodCheckSpec {
   readonly mtu?: number | undefined;
   /** Also check the ARP responder entry, in the form ADD installed (present exactly once). */
   readonly arpReply?: Omit<ArpReplyEntry, 'ip'> | undefined;
+  /** Also check the proxy neighbour entry on this device (present, with proxy_delay 0). */
+  readonly proxyArpDev?: string | undefined;
 }
 
 /** The outcome of CHECK. */
@@ -350,6 +382,8 @@ export interface PodObservedState {
   readonly hostSysctls: readonly (string | undefined)[];
   /** ARP responder entries for the pod IP, when they were read. */
   readonly arpReplies?: readonly ArpReplyEntry[] | undefined;
+  /** The host's proxy neighbour entries and the proxy device's proxy_delay, when they were read. */
+  readonly proxyArp?: { readonly entries: readonly ProxyNeighbour[]; readonly proxyDelay: string | undefined } | undefined;
 }
 
 /** Every mismatch between `state` and what ADD builds, pod side first, then the host (pure). */
@@ -408,6 +442,11 @@ export function diffPodState(state: PodObservedState, spec: PodCheckSpec): strin
     const n = state.arpReplies.filter((e) => sameArpReply(e, want)).length;
     if (n !== 1) problems.push(`host: ebtables arpreply for ${podIP} on ${want.dev} present ${n} times`);
   }
+  if (spec.proxyArpDev !== undefined && state.proxyArp) {
+    const dev = spec.proxyArpDev;
+    if (!state.proxyArp.entries.some((e) => e.ip === podIP && e.dev === dev)) problems.push(`host: proxy neighbour ${podIP} dev ${dev} missing`);
+    if (state.proxyArp.proxyDelay !== '0') problems.push(`host: ${dev} proxy_delay ${state.proxyArp.proxyDelay ?? 'missing'}, expected 0`);
+  }
   return problems;
 }
 
@@ -424,7 +463,8 @@ export async function checkPod(spec: PodCheckSpec, options?: CheckPodOptions): P
     const m = `pod: ${describeNetns(spec.podNetns)} is gone`;
     return { ok: false, mismatch: m, mismatches: [m] };
   }
-  const [pod, podRpFilter, host, hostSysctls, arpReplies] = await Promise.all([
+  const proxyDev = spec.proxyArpDev;
+  const [pod, podRpFilter, host, hostSysctls, arpReplies, proxyArp] = await Promise.all([
     readSnapshot({ ...options, netns: spec.podNetns, parts: ['links', 'addresses', 'routes', 'neighbours'], routeTable: RouteTable.main }),
     readSysctls([confSysctl(4, spec.ifName, 'rp_filter', 0).path], { ...options, netns: spec.podNetns }).then((v) => v[0]),
     readSnapshot({ ...options, netns: hostNetns, parts: ['links', 'routes', 'rules'], routeTable: RouteTable.main }),
@@ -437,8 +477,14 @@ export async function checkPod(spec: PodCheckSpec, options?: CheckPodOptions): P
       { ...options, netns: hostNetns },
     ),
     spec.arpReply ? listArpReplies({ ...options, netns: hostNetns }) : Promise.resolve(undefined),
+    proxyDev === undefined
+      ? Promise.resolve(undefined)
+      : Promise.all([
+          listProxyNeighbours({ ...options, netns: hostNetns }),
+          readSysctls([proxyDelaySysctl(proxyDev).path], { ...options, netns: hostNetns }).then((v) => v[0]),
+        ]).then(([entries, proxyDelay]) => ({ entries, proxyDelay })),
   ]);
-  const mismatches = diffPodState({ pod, host, podRpFilter, hostSysctls, arpReplies }, spec);
+  const mismatches = diffPodState({ pod, host, podRpFilter, hostSysctls, arpReplies, proxyArp }, spec);
   const firstMismatch = mismatches[0];
   return firstMismatch === undefined ? { ok: true } : { ok: false, mismatch: firstMismatch, mismatches };
 }

@@ -47,6 +47,16 @@ export function confSysctl(family: 4 | 6, iface: string, setting: ConfSetting, v
   };
 }
 
+/**
+ * `net.ipv4.neigh.<iface>.proxy_delay`: how long the kernel holds a broadcast ARP request before a proxy
+ * neighbour answers it (default 80 ticks, a random share of 0.8 s); 0 answers at once, as an ebtables
+ * arpreply did.
+ */
+export function proxyDelaySysctl(iface: string, value: number = 0): SysctlEntry {
+  validateIfName(iface);
+  return { path: `/proc/sys/net/ipv4/neigh/${iface}/proxy_delay`, value: String(value) };
+}
+
 /** `net.ipv4.ip_forward`. */
 export function ipForwardSysctl(value: 0 | 1 = 1): SysctlEntry {
   return { path: '/proc/sys/net/ipv4/ip_forward', value: String(value) };

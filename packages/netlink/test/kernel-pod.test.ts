@@ -195,7 +195,7 @@ describe.skipIf(!isRoot)(`pod wiring in throwaway namespaces${isRoot ? '' : ` (s
     const spawned: string[][] = [];
     const stop = onSpawn((argv) => spawned.push([...argv]));
     const r = await unwirePod({ podNetns: pod.ns, hostNetns: node.ns, ifName: 'eth0', hostVeth: VETH, podIP: POD_IP }).finally(stop);
-    expect(r).toEqual({ podLink: 'deleted', hostLink: 'skipped', hostRoutes: 0, rules: 1 });
+    expect(r).toEqual({ podLink: 'deleted', hostLink: 'skipped', hostRoutes: 0, rules: 1, proxyArp: 'skipped' });
     expect(spawned.length).toBeLessThanOrEqual(3);
     expect(lines(await ipn(pod.name, 'link')).filter((l) => /^\d+:/.test(l)).map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
     expect((await tryRun(['ip', '-n', node.name, 'link', 'show', VETH])).code).not.toBe(0);
@@ -206,6 +206,7 @@ describe.skipIf(!isRoot)(`pod wiring in throwaway namespaces${isRoot ? '' : ` (s
       hostLink: 'skipped',
       hostRoutes: 0,
       rules: 0,
+      proxyArp: 'skipped',
     });
     // Unchanged by DEL (32): the NIC setup.
     expect(await ipn(node.name, 'rule')).toContain('1536:\tfrom 172.22.0.0/24 lookup 260');
@@ -310,24 +311,28 @@ describe.skipIf(!isRoot)('pod wiring from inside the node namespace (netns <pid>
     return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
   }
 
-  it('costs two processes per ADD and builds the same state', async () => {
+  it('costs two processes per ADD (proxy ARP entry included) and three per DEL, and builds the same state', async () => {
     const node = await spaces.create('node', true);
     const pod = await spaces.create('pod');
     await buildNode(node.ns);
     await setupHostNic(NIC, { netns: node.ns });
     const podPath = `/var/run/netns/${pod.name}`;
-    const added = await inNode(node.name, 'add', podPath, 'eth0', VETH, POD_IP);
+    const bridge = bridgeName(NIC.table);
+    const added = await inNode(node.name, 'add', podPath, 'eth0', VETH, POD_IP, '', bridge);
     expect(added['ok']).toBe(true);
     const spawns = added['spawns'] as string[][];
     expect(spawns).toHaveLength(2);
     expect(spawns[0]?.[0]).toBe('nsenter');
     expect(spawns[1]).toEqual(['ip', '-force', '-batch', '-']);
     await sh(['ip', 'netns', 'exec', node.name, 'ping', '-c1', '-W2', POD_IP]);
-    const checked = await inNode(node.name, 'check', podPath, 'eth0', VETH, POD_IP);
+    expect(await ipn(node.name, 'neigh', 'show', 'proxy')).toContain(`${POD_IP} dev ${bridge} proxy`);
+    const checked = await inNode(node.name, 'check', podPath, 'eth0', VETH, POD_IP, '', bridge);
     expect(checked['check']).toEqual({ ok: true });
     const wiring = added['wiring'] as { hostMac: string };
-    const deleted = await inNode(node.name, 'del', podPath, 'eth0', VETH, POD_IP, wiring.hostMac);
-    expect(deleted['result']).toEqual({ podLink: 'deleted', hostLink: 'absent', hostRoutes: 0, rules: 1 });
+    const deleted = await inNode(node.name, 'del', podPath, 'eth0', VETH, POD_IP, wiring.hostMac, bridge);
+    expect(deleted['result']).toEqual({ podLink: 'deleted', hostLink: 'absent', hostRoutes: 0, rules: 1, proxyArp: 'flushed' });
+    expect(deleted['spawns']).toHaveLength(3);
     expect(await ipn(node.name, 'rule')).not.toContain(POD_IP);
+    expect(await ipn(node.name, 'neigh', 'show', 'proxy')).toBe('');
   });
 });

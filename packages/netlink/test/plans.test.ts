@@ -17,8 +17,10 @@ import {
   parseRules,
   planHostNic,
   planHostNicCleanup,
+  parseProxyNeighbours,
   planPodAdd,
   planRuleRemoval,
+  proxyNeighFlushOp,
   ruleRemovalOps,
 } from '../src/index.ts';
 import { batchArgv } from '../src/batch.ts';
@@ -80,6 +82,31 @@ describe('the ADD plan', () => {
     expect(p.wiring.hostMac).not.toBe(p.wiring.podMac);
     expect(() => planPodAdd({ podNetns: POD, ifName: 'eth0', hostVeth: 'vnic1', podIP: '10.0.0.300' })).toThrow();
     expect(() => planPodAdd({ podNetns: { kind: 'current' }, ifName: 'eth0', hostVeth: 'vnic1', podIP: '10.0.0.3' })).toThrow();
+  });
+
+  it('puts the proxy ARP entry in the host batch and zeroes the device\'s proxy_delay, without another process', () => {
+    const p = planPodAdd({ podNetns: POD, ifName: 'eth0', hostVeth: 'vnic1', podIP: '172.22.0.239', proxyArpDev: 'br_260' });
+    expect(batchText(p.hostOps).split('\n').at(-2)).toBe('neigh replace proxy 172.22.0.239 dev br_260');
+    expect(p.hostSysctls.at(-1)).toEqual({ path: '/proc/sys/net/ipv4/neigh/br_260/proxy_delay', value: '0' });
+    expect(p.wiring.proxyArpDev).toBe('br_260');
+    expect(() => planPodAdd({ podNetns: POD, ifName: 'eth0', hostVeth: 'vnic1', podIP: '10.0.0.3', proxyArpDev: 'br 1' })).toThrow(/proxyArpDev/);
+  });
+});
+
+describe('proxy neighbour entries', () => {
+  it('flushes by IP on one device or on all, and reads back only IPv4 entries', () => {
+    expect(batchText([proxyNeighFlushOp({ ip: '172.22.0.239', dev: 'br_260' }), proxyNeighFlushOp({ ip: '172.22.0.239' })])).toBe(
+      'neigh flush proxy to 172.22.0.239 dev br_260\nneigh flush proxy to 172.22.0.239\n',
+    );
+    expect(proxyNeighFlushOp({ ip: '172.22.0.239' }).tolerate).toEqual(['ENODEV']);
+    expect(
+      parseProxyNeighbours([
+        { dst: '172.22.0.239', dev: 'br_260', proxy: null },
+        { dst: 'fe80::1', dev: 'br_260', proxy: null },
+        { dst: '172.22.0.240' },
+      ]),
+    ).toEqual([{ ip: '172.22.0.239', dev: 'br_260' }]);
+    expect(parseProxyNeighbours({})).toEqual([]);
   });
 });
 

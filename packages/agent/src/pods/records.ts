@@ -6,9 +6,13 @@ import type { ArpReplyEntry, ArpReplyMatch } from '@hostnic/netlink';
 import type { PodRecord } from '../types.ts';
 
 export interface PodServiceRecord extends PodRecord {
-  /** Which arpreply form ADD installed; absent on records of other writers (DEL then removes by IP). */
-  arpMatch?: ArpReplyMatch;
-  /** The bridge (`logical-in`) or NIC link (`in`) the entry matches. */
+  /**
+   * How ADD set up the pod's ARP answer: `proxy`, a proxy neighbour entry on the bridge (this release), or the
+   * ebtables arpreply form earlier releases installed; absent on records of other writers (DEL then removes
+   * both kinds by IP).
+   */
+  arpMatch?: ArpReplyMatch | 'proxy';
+  /** The bridge (`proxy`, `logical-in`) or NIC link (`in`) of the answer. */
   arpDev?: string;
   /** MTU of the veth pair. */
   mtu?: number;
@@ -22,9 +26,15 @@ export function attachmentKey(containerId: string, ifName: string): string {
   return `${containerId}/${ifName}`;
 }
 
+/** The ebtables arpreply entry of a record wired by an earlier release, if that is its ARP answer. */
 export function arpOfRecord(record: PodServiceRecord): ArpReplyEntry | undefined {
-  if (record.arpMatch === undefined || record.arpDev === undefined) return undefined;
+  if (record.arpMatch === undefined || record.arpMatch === 'proxy' || record.arpDev === undefined) return undefined;
   return { match: record.arpMatch, dev: record.arpDev, ip: record.ip, mac: record.nicId };
+}
+
+/** The device of the record's proxy neighbour entry, if that is its ARP answer. */
+export function proxyArpDevOf(record: PodServiceRecord): string | undefined {
+  return record.arpMatch === 'proxy' ? record.arpDev : undefined;
 }
 
 /** The CNI result of a recorded attachment (also the answer to a repeated ADD). */

@@ -22,18 +22,19 @@ import {
   countArpReply,
   deleteLink,
   hostVethName,
-  installArpReply,
   listEbtablesChain,
+  listProxyNeighbours,
   netnsAtPath,
   podRule,
   readSnapshot,
   removeArpReplies,
   removeArpReply,
+  removeProxyNeighbour,
   removeRule,
   unwirePod,
   wirePod,
 } from '@hostnic/netlink';
-import type { ArpReplyEntry, ArpReplyMatch, Netns, PodWiring } from '@hostnic/netlink';
+import type { Netns, PodWiring } from '@hostnic/netlink';
 import { KeyedLock, UndoStack, describeUndoFailures } from '@hostnic/runtime';
 import { noFailpoint } from '../failpoints.ts';
 import type { Failpoint } from '../failpoints.ts';
@@ -47,8 +48,8 @@ import type { GoneReason, PodPresence } from './gone.ts';
 import { CniCode, PodError, messageOf, stepError } from './errors.ts';
 import { attachmentOfJournal, joinIps, journaledPod, journaledPods } from './journal.ts';
 import type { JournaledPod, PodIntentKind } from './journal.ts';
-import { arpOfRecord, attachmentKey, ipOfResult, resultOfRecord } from './records.ts';
-import { SweepLooks, orphansOf } from './sweep.ts';
+import { arpOfRecord, attachmentKey, ipOfResult, proxyArpDevOf, resultOfRecord } from './records.ts';
+import { SweepLooks, orphanId, orphansOf } from './sweep.ts';
 import type { KernelView, Orphan } from './sweep.ts';
 import type { PodServiceRecord } from './records.ts';
 import type { VxnetLookup } from './vxnets.ts';
@@ -179,8 +180,6 @@ export class PodService {
   readonly #locks = new KeyedLock();
   readonly #log: PodLogger;
   readonly #hostNetns: Netns;
-  /** The ARP entry form this kernel took last; a kernel that refuses `--logical-in` refuses it every time. */
-  #arpForm: ArpReplyMatch | undefined;
   readonly #gone = new GonePodTracker();
   readonly #failpoint: Failpoint;
   readonly #sweepLooks = new SweepLooks();
@@ -278,27 +277,17 @@ export class PodService {
       signal?.throwIfAborted();
 
       const podNetns = netnsAtPath(a.netns);
+      // The ARP answer for the vxnet is a proxy neighbour entry on the NIC's bridge, set up in the same host-side
+      // process as the route and rule (no ebtables, no lock).
+      const proxyArpDev = nic.bridge;
       const wiring: PodWiring = await step('wire-pod', CniCode.wiring, () =>
-        wirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: allocation.address, mtu: config.mtu }),
+        wirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: allocation.address, mtu: config.mtu, proxyArpDev }),
       );
       await journal({ hostMac: wiring.hostMac });
       await fp('add:wired');
       undo.push('unwire-pod', () =>
-        unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac }),
+        unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac, proxyArp: { dev: proxyArpDev } }),
       );
-
-      // Registered before the install: a failed install may still have inserted an entry (or the first of its
-      // two forms). The IP was just allocated to this handle, so every entry for it is ours.
-      const installed: { entry?: ArpReplyEntry } = {};
-      undo.push('remove-arp-reply', () =>
-        installed.entry ? removeArpReply(installed.entry, this.#ebtables()) : removeArpReplies({ ip: allocation.address }, this.#ebtables()),
-      );
-      const arp = await step('arp-reply', CniCode.arpReply, () =>
-        installArpReply({ ip: allocation.address, mac: nic.nicId, bridge: nic.bridge, nicLink: nic.linkName }, this.#ebtables(), this.#arpForm),
-      );
-      installed.entry = arp;
-      this.#arpForm = arp.match;
-      await fp('add:arp-reply');
 
       // Last before the record: a failed patch then has only node-local steps to undo, and a recorded pod
       // (which a repeated ADD answers from) always has its annotations.
@@ -323,14 +312,14 @@ export class PodService {
         podMac: wiring.podMac,
         createdAt: this.#now().toISOString(),
         ...(this.#o.bootId === undefined ? {} : { bootId: this.#o.bootId }),
-        arpMatch: arp.match,
-        arpDev: arp.dev,
+        arpMatch: 'proxy',
+        arpDev: proxyArpDev,
         mtu: wiring.mtu,
         ...(kubernetesPod ? {} : { kubernetesPod: false as const }),
       };
       await step('record', CniCode.datastore, () => store.putPod(record));
       await fp('add:recorded');
-      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, arp: arp.match, stepsMs: timings });
+      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, stepsMs: timings });
       return { result: resultOfRecord(record), vxnet: record.vxnetId };
     } catch (e) {
       // Aborted (the request's timeout, or the agent stopping): whatever step saw it, the runtime should retry.
@@ -421,16 +410,24 @@ export class PodService {
       if (ips.length > 0) await this.#step('record', CniCode.datastore, () => store.updateIntent(intent.id, { ips: joinIps(ips) }));
     }
 
+    // The record's ARP answer: a proxy entry (this release; removed with the rule, no ebtables), or the
+    // ebtables arpreply an earlier release or the Go agent installed.
     const arp = record ? arpOfRecord(record) : undefined;
+    const proxyDev = record ? proxyArpDevOf(record) : undefined;
     for (const [n, ip] of ips.entries()) {
-      if (arp && arp.ip === ip) {
+      let proxyArp: { dev?: string } | undefined;
+      if (proxyDev !== undefined && record?.ip === ip) {
+        proxyArp = { dev: proxyDev };
+      } else if (arp && arp.ip === ip) {
         await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReply(arp, this.#ebtables())));
       } else if (!(await this.#ipHeldByOther(ip, a))) {
-        // No record of the form: remove every entry for the IP, unless another attachment of this node has it.
+        // No record of the form: remove every answer for the IP of either kind, unless another attachment of
+        // this node has the IP.
         await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReplies({ ip }, this.#ebtables())));
+        proxyArp = {};
       }
       await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
-        unwirePod({ podNetns: n === 0 ? podNetns : undefined, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: ip, hostMac }),
+        unwirePod({ podNetns: n === 0 ? podNetns : undefined, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: ip, hostMac, proxyArp }),
       ));
     }
     if (ips.length === 0) {
@@ -511,6 +508,7 @@ export class PodService {
         hostVeth: record.hostVeth,
         podIP: record.ip,
         mtu: record.mtu ?? request.config.mtu,
+        proxyArpDev: proxyArpDevOf(record),
       }),
     );
     if (!outcome.ok) throw mismatch(outcome.mismatch);
@@ -599,14 +597,15 @@ export class PodService {
     });
     const found = orphansOf(kernel, await owned(), vethPrefix);
     const due = this.#sweepLooks.observe(found);
-    const still = new Set(orphansOf(kernel, await owned(), vethPrefix).map((o) => `${o.kind}:${o.key}`));
+    const still = new Set(orphansOf(kernel, await owned(), vethPrefix).map(orphanId));
     const removed: Orphan[] = [];
     const failed: string[] = [];
     for (const o of due) {
-      if (!still.has(`${o.kind}:${o.key}`)) continue;
+      if (!still.has(orphanId(o))) continue;
       try {
         if (o.kind === 'veth') await deleteLink(o.key, { netns: this.#hostNetns });
         else if (o.kind === 'rule') await removeRule(podRule(o.key), { netns: this.#hostNetns });
+        else if (o.kind === 'proxy-arp') await removeProxyNeighbour({ ip: o.key, dev: o.dev }, { netns: this.#hostNetns });
         else await removeArpReplies({ ip: o.key }, this.#ebtables());
         removed.push(o);
       } catch (e) {
@@ -619,6 +618,7 @@ export class PodService {
 
   async #kernelView(): Promise<KernelView> {
     const snap = await readSnapshot({ netns: this.#hostNetns, parts: ['links', 'rules'] });
+    const proxyArps = await listProxyNeighbours({ netns: this.#hostNetns });
     const listed = await listEbtablesChain('nat', 'PREROUTING', this.#ebtables());
     const arpReplies: { ip: string; mac: string }[] = [];
     for (const r of listed) {
@@ -632,6 +632,7 @@ export class PodService {
         .filter((r) => r.priority === 1535 && r.table === 254 && r.src === undefined && r.dst?.endsWith('/32') === true)
         .map((r) => (r.dst ?? '').slice(0, -3)),
       arpReplies,
+      proxyArps,
     };
   }
 

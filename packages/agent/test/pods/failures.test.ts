@@ -1,6 +1,6 @@
 /**
- * ADD failing at the steps after the wiring (ARP responder, Calico annotation, record): each answers its CNI
- * code and leaves nothing on the node, in IPAM or in the datastore.
+ * ADD failing at the steps after the wiring (Calico annotation, record) and at the ARP answer: each answers its
+ * CNI code and leaves nothing on the node, in IPAM or in the datastore.
  */
 
 import { chmod, readFile, writeFile } from 'node:fs/promises';
@@ -48,67 +48,39 @@ describe.skipIf(!isRoot)('PodService ADD failures after the wiring', () => {
     h = undefined;
   });
 
-  it('ARP responder step: ebtables inserts then fails → 103, every entry removed, nothing left', async () => {
-    if (!h) throw new Error('no harness');
-    // A real ebtables that does the insert and then reports failure: the worst case for the rollback,
-    // because the entries exist although the install "failed" (the fallback form gets inserted too).
-    const program = join(h.dir, 'ebtables-failing-insert');
-    await writeFile(
-      program,
-      [
-        '#!/bin/sh',
-        `echo "$*" >> ${join(h.dir, 'ebtables.log')}`,
-        'ebtables "$@" || exit $?',
-        'for arg in "$@"; do',
-        '  if [ "$arg" = "-I" ]; then echo "ebtables: simulated failure after the insert" >&2; exit 1; fi',
-        'done',
-        'exit 0',
-        '',
-      ].join('\n'),
-    );
-    await chmod(program, 0o755);
-    const service = h.serviceWith({ ebtablesProgram: program });
-    const pod = await h.podNetns('arp-fail');
-    const request = h.addRequest(pod);
-
-    const error = await addError(service.add(request));
-    expect(error.step).toBe('arp-reply');
-    expect(error.cniCode).toBe(CniCode.arpReply);
-    expect(error.cniCode).toBe(103);
-    expect(error.message).toMatch(/simulated failure/);
-    expect(error.message).not.toMatch(/rollback incomplete/);
-    // An entry really was inserted (the `-i` form where the kernel refuses `--logical-in`, else both), and the
-    // rollback deleted it.
-    const calls = (await readFile(join(h.dir, 'ebtables.log'), 'utf8')).split('\n');
-    expect(calls.filter((c) => c.includes(' -I PREROUTING') && / -i hostnic_/.test(c))).toHaveLength(1);
-    expect(calls.filter((c) => c.includes(' -D PREROUTING')).length).toBeGreaterThanOrEqual(1);
-    await expectNothingLeft(h, pod, request);
-
-    // The same attachment goes through once ebtables works again.
-    const { result } = await h.service.add(request);
-    expect(result.ips[0]?.address).toMatch(/^172\.16\.3\.\d+\/32$/);
-    expect(await arpReplyIps(h)).toHaveLength(1);
-  });
-
-  it('ARP responder step: ebtables refuses everything → 103, nothing left', async () => {
+  it('ARP answer: ADD, CHECK and DEL never call ebtables (one that refuses everything changes nothing)', async () => {
     if (!h) throw new Error('no harness');
     const program = join(h.dir, 'ebtables-refusing');
-    await writeFile(program, '#!/bin/sh\necho "ebtables: simulated refusal" >&2\nexit 1\n');
+    const log = join(h.dir, 'ebtables.log');
+    await writeFile(program, `#!/bin/sh\necho "$*" >> ${log}\necho "ebtables: simulated refusal" >&2\nexit 1\n`);
     await chmod(program, 0o755);
-    const pod = await h.podNetns('arp-refused');
+    const service = h.serviceWith({ ebtablesProgram: program });
+    const pod = await h.podNetns('arp-proxy');
     const request = h.addRequest(pod);
-    const error = await addError(h.serviceWith({ ebtablesProgram: program }).add(request));
-    expect(error.step).toBe('arp-reply');
-    expect(error.cniCode).toBe(103);
-    // The rollback goes through the same failing ebtables: the entry removal fails, so the intent is kept
-    // for the reconciler; everything else is undone.
-    expect(error.message).toMatch(/rollback incomplete: remove-arp-reply/);
+    const { result } = await service.add(request);
+    const ip = (result.ips[0]?.address ?? '').replace('/32', '');
+    expect(await arpReplyIps(h)).toEqual([ip]);
+    await service.check({ attachment: request.attachment, config: request.config, prevResult: result, timeoutMs: 30_000 });
+    await service.del({ attachment: request.attachment, config: request.config, prevResult: result, timeoutMs: 30_000 });
+    expect(await readFile(log, 'utf8').catch(() => '')).toBe('');
+    await expectNothingLeft(h, pod, request);
+  });
+
+  it('ARP answer: the vxnet\'s bridge is gone → wire-pod fails, nothing left', async () => {
+    if (!h) throw new Error('no harness');
+    // A warm NIC first, then its bridge vanishes under it: the proxy line of the host batch fails.
+    await h.service.add(h.addRequest(await h.podNetns('warm')));
+    const pod = await h.podNetns('no-bridge');
+    const request = h.addRequest(pod);
+    await h.sandbox.exec('node-1', ['ip', 'link', 'set', 'br_260', 'down']);
+    await h.sandbox.exec('node-1', ['ip', 'link', 'set', 'br_260', 'name', 'br_gone']);
+    const error = await addError(h.service.add(request));
+    expect(error.step).toBe('wire-pod');
+    expect(error.message).not.toMatch(/rollback incomplete/);
     const a = request.attachment;
-    expect(await h.ipamStore.listHandles()).toEqual([]);
-    expect((await nodeSnapshot(h)).links.filter((l) => l.name.startsWith('vnic'))).toEqual([]);
-    expect(await arpReplyIps(h)).toEqual([]);
     expect(await h.store.getPod(a.containerId, a.ifName)).toBeUndefined();
-    expect(h.store.snapshot().intents.map((i) => i.kind)).toEqual(['wire-pod']);
+    expect((await h.sandbox.exec(pod, ['ip', '-o', 'link', 'show', a.ifName])).code).not.toBe(0);
+    expect((await nodeSnapshot(h)).rules.filter((r) => r.priority === 1535)).toHaveLength(1);
   });
 
   it('datastore step: the pod record cannot be written → 104, nothing left', async () => {

@@ -7,7 +7,7 @@ import type { AddRequest, Attachment, PluginConfig } from '@hostnic/protocol';
 import { Ipam, MemoryIpamStore, newIPPool, podHandleId, podRangeOfVxnet } from '@hostnic/ipam';
 import { readSnapshot } from '@hostnic/netlink';
 import type { ArpReplyEntry, Snapshot } from '@hostnic/netlink';
-import { listEbtablesChain } from '@hostnic/netlink';
+import { listEbtablesChain, listProxyNeighbours } from '@hostnic/netlink';
 // Relative on purpose: the agent must not depend on the private sandbox package.
 import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
 import type { PodNamespace, SandboxNetwork } from '@hostnic/sandbox/cluster';
@@ -147,10 +147,16 @@ export async function nodeSnapshot(h: PodHarness): Promise<Snapshot> {
   return readSnapshot({ netns: h.sandbox.node('node-1').netns, parts: ['links', 'routes', 'rules'] });
 }
 
-/** arpreply entries in the node's nat PREROUTING of either form, as `ip` values. */
-export async function arpReplyIps(h: PodHarness): Promise<string[]> {
+/** arpreply entries (earlier releases' ARP answers) in the node's nat PREROUTING of either form, as `ip` values. */
+export async function ebtablesArpReplyIps(h: PodHarness): Promise<string[]> {
   const listed = await listEbtablesChain('nat', 'PREROUTING', { netns: h.sandbox.node('node-1').netns, lockPath: h.lockPath });
   return listed.filter((r) => r.options.get('-j') === 'arpreply').map((r) => r.options.get('--arp-ip-dst') ?? '?');
+}
+
+/** The IPs the node answers ARP for, one element per answer of either kind (proxy entry, ebtables arpreply). */
+export async function arpReplyIps(h: PodHarness): Promise<string[]> {
+  const proxies = await listProxyNeighbours({ netns: h.sandbox.node('node-1').netns });
+  return [...proxies.map((p) => p.ip), ...(await ebtablesArpReplyIps(h))];
 }
 
 /** Everything an ADD can leave behind, checked for one attachment. */

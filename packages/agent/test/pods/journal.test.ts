@@ -25,7 +25,7 @@ describe.skipIf(!isRoot)('pod journal: operations cut off at every step', () => 
   });
 
   it('lists every ADD and DEL step', () => {
-    expect(ADD_STEPS).toEqual(['add:intent', 'add:allocated', 'add:nic-leased', 'add:wired', 'add:arp-reply', 'add:recorded']);
+    expect(ADD_STEPS).toEqual(['add:intent', 'add:allocated', 'add:nic-leased', 'add:wired', 'add:recorded']);
     expect(DEL_STEPS).toEqual(['del:intent', 'del:unwired', 'del:released', 'del:record-deleted']);
   });
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installArpReply, removeArpReply } from '@hostnic/netlink';
-import { PodError, arpOfRecord } from '../../src/pods/index.ts';
+import { installArpReply, onSpawn } from '@hostnic/netlink';
+import { PodError } from '../../src/pods/index.ts';
 import type { PodServiceRecord } from '../../src/pods/index.ts';
-import { CONFIG, POD_VXNET, arpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
+import { CONFIG, POD_VXNET, arpReplyIps, ebtablesArpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
 
 describe.skipIf(!isRoot)('PodService against the sandbox', () => {
@@ -32,23 +32,20 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
 
     const record = (await h.store.getPod(request.attachment.containerId, 'eth0')) as PodServiceRecord | undefined;
     expect(record).toMatchObject({ ip, vxnetId: POD_VXNET.id, hostVeth: result.interfaces[1]?.name });
-    expect(['logical-in', 'in']).toContain(record?.arpMatch);
-    console.log(`arpreply form used: ${record?.arpMatch ?? '?'}`);
+    expect(record).toMatchObject({ arpMatch: 'proxy', arpDev: 'br_260' });
     expect(h.store.snapshot().intents).toEqual([]);
 
     const node = h.sandbox.node('node-1');
     expect(await h.sandbox.ping(pod, node.ip, { attempts: 3 })).toBe(true);
     expect(await h.sandbox.ping(pod, POD_VXNET.gateway, { attempts: 3 })).toBe(true);
-    // The VPC router reaching the pod IP needs the ARP responder on the NIC's bridge.
+    // The VPC router reaching the pod IP needs the ARP answer: the proxy entry on the NIC's bridge.
     expect(await h.sandbox.vpcPing(ip, { attempts: 3 })).toBe(true);
+    expect(await arpReplyIps(h)).toEqual([ip]);
     // Control: without the entry (and with the router's neighbour cache flushed) the router cannot reach it.
-    const arp = arpOfRecord(record as PodServiceRecord);
-    if (!arp) throw new Error('record has no arpreply form');
-    const ebtables = { netns: node.netns, lockPath: h.lockPath };
-    await removeArpReply(arp, ebtables);
+    await h.sandbox.exec('node-1', ['ip', 'neigh', 'del', 'proxy', ip, 'dev', 'br_260']);
     await h.sandbox.exec('vpc', ['ip', 'neigh', 'flush', 'to', ip]);
     expect(await h.sandbox.vpcPing(ip)).toBe(false);
-    await installArpReply({ ip, mac: record?.nicId ?? '', bridge: arp.match === 'logical-in' ? arp.dev : 'br_260', nicLink: arp.match === 'in' ? arp.dev : 'hostnic_pods001' }, ebtables);
+    await h.sandbox.exec('node-1', ['ip', 'neigh', 'add', 'proxy', ip, 'dev', 'br_260']);
     await h.sandbox.exec('vpc', ['ip', 'neigh', 'flush', 'to', ip]);
     expect(await h.sandbox.vpcPing(ip, { attempts: 3 })).toBe(true);
 
@@ -69,6 +66,40 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
 
     await h.service.del({ attachment: request.attachment, config: CONFIG, timeoutMs: 30_000 });
     expect(h.store.snapshot().intents).toEqual([]);
+  });
+
+  it('a warm ADD costs two processes and a DEL three, none of them ebtables or flock', async () => {
+    await h.service.add(h.addRequest(await h.podNetns('warm-up')));
+    const request = h.addRequest(await h.podNetns('counted'));
+    const spawned: string[][] = [];
+    const stop = onSpawn((argv) => spawned.push([...argv]));
+    try {
+      const { result } = await h.service.add(request);
+      expect(spawned).toHaveLength(2);
+      spawned.length = 0;
+      await h.service.del({ attachment: request.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+      expect(spawned).toHaveLength(3);
+    } finally {
+      stop();
+    }
+    expect(spawned.flat().filter((t) => /ebtables|flock/.test(t))).toEqual([]);
+  });
+
+  it('an earlier release\'s pod (ebtables arpreply in its record) passes CHECK, and DEL removes its entry', async () => {
+    const pod = await h.podNetns('upgraded');
+    const request = h.addRequest(pod);
+    const { result } = await h.service.add(request);
+    const a = request.attachment;
+    const record = (await h.store.getPod(a.containerId, a.ifName)) as PodServiceRecord;
+    // What the previous release left: the arpreply entry instead of the proxy entry, and its form in the record.
+    await h.sandbox.exec('node-1', ['ip', 'neigh', 'del', 'proxy', record.ip, 'dev', 'br_260']);
+    const old = await installArpReply({ ip: record.ip, mac: record.nicId, bridge: 'br_260', nicLink: 'hostnic_pods001' }, { netns: h.sandbox.node('node-1').netns, lockPath: h.lockPath });
+    await h.store.putPod({ ...record, arpMatch: old.match, arpDev: old.dev } as PodServiceRecord);
+    expect(await arpReplyIps(h)).toEqual([record.ip]);
+    await h.service.check({ attachment: a, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    await h.service.del({ attachment: a, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    expect(await ebtablesArpReplyIps(h)).toEqual([]);
+    expect(await arpReplyIps(h)).toEqual([]);
   });
 
   it('rolls back the IP when wiring fails (the pod netns does not exist) and leaves nothing', async () => {

@@ -3,7 +3,7 @@
  *
  * `canned` answers without touching the kernel (a fixed result), for tests that need no root. `wire` does
  * the pod's real wiring with @hostnic/netlink inside the given node namespace (veth, addresses, routes,
- * rule 1535, the ebtables ARP entry), so that chained plugins find real interfaces and DEL really removes
+ * rule 1535, the ARP answer on the NIC's bridge), so that chained plugins find real interfaces and DEL really removes
  * them. Knobs make an endpoint hang, fail, or report not ready.
  */
 
@@ -12,10 +12,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { rm } from 'node:fs/promises';
 import type { ArpReplyEntry, ArpReplyMatch, Netns } from '@hostnic/netlink';
 import {
+  applyBatchOrThrow,
+  bridgeAddOp,
   checkPod,
+  findLink,
   hostVethName,
   installArpReply,
   isLiveNetnsPath,
+  linkSetOp,
   namedNetns,
   netnsAtPath,
   removeArpReplies,
@@ -59,8 +63,8 @@ export interface FakeAgentOptions {
   /** First pod address handed out; later pods get the next ones. */
   firstIp?: string;
   /**
-   * wire: the form of the ebtables ARP responder entry, as the agent would be told it. Unset: the agent's
-   * way, `--logical-in` and `-i <NIC>` where ebtables refuses that (nft kernels without meta ibrname).
+   * wire: the pod's ARP answer. Unset: the agent's way, a proxy neighbour entry on the NIC's bridge (created
+   * in the node namespace when missing); an ebtables form: what an earlier release of the agent installed.
    */
   arpForm?: ArpReplyMatch;
 }
@@ -149,9 +153,15 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
     let arp: ArpReplyEntry | undefined;
     if (options.mode === 'wire' && nodeNs && lockPath) {
       try {
-        const w = await wirePod({ podNetns: netnsAtPath(a.netns), hostNetns: nodeNs, ifName: a.ifName, hostVeth, podIP: ip, mtu: body.config.mtu });
-        const target = { bridge: NIC_BRIDGE, nicLink: NIC_LINK, ip, mac: NIC_MAC };
-        arp = await installArpReply(target, { netns: nodeNs, lockPath }, options.arpForm);
+        const proxyArpDev = options.arpForm === undefined ? NIC_BRIDGE : undefined;
+        if (proxyArpDev !== undefined && !(await findLink(NIC_BRIDGE, { netns: nodeNs }))) {
+          await applyBatchOrThrow([bridgeAddOp(NIC_BRIDGE, { mac: NIC_MAC }), linkSetOp(NIC_BRIDGE, { up: true })], { netns: nodeNs });
+        }
+        const w = await wirePod({ podNetns: netnsAtPath(a.netns), hostNetns: nodeNs, ifName: a.ifName, hostVeth, podIP: ip, mtu: body.config.mtu, proxyArpDev });
+        if (options.arpForm !== undefined) {
+          const target = { bridge: NIC_BRIDGE, nicLink: NIC_LINK, ip, mac: NIC_MAC };
+          arp = await installArpReply(target, { netns: nodeNs, lockPath }, options.arpForm);
+        }
         podMac = w.podMac;
         hostMac = w.hostMac;
       } catch (e) {
@@ -173,8 +183,9 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
   async function release(r: PodRecord): Promise<void> {
     if (options.mode !== 'wire' || !nodeNs || !lockPath) return;
     const podNetns = r.attachment.netns !== '' && (await isLiveNetnsPath(r.attachment.netns)) ? netnsAtPath(r.attachment.netns) : undefined;
-    await unwirePod({ podNetns, hostNetns: nodeNs, ifName: r.attachment.ifName, hostVeth: r.hostVeth, podIP: r.ip, hostMac: r.hostMac });
-    await removeArpReplies({ ip: r.ip }, { netns: nodeNs, lockPath });
+    const proxyArp = r.arp ? undefined : { dev: NIC_BRIDGE };
+    await unwirePod({ podNetns, hostNetns: nodeNs, ifName: r.attachment.ifName, hostVeth: r.hostVeth, podIP: r.ip, hostMac: r.hostMac, proxyArp });
+    if (r.arp) await removeArpReplies({ ip: r.ip }, { netns: nodeNs, lockPath });
   }
 
   async function del(body: DelRequest): Promise<[number, unknown]> {
@@ -204,6 +215,7 @@ export async function startFakeAgent(options: FakeAgentOptions): Promise<FakeAge
         podIP: r.ip,
         mtu: body.config.mtu,
         arpReply: r.arp,
+        proxyArpDev: r.arp ? undefined : NIC_BRIDGE,
       });
       if (!c.ok) return [409, cniError(999, c.mismatch, c.mismatches.join('; '))];
     }

@@ -33,9 +33,11 @@ export async function rulesTo(ns: string, ip: string): Promise<string[]> {
     .filter((l) => l.includes(`to ${ip} `) || l.endsWith(`to ${ip}`) || l.includes(`to ${ip}\t`));
 }
 
+/** The node's ARP answers for `ip`, of either kind: proxy neighbour entries and (earlier releases') ebtables arpreply lines. */
 export async function arpReplies(ns: string, ip: string): Promise<string[]> {
+  const proxies = (await sh(['ip', '-n', ns, 'neigh', 'show', 'proxy', 'to', ip])).split('\n').filter((l) => l.trim() !== '');
   const out = await sh(inNetns(ns, ['ebtables', '-t', 'nat', '-L', 'PREROUTING']));
-  return out.split('\n').filter((l) => l.includes(`--arp-ip-dst ${ip} `) || l.endsWith(`--arp-ip-dst ${ip}`));
+  return [...proxies, ...out.split('\n').filter((l) => l.includes(`--arp-ip-dst ${ip} `) || l.endsWith(`--arp-ip-dst ${ip}`))];
 }
 
 export async function iptablesNat(ns: string): Promise<string> {

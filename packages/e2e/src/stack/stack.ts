@@ -475,16 +475,21 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
   }
 }
 
-/** What pods leave in a node namespace: pod links (veth host ends), rules at 1535, arpreply entries. */
+/**
+ * What pods leave in a node namespace: pod links (veth host ends), rules at 1535, ARP answers (proxy neighbour
+ * entries, and the ebtables arpreply entries earlier releases installed).
+ */
 export async function nodeLeftovers(sandbox: SandboxNetwork, node: string): Promise<{ links: string[]; rules: string[]; arp: string[] }> {
   const links = (await sandbox.exec(node, ['ip', '-o', 'link', 'show', 'type', 'veth'])).stdout
     .split('\n')
     .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1])
     .filter((n): n is string => n !== undefined && !n.startsWith('hostnic_') && n !== 'eth0');
   const rules = (await sandbox.exec(node, ['ip', 'rule', 'show'])).stdout.split('\n').filter((l) => l.startsWith('1535:'));
-  const arp = (await sandbox.exec(node, ['ebtables', '-t', 'nat', '-L', 'PREROUTING'])).stdout
+  const proxies = (await sandbox.exec(node, ['ip', 'neigh', 'show', 'proxy'])).stdout.split('\n').filter((l) => l.trim() !== '');
+  const arpreplies = (await sandbox.exec(node, ['ebtables', '-t', 'nat', '-L', 'PREROUTING'])).stdout
     .split('\n')
     .filter((l) => l.includes('arpreply'));
+  const arp = [...proxies, ...arpreplies];
   return { links, rules, arp };
 }
 

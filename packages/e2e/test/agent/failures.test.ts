@@ -1,6 +1,6 @@
 /**
  * End to end, as root: an ADD through the bundled plugin that fails at a step leaves nothing behind: no IPAM
- * handle, no agent record, no pod link, no rule 1535, no arpreply entry, and for a failed NIC step no NIC in
+ * handle, no agent record, no pod link, no rule 1535, no ARP answer, and for a failed NIC step no NIC in
  * the fake QingCloud. Faults come from the fake kube-apiserver (IPAM store), the fake QingCloud (CreateNics,
  * the AttachNics job) and a pod netns that is gone (wiring). Repeated ADD and DEL are idempotent.
  */

@@ -2,7 +2,7 @@
  * End to end, as root: agents on node-1 and node-2 (each its own `hostnic-agent run`), two pod vxnets mapped
  * by namespace (`a` → vxnet-pods001 through Default, `b` → the blocks of vxnet-pods002), pods wired by the
  * bundled plugin; the traffic matrix is checked with bounded pings and a UDP listener that shows the source
- * address a pod sees; then DEL of every pod leaves no handle, pod link, rule 1535 or arpreply entry.
+ * address a pod sees; then DEL of every pod leaves no handle, pod link, rule 1535 or ARP answer.
  */
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -97,7 +97,7 @@ describe.skipIf(!isRoot)('traffic matrix across two nodes and two vxnets (e2e)',
     }
   }, 40_000);
 
-  it('DEL of every pod leaves no handle, pod link, rule 1535 or arpreply entry; a second DEL succeeds', async () => {
+  it('DEL of every pod leaves no handle, pod link, rule 1535 or ARP answer; a second DEL succeeds', async () => {
     for (const p of pods.values()) {
       const del = await c().agent(p.node).plugin('DEL', p.ref);
       expect(del.code, `${del.stdout}\n${del.stderr}`).toBe(0);
