@@ -1,10 +1,13 @@
 /**
- * Failpoints: named steps where a crash test stops the agent. With `HOSTNIC_FAILPOINT=<step>` in its
- * environment the agent SIGKILLs itself when it reaches that step, so a test can restart it and check that the
- * journal finishes or undoes what was cut off. Unset (production), reaching a step costs one string compare.
+ * The agent's failpoints: the named steps where a crash test makes it SIGKILL itself (`HOSTNIC_FAILPOINT=<step>`,
+ * the mechanism is the runtime's), so that a restart can be checked to finish or undo what was cut off.
  */
+import { failpointFromEnv as failpointOf } from '@hostnic/runtime';
+import type { Failpoint as RuntimeFailpoint } from '@hostnic/runtime';
 
-/** Every named step, in the order an ADD, a DEL and the NIC work reach them. */
+export { UnknownFailpointError, noFailpoint } from '@hostnic/runtime';
+
+/** Every named step, in the order an ADD, a DEL, the NIC work and the spool replay reach them. */
 export const FAILPOINTS = [
   'add:intent',
   'add:allocated',
@@ -21,30 +24,15 @@ export const FAILPOINTS = [
   'nic:detached',
   'nic:deleted',
   'idle-release:begun',
+  'spool:released',
 ] as const;
 
 export type FailpointName = (typeof FAILPOINTS)[number];
 
 /** Called at each named step; resolves to go on. */
-export type Failpoint = (step: FailpointName) => void | Promise<void>;
+export type Failpoint = RuntimeFailpoint<FailpointName>;
 
-export const noFailpoint: Failpoint = () => undefined;
-
-export class UnknownFailpointError extends Error {
-  override name = 'UnknownFailpointError';
-}
-
-/**
- * The failpoint `HOSTNIC_FAILPOINT` names, or none. An unknown name is refused at start: a test that misspells
- * a step would otherwise pass without ever killing anything.
- */
-export function failpointFromEnv(env: Readonly<Record<string, string | undefined>>, kill: () => void = () => process.kill(process.pid, 'SIGKILL')): Failpoint {
-  const wanted = env['HOSTNIC_FAILPOINT'];
-  if (wanted === undefined || wanted === '') return noFailpoint;
-  if (!(FAILPOINTS as readonly string[]).includes(wanted)) {
-    throw new UnknownFailpointError(`HOSTNIC_FAILPOINT=${wanted} names no step; known: ${FAILPOINTS.join(', ')}`);
-  }
-  return (step) => {
-    if (step === wanted) kill();
-  };
+/** The failpoint `HOSTNIC_FAILPOINT` names, or none; an unknown name throws UnknownFailpointError. */
+export function failpointFromEnv(env: Readonly<Record<string, string | undefined>>, kill?: () => void): Failpoint {
+  return failpointOf(FAILPOINTS, env, kill);
 }

@@ -11,6 +11,8 @@ export type { Labels, MetricsOptions, RequestFamilies } from './metrics.ts';
 export { MAX_TIMER_MS, backoffDelay, checkDelay, every, sleep } from './timers.ts';
 export type { Periodic } from './timers.ts';
 export { KeyedLock } from './locks.ts';
+export { FAILPOINT_ENV, UnknownFailpointError, failpointFromEnv, noFailpoint } from './failpoints.ts';
+export type { Failpoint } from './failpoints.ts';
 export { UndoStack, describeUndoFailures } from './undo.ts';
 export type { UndoFailure } from './undo.ts';
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, newProgram, processIo, runProgram, stopSignal } from './cli.ts';

@@ -252,7 +252,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     log.info('reconcile done', { summary });
   };
   const replay = async (): Promise<void> => {
-    const r = await replaySpool(paths.spoolDir, pods);
+    const r = await replaySpool(paths.spoolDir, pods, { failpoint });
     if (r.released.length + r.bad.length + r.failed.length > 0) log.info('spool replayed', { ...r });
   };
   // The warm pool: the vxnets of every enabled IPPool (as last listed), each with its NIC kept attached.

@@ -7,6 +7,8 @@ import { mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProtocolSkewError, decodeSpooledRelease } from '@hostnic/protocol';
 import type { Attachment, CniResult, PluginConfig, SpooledRelease } from '@hostnic/protocol';
+import { noFailpoint } from '../failpoints.ts';
+import type { Failpoint } from '../failpoints.ts';
 import { messageOf } from './errors.ts';
 import type { PodService } from './service.ts';
 
@@ -31,12 +33,20 @@ export const SPOOL_DEFAULT_CONFIG: PluginConfig = {
   hairpin: false,
 };
 
-/** Performs the DEL of every spooled release; a missing directory is an empty spool. */
-export async function replaySpool(
-  dir: string,
-  pods: Pick<PodService, 'del'>,
-  config: PluginConfig = SPOOL_DEFAULT_CONFIG,
-): Promise<SpoolReplayResult> {
+export interface SpoolReplayOptions {
+  /** Used when DEL has no record (default SPOOL_DEFAULT_CONFIG). */
+  readonly config?: PluginConfig;
+  /** Crash tests: reached after a release is done and before its file is deleted. */
+  readonly failpoint?: Failpoint;
+}
+
+/**
+ * Performs the DEL of every spooled release; a missing directory is an empty spool. A file is deleted only after
+ * its DEL succeeded, so a crash in between replays it again, and DEL of what is gone already succeeds.
+ */
+export async function replaySpool(dir: string, pods: Pick<PodService, 'del'>, options: SpoolReplayOptions = {}): Promise<SpoolReplayResult> {
+  const config = options.config ?? SPOOL_DEFAULT_CONFIG;
+  const failpoint = options.failpoint ?? noFailpoint;
   const out: SpoolReplayResult = { released: [], bad: [], failed: [] };
   let names: string[];
   try {
@@ -69,6 +79,7 @@ export async function replaySpool(
       release.ip === undefined ? undefined : { interfaces: [], ips: [{ address: `${release.ip}/32` }], dns: {} };
     try {
       await pods.del(prevResult ? { attachment, config, prevResult, timeoutMs: 0 } : { attachment, config, timeoutMs: 0 });
+      await failpoint('spool:released');
       await unlink(path).catch(() => undefined);
       out.released.push(name);
     } catch (e) {
