@@ -19,6 +19,7 @@ import { ipamCommand } from './cli/ipam.ts';
 import { parseClusterConfig } from './config/cluster-config.ts';
 import type { ClusterConfig } from './config/cluster-config.ts';
 import { startController } from './daemon/controller.ts';
+import { controllerFailpointFromEnv } from './failpoints.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -84,6 +85,8 @@ interface RunOptions {
 }
 
 async function run(opts: RunOptions, io: CliIo): Promise<number> {
+  // First: a misspelt step must stop a crash test before anything is written.
+  const failpoint = controllerFailpointFromEnv(io.env);
   const log = createLogger({ level: chooseLevel(opts), fields: { component: 'controller' }, destination: { write: (line: string) => io.stderr(line) } });
   const rateLimit = opts.k8sApiQps === undefined ? undefined : { qps: opts.k8sApiQps, burst: opts.k8sApiBurst ?? Math.max(1, Math.ceil(opts.k8sApiQps)) };
   const { kc } = loadKubeConfig(opts.kubeconfig, io.env, { homeConfig: true, rateLimit });
@@ -120,6 +123,7 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
     ...metricsHost(opts.metricsBind, io.env),
     metrics,
     log,
+    failpoint,
   });
   log.info('hostnic-controller started', { identity, metricsPort: controller.port });
   await (io.stopSignal ?? stopSignal());

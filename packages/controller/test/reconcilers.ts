@@ -8,6 +8,7 @@ import { VxNetPoolReconciler } from '../src/vxnetpool/reconciler.ts';
 import type { VxNetPoolSyncResult } from '../src/vxnetpool/reconciler.ts';
 import { IPPoolReconciler } from '../src/ippool/reconciler.ts';
 import type { PodAddress } from '../src/vxnetpool/recovery.ts';
+import type { ControllerFailpoint } from '../src/failpoints.ts';
 
 export interface Reconcilers {
   readonly preparer: VxnetPreparer;
@@ -18,12 +19,22 @@ export interface Reconcilers {
   settle(maxRounds?: number): Promise<VxNetPoolSyncResult | undefined>;
 }
 
-export function reconcilers(h: Harness, options: { securityGroup?: string; clusterId?: string; pods?: () => PodAddress[] | undefined } = {}): Reconcilers {
+export interface ReconcilerOptions {
+  readonly securityGroup?: string;
+  readonly clusterId?: string;
+  readonly pods?: () => PodAddress[] | undefined;
+  /** Called between writes; one that never resolves stops the run there, as a SIGKILL would. */
+  readonly failpoint?: ControllerFailpoint;
+}
+
+export function reconcilers(h: Harness, options: ReconcilerOptions = {}): Reconcilers {
+  const failpoint = options.failpoint === undefined ? {} : { failpoint: options.failpoint };
   const preparer = new VxnetPreparer({
     iaas: h.iaas,
     securityGroup: clusterSecurityGroup({ iaas: h.iaas, securityGroup: options.securityGroup, clusterId: options.clusterId }),
     fence: openFence,
     jobTimeoutMs: 5_000,
+    ...failpoint,
   });
   const vxnetPool = new VxNetPoolReconciler({
     pools: h.pools,
@@ -31,8 +42,9 @@ export function reconcilers(h: Harness, options: { securityGroup?: string; clust
     iaas: preparer,
     events: h.events,
     podAddresses: options.pods ?? (() => []),
+    ...failpoint,
   });
-  const ippool = new IPPoolReconciler({ store: h.store, events: h.events, deletingResyncMs: 50 });
+  const ippool = new IPPoolReconciler({ store: h.store, events: h.events, deletingResyncMs: 50, ...failpoint });
   const ipam = new Ipam(h.store, { cooldownMs: 0, backoff: false });
   return {
     preparer,

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FINALIZER_IPPOOL, isBlockEmpty } from '@hostnic/ipam';
 import type { IPPool, IpamStore } from '@hostnic/ipam';
 import { IPPoolReconciler } from '../src/ippool/reconciler.ts';
@@ -94,6 +94,34 @@ describe('VxNetPool v-pool from the seed README (blockSize 27)', () => {
     expect(h.fake.requests({ action: 'AddSecurityGroupRules' })).toHaveLength(1);
     expect(h.fake.securityGroupRules().filter((x) => x.security_group_id === sg.security_group_id)).toHaveLength(1);
     expect(await h.store.listBlocks()).toHaveLength(8);
+  });
+
+  it('applies the security group at the next start when a run was killed between adding the rule and applying it', async () => {
+    const sg = h.fake.addSecurityGroup({ security_group_id: 'sg-killed' });
+    putVxNetPool(h.kube, [VXNET], 27);
+    // A SIGKILL: the run stops at the step and never goes on (its promise stays pending).
+    let killedAt!: (step: string) => void;
+    const hit = new Promise<string>((r) => (killedAt = r));
+    const killed = reconcilers(h, {
+      securityGroup: sg.security_group_id,
+      failpoint: (step) => {
+        if (step !== 'sg-rule:added') return undefined;
+        killedAt(step);
+        return new Promise<void>(() => undefined);
+      },
+    });
+    void killed.settle();
+    expect(await hit).toBe('sg-rule:added');
+    const group = (): { is_applied: number } | undefined => h.fake.securityGroups().find((g) => g.security_group_id === sg.security_group_id);
+    expect(group()?.is_applied).toBe(0);
+    expect(h.fake.requests({ action: 'ApplySecurityGroup' })).toHaveLength(0);
+
+    const again = reconcilers(h, { securityGroup: sg.security_group_id });
+    expect((await again.settle())?.ready).toBe(true);
+    await vi.waitFor(() => expect(group()?.is_applied).toBe(1));
+    expect(h.fake.requests({ action: 'AddSecurityGroupRules' })).toHaveLength(1);
+    expect(h.fake.requests({ action: 'ApplySecurityGroup' })).toHaveLength(1);
+    expect(h.fake.securityGroupRules().filter((x) => x.security_group_id === sg.security_group_id)).toHaveLength(1);
   });
 
   it('skips the security-group rule on clusters that are not QKE', async () => {

@@ -10,6 +10,8 @@
 import type { IaasClient, Nic } from '@hostnic/iaas-client';
 import { isNotFound } from '@hostnic/iaas-client';
 import type { Fence } from '../fence.ts';
+import { noFailpoint } from '../failpoints.ts';
+import type { ControllerFailpoint } from '../failpoints.ts';
 import { NotLeaderError, openFence } from '../fence.ts';
 import type { Logger } from '@hostnic/runtime';
 import { errorText, silentLogger } from '@hostnic/runtime';
@@ -37,6 +39,8 @@ export interface NicJanitorOptions {
   readonly vxnets?: readonly string[];
   /** NICs handled at the same time (default 4). */
   readonly concurrency?: number;
+  /** Crash tests: called between writes (failpoints.ts). */
+  readonly failpoint?: ControllerFailpoint;
 }
 
 export interface SweepSkip {
@@ -129,6 +133,7 @@ export class NicJanitor {
   readonly #fence: Fence;
   readonly #vxnets: readonly string[] | undefined;
   readonly #concurrency: number;
+  readonly #failpoint: ControllerFailpoint;
   #observations = new Map<string, NicObservation>();
   #busy = false;
   readonly #totals = emptyTotals();
@@ -154,6 +159,7 @@ export class NicJanitor {
     this.#fence = options.fence ?? openFence;
     this.#vxnets = options.vxnets === undefined ? undefined : [...options.vxnets];
     this.#concurrency = Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY);
+    this.#failpoint = options.failpoint ?? noFailpoint;
   }
 
   /** A copy of the running totals. */
@@ -321,6 +327,7 @@ export class NicJanitor {
         this.#observations.set(nicId, { firstSeen: watched.firstSeen, status: 'available', instanceId: '', detaching: true });
       }
       log.info('leaked NIC detached', { reason: action.reason });
+      await this.#failpoint('nic-cleanup:detached');
     }
 
     this.#fence.check('DeleteNics');

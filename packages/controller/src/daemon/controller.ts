@@ -20,6 +20,7 @@ import { CLUSTER_CONFIGMAP, NO_CLUSTER_CONFIG, parseClusterConfig } from '../con
 import type { ClusterConfig } from '../config/cluster-config.ts';
 import type { EventSink } from '../event-sink.ts';
 import { fenceOf } from '../fence.ts';
+import type { ControllerFailpoint } from '../failpoints.ts';
 import { clusterSecurityGroup } from '../iaas/security-group.ts';
 import type { SecurityGroupSource } from '../iaas/security-group.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -65,6 +66,8 @@ export interface ControllerOptions {
   readonly informerBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** Sees every write that passed the leader fence (tests). */
   readonly observeWrites?: (operation: string) => void;
+  /** Crash tests: called between writes (failpoints.ts, HOSTNIC_FAILPOINT). */
+  readonly failpoint?: ControllerFailpoint;
 }
 
 export interface RunningController {
@@ -251,6 +254,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     nicLeakGraceMs: options.nicLeakGraceMs,
     jobTimeoutMs: options.jobTimeoutMs,
     pendingResyncMs: options.pendingResyncMs,
+    failpoint: options.failpoint,
   });
 
   informers.vxnetpools.onEvent((e) => loops.route(routeVxNetPool(e)));

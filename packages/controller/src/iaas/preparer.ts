@@ -12,6 +12,8 @@ import type { IaasClient, Job, Vxnet } from '@hostnic/iaas-client';
 import { podRangeOfVxnet } from '@hostnic/ipam';
 import type { VxNetPodRange } from '@hostnic/ipam';
 import type { Fence } from '../fence.ts';
+import { noFailpoint } from '../failpoints.ts';
+import type { ControllerFailpoint } from '../failpoints.ts';
 import type { Logger } from '@hostnic/runtime';
 import { errorText, silentLogger } from '@hostnic/runtime';
 import { hostnicNameOf } from './names.ts';
@@ -62,6 +64,8 @@ export interface PreparerOptions {
   /** Bound of the job waits of a release (default 60 s). */
   readonly jobTimeoutMs?: number;
   readonly now?: () => number;
+  /** Crash tests: called between writes (failpoints.ts). */
+  readonly failpoint?: ControllerFailpoint;
 }
 
 interface Described {
@@ -109,6 +113,9 @@ export class VxnetPreparer {
   readonly #vipsReady = new Map<string, number>();
   readonly #ruleReady = new Map<string, string>();
   readonly #vipJobs = new Map<string, PendingJob>();
+  /** Security groups this process submitted ApplySecurityGroup on (which puts every rule then present in force). */
+  readonly #appliedGroups = new Set<string>();
+  readonly #failpoint: ControllerFailpoint;
   readonly #ruleJobs = new Map<string, PendingJob>();
   /** IaaS calls that failed, for metrics. */
   errors = 0;
@@ -121,6 +128,7 @@ export class VxnetPreparer {
     this.#refreshMs = options.refreshMs ?? 10 * 60_000;
     this.#jobTimeoutMs = options.jobTimeoutMs ?? 60_000;
     this.#now = options.now ?? Date.now;
+    this.#failpoint = options.failpoint ?? noFailpoint;
   }
 
   /** Forgets cached results so that the next `prepare` looks at the IaaS again (after a spec change). */
@@ -285,6 +293,7 @@ export class VxnetPreparer {
       { vxnetId, vipName: name, vipRange: `${range.ipStart}-${range.ipEnd}`, count: range.size },
       signal,
     );
+    await this.#failpoint('vips:submitted');
     this.#vipJobs.set(vxnetId, { jobId: job.jobId, since: this.#now() });
     this.#log.info('allocating VIPs for the pod range', { vxnet: vxnetId, name, range: `${range.ipStart}-${range.ipEnd}`, job: job.jobId });
     return { vxnetId, ready: false, reason: PrepReason.VipsPending, message: `AllocateVips job ${job.jobId ?? '?'} for ${name} submitted` };
@@ -307,10 +316,6 @@ export class VxnetPreparer {
     if (this.#ruleReady.get(vxnetId) === securityGroup) return undefined;
     const pending = this.#ruleJobs.get(key);
     const found = await this.#findRule(range, securityGroup, signal);
-    if (found !== undefined && pending === undefined) {
-      this.#ruleReady.set(vxnetId, securityGroup);
-      return undefined;
-    }
     if (pending !== undefined) {
       const word = await this.#jobWord(pending.jobId, signal);
       if (word === 'running') {
@@ -324,6 +329,16 @@ export class VxnetPreparer {
         this.#ruleReady.set(vxnetId, securityGroup);
         return undefined;
       }
+    } else if (found !== undefined) {
+      // A rule found before this process applied its group may come from a run killed between
+      // AddSecurityGroupRules and ApplySecurityGroup, i.e. not in force. Applying once more per start is
+      // harmless; the vxnet stays ready meanwhile, as a restart must not turn a complete pool unready.
+      if (!this.#appliedGroups.has(securityGroup)) {
+        const job = await this.#apply(securityGroup, signal);
+        this.#log.info('applied the security group again after a start', { vxnet: vxnetId, securityGroup, job: job.jobId });
+      }
+      this.#ruleReady.set(vxnetId, securityGroup);
+      return undefined;
     }
     this.#fence.check('AddSecurityGroupRules');
     await this.#iaas.addSecurityGroupRules(
@@ -342,11 +357,20 @@ export class VxnetPreparer {
       },
       signal,
     );
-    this.#fence.check('ApplySecurityGroup');
-    const job = await this.#iaas.applySecurityGroup(securityGroup, { signal });
+    await this.#failpoint('sg-rule:added');
+    const job = await this.#apply(securityGroup, signal);
     this.#ruleJobs.set(key, { jobId: job.jobId, since: this.#now() });
     this.#log.info('added the security-group rule for the vxnet', { vxnet: vxnetId, securityGroup, cidr: range.network, job: job.jobId });
     return { vxnetId, ready: false, reason: PrepReason.SecurityGroupRulePending, message: `rule ${hostnicNameOf(vxnetId)} added to ${securityGroup}, ApplySecurityGroup job ${job.jobId ?? '?'} submitted` };
+  }
+
+  /** Submits ApplySecurityGroup; every rule the group holds now is in force once its job is done. */
+  async #apply(securityGroup: string, signal: AbortSignal | undefined): Promise<{ jobId?: string | undefined }> {
+    this.#fence.check('ApplySecurityGroup');
+    const job = await this.#iaas.applySecurityGroup(securityGroup, { signal });
+    this.#appliedGroups.add(securityGroup);
+    await this.#failpoint('sg-rule:applied');
+    return job;
   }
 
   /**
@@ -362,6 +386,7 @@ export class VxnetPreparer {
       if (job.jobId !== undefined) await this.#iaas.waitJob(job.jobId, { timeoutMs: this.#jobTimeoutMs, signal });
       const left = await this.#iaas.describeVips({ vxnets: [vxnetId], vipName: name }, { signal });
       if (left.length > 0) return { done: false, message: `${left.length} VIPs named ${name} are still there after ReleaseVips` };
+      await this.#failpoint('drain:vips-released');
     }
     this.#vipsReady.delete(vxnetId);
     this.#vipJobs.delete(vxnetId);

@@ -16,6 +16,8 @@ import {
   poolUtilisation,
 } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
+import { noFailpoint } from '../failpoints.ts';
+import type { ControllerFailpoint } from '../failpoints.ts';
 import { canonicalJson } from '../json.ts';
 import type { Logger } from '@hostnic/runtime';
 import { silentLogger } from '@hostnic/runtime';
@@ -31,6 +33,8 @@ export interface IPPoolReconcilerOptions {
   readonly cooldownMs?: number;
   /** Revisit of a pool being deleted that still holds addresses (default 10 s). */
   readonly deletingResyncMs?: number;
+  /** Crash tests: called between writes (failpoints.ts). */
+  readonly failpoint?: ControllerFailpoint;
 }
 
 export interface IPPoolSyncResult {
@@ -67,11 +71,13 @@ export class IPPoolReconciler {
   readonly #o: IPPoolReconcilerOptions;
   readonly #log: Logger;
   readonly #now: () => Date;
+  readonly #failpoint: ControllerFailpoint;
 
   constructor(options: IPPoolReconcilerOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
     this.#now = options.now ?? (() => new Date());
+    this.#failpoint = options.failpoint ?? noFailpoint;
   }
 
   async sync(name: string): Promise<IPPoolSyncResult> {
@@ -94,6 +100,7 @@ export class IPPoolReconciler {
         metadata: { ...pool.metadata, labels, finalizers: [...finalizers.filter((f) => f !== FINALIZER_IPPOOL), FINALIZER_IPPOOL] } as PoolMeta,
       };
       current = await store.updatePool(updated, current.version);
+      await this.#failpoint('ippool:finalizer');
     }
     await this.#writeStatus(current);
     return { deletedBlocks: [], finalized: false };
@@ -152,6 +159,7 @@ export class IPPoolReconciler {
       await this.#writeStatus(current).catch(() => undefined);
       return { requeueAfterMs: this.#o.deletingResyncMs ?? 10_000, deletedBlocks: deleted, finalized: false };
     }
+    if (deleted.length > 0) await this.#failpoint('ippool:blocks-deleted');
     const fresh = await store.getPool(name);
     if (fresh === undefined) return { deletedBlocks: deleted, finalized: true };
     const meta = metaOf(fresh.object);

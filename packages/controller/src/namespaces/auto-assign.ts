@@ -20,6 +20,8 @@ import {
 } from '@hostnic/ipam';
 import type { BlockState } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
+import { noFailpoint } from '../failpoints.ts';
+import type { ControllerFailpoint } from '../failpoints.ts';
 import type { Logger } from '@hostnic/runtime';
 import { silentLogger } from '@hostnic/runtime';
 import { ConditionType } from '../resources/conditions.ts';
@@ -45,6 +47,8 @@ export interface AutoAssignOptions {
   readonly log?: Logger;
   /** Retry of a namespace that found no free block or a pool not ready yet (default 30 s). */
   readonly retryMs?: number;
+  /** Crash tests: called between writes (failpoints.ts). */
+  readonly failpoint?: ControllerFailpoint;
 }
 
 export interface AutoAssignResult {
@@ -136,6 +140,7 @@ export class NamespaceAutoAssigner {
         if (e instanceof ConflictError) return { changed: false, requeueAfterMs: 0 };
         throw e;
       }
+      await (this.#o.failpoint ?? noFailpoint)('mapping:written');
       this.#config = decision.config;
       if (decision.added !== undefined) {
         this.#o.events.event(namespaceRef(name, ns?.uid), 'Normal', 'SubnetAssigned', `block ${decision.added} assigned to namespace ${name} (auto mode)`);

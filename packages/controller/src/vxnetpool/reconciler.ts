@@ -21,6 +21,8 @@ import type { ConditionInput } from '../resources/conditions.ts';
 import { ConditionType, removeCondition, setCondition } from '../resources/conditions.ts';
 import type { VxNetPoolClient, VxNetPoolObject, VxNetPoolStatusBody } from '../resources/vxnetpool.ts';
 import type { EventSink } from '../event-sink.ts';
+import { noFailpoint } from '../failpoints.ts';
+import type { ControllerFailpoint } from '../failpoints.ts';
 import { vxnetPoolRef } from '../event-sink.ts';
 import type { VxnetPrep } from '../iaas/preparer.ts';
 import { PrepReason } from '../iaas/preparer.ts';
@@ -48,6 +50,8 @@ export interface VxNetPoolReconcilerOptions {
   readonly readyResyncMs?: number;
   /** Resync while something is pending in the IaaS (default 3 s). */
   readonly pendingResyncMs?: number;
+  /** Crash tests: called between writes (failpoints.ts). */
+  readonly failpoint?: ControllerFailpoint;
 }
 
 /** The outcome of one sync. */
@@ -113,6 +117,7 @@ export class VxNetPoolReconciler {
   readonly #o: VxNetPoolReconcilerOptions;
   readonly #log: Logger;
   readonly #now: () => Date;
+  readonly #failpoint: ControllerFailpoint;
   /** Last reason per vxnet, so that events are emitted on transitions, not on every sync. */
   readonly #lastReason = new Map<string, string>();
 
@@ -120,6 +125,7 @@ export class VxNetPoolReconciler {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
     this.#now = options.now ?? (() => new Date());
+    this.#failpoint = options.failpoint ?? noFailpoint;
   }
 
   async sync(name: string, signal?: AbortSignal): Promise<VxNetPoolSyncResult | undefined> {
@@ -247,6 +253,7 @@ export class VxNetPoolReconciler {
       const created = (await this.#o.store.createPool(pool)).object;
       this.#o.events.event(ref, 'Normal', 'IPPoolCreated', `IPPool ${pool.metadata.name} created: ${pool.spec.cidr}, pods ${pool.spec.rangeStart ?? ''}-${pool.spec.rangeEnd ?? ''}, blocks /${pool.spec.blockSize ?? ''}`);
       this.#log.info('IPPool created', { pool: pool.metadata.name, cidr: pool.spec.cidr });
+      await this.#failpoint('ippool:created');
       return created;
     } catch (e) {
       if (!(e instanceof AlreadyExistsError)) throw e;
@@ -270,7 +277,8 @@ export class VxNetPoolReconciler {
     const pods = this.#o.podAddresses();
     if (pods === undefined) return false;
     const handles = (await this.#o.store.listHandles()).map((h) => h.object.metadata.name);
-    for (const block of blocks) {
+    for (const [i, block] of blocks.entries()) {
+      if (i > 0) await this.#failpoint('blocks:partial');
       const { block: recovered, recovered: taken, conflicts } = recoverBlock(block, pods, handles, this.#now());
       try {
         await this.#o.store.createBlock(recovered);
@@ -315,6 +323,7 @@ export class VxNetPoolReconciler {
           this.#o.events.event(ref, 'Warning', 'VxnetReleasePending', `vxnet ${name}: ${released.message}`);
           continue;
         }
+        await this.#failpoint('drain:iaas-released');
         await this.#o.store.deletePool(name);
         this.#lastReason.delete(name);
         this.#o.events.event(ref, 'Normal', 'VxnetRemoved', `vxnet ${name} is empty: ${released.message}; IPPool ${name} deleted`);
