@@ -3,8 +3,9 @@
  * kube-apiserver), for end-to-end tests, benchmarks and the demo.
  */
 export { AGENT_CLI, CONTROLLER_CLI, PLUGIN, REPO, WiredPods, agentRunArgv, nodeLeftovers, runPlugin, startHostnicStack } from './stack.ts';
-export type { HostnicStack, NodeAgent, PluginRunOptions, PodRef, StackIpam, StackOptions, WiredPod } from './stack.ts';
-export { run, socketGet, startChild, until } from './processes.ts';
+export type { ControllerProcess, HostnicStack, NodeAgent, PluginRunOptions, PodRef, StackIpam, StackOptions, WiredPod } from './stack.ts';
+export { portGet, run, socketGet, startChild, until } from './processes.ts';
+export type { RestartOptions, Restartable } from './restartable.ts';
 export type { Child, RunResult } from './processes.ts';
 export { RELAY_SCRIPT, unixBridge } from './relay.ts';
 export { writeAgentConfigs } from './agent-files.ts';

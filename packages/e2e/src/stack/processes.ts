@@ -89,8 +89,18 @@ export function run(argv: readonly string[], env: NodeJS.ProcessEnv, input: stri
 
 /** GET on the agent's unix socket; undefined while nothing listens there. */
 export function socketGet(socketPath: string, path: string): Promise<{ status: number; body: unknown } | undefined> {
+  return httpGet({ socketPath }, path);
+}
+
+/** GET on a loopback port (the controller's metrics port); undefined while nothing listens there. */
+export function portGet(port: number, path: string): Promise<{ status: number; body: unknown } | undefined> {
+  return httpGet({ host: '127.0.0.1', port }, path);
+}
+
+/** The body parsed as JSON when it is JSON, else as text. */
+function httpGet(target: { socketPath: string } | { host: string; port: number }, path: string): Promise<{ status: number; body: unknown } | undefined> {
   return new Promise((resolve) => {
-    const req = request({ socketPath, path, method: 'GET', timeout: 2000 }, (res) => {
+    const req = request({ ...target, path, method: 'GET', timeout: 2000 }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,9 +21,11 @@ import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '@ho
 import { serviceAccountUser, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer, KubeObject } from '@hostnic/sandbox/kube';
 import { writeAgentConfigs } from './agent-files.ts';
-import { run, socketGet, startChild, until } from './processes.ts';
+import { portGet, run, socketGet, startChild, until } from './processes.ts';
 import type { Child, RunResult } from './processes.ts';
 import { RELAY_SCRIPT, unixBridge } from './relay.ts';
+import { restartable } from './restartable.ts';
+import type { Restartable } from './restartable.ts';
 
 // The apps are found through their packages (as installed), so that the dependency is declared and seen.
 const resolvePackage = createRequire(import.meta.url).resolve;
@@ -50,17 +53,15 @@ export interface PluginRunOptions {
   readonly bundle?: string;
 }
 
-export interface NodeAgent {
+/**
+ * One node's agent. `child` is the process now running; `restart({signal, env, ready})` stops it (SIGTERM, or
+ * SIGKILL for a crash), starts it again with `env` added (e.g. HOSTNIC_FAILPOINT) and waits until it reports
+ * ready on its socket; `stop(signal)` leaves it down (e.g. so that the plugin spools a DEL).
+ */
+export interface NodeAgent extends Restartable {
   readonly node: SandboxNode;
   readonly socket: string;
   readonly spoolDir: string;
-  /** The agent process now running (a new one after each restart). */
-  readonly child: Child;
-  /**
-   * Stops the agent with `signal` (default SIGTERM; SIGKILL for a crash) unless it already exited, starts it
-   * again with `env` added (e.g. HOSTNIC_FAILPOINT) and waits until it is ready.
-   */
-  restart(options?: { readonly signal?: NodeJS.Signals; readonly env?: Readonly<Record<string, string>> }): Promise<Child>;
   /** Runs the bundled plugin in the node namespace as kubelet would. */
   plugin(command: 'ADD' | 'DEL' | 'CHECK', pod: PodRef, prevResult?: unknown, options?: PluginRunOptions): Promise<RunResult>;
 }
@@ -86,6 +87,8 @@ export type StackIpam =
       readonly blockSize?: number;
       /** The `data` of ConfigMap hostnic-ipam-config. */
       readonly ipamConfig: Readonly<Record<string, string>>;
+      /** Added to `hostnic-controller run`, e.g. `['--nic-gc-interval', '1s']`. */
+      readonly controllerArgs?: readonly string[];
     }
   | {
       /** Made through the library (no controller), with a manual mapping. */
@@ -135,7 +138,7 @@ export interface HostnicStack {
   readonly sandbox: SandboxNetwork;
   readonly agents: ReadonlyMap<string, NodeAgent>;
   /** The controller process, when `ipam.kind` is `controller`. */
-  readonly controller: Child | undefined;
+  readonly controller: ControllerProcess | undefined;
   agent(node: string): NodeAgent;
   /** Creates the Pod object (and its namespace if new) and the pod's netns on the node. */
   createPod(node: string, namespace: string, name: string): Promise<{ ref: PodRef; netns: PodNamespace }>;
@@ -151,6 +154,36 @@ export interface HostnicStack {
   /** Runs `hostnic-controller` with these arguments against the stack (e.g. `ipam show`). */
   controllerCli(args: readonly string[]): Promise<RunResult>;
   close(): Promise<void>;
+}
+
+/**
+ * `hostnic-controller run` of the stack: `restart` waits until the new process leads (its caches synced), as
+ * its /status on `port` says.
+ */
+export interface ControllerProcess extends Restartable {
+  /** Its metrics port on 127.0.0.1 (/metrics, /healthz, /readyz, /status), the same across restarts. */
+  readonly port: number;
+}
+
+/** A loopback port nothing listens on now, so that a restarted process can take the same one again. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((r) => server.close(r));
+  if (address === null || typeof address === 'string') throw new Error('no TCP port was given');
+  return address.port;
+}
+
+/** Waits until the controller on `port` leads with every cache synced; the error carries its output. */
+async function controllerLeading(port: number, child: Child, kube: FakeKubeApiServer | undefined): Promise<void> {
+  await until('the controller to lead with its caches synced', 60_000, async () => {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) throw new Error(`the controller exited (${String(await child.exited)})`);
+    const s = (await portGet(port, '/status'))?.body as { leader?: boolean; synced?: Record<string, boolean> } | undefined;
+    return s?.leader === true && Object.values(s.synced ?? {}).every((v) => v) ? true : undefined;
+  }).catch((e: unknown) => {
+    throw new Error(`${String(e)}\ncontroller output:\n${child.output()}${denials(kube)}`);
+  });
 }
 
 function hostIn(cidr: string, host: number): string {
@@ -284,13 +317,11 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
   const bridges: Server[] = [];
   let kube: FakeKubeApiServer | undefined;
   let sandbox: SandboxNetwork | undefined;
-  let controller: Child | undefined;
+  let controller: ControllerProcess | undefined;
   const close = async (): Promise<void> => {
     // The controller first, so that it does not react to the agents going away.
-    if (controller !== undefined) {
-      controller.process.kill('SIGTERM');
-      await settle(controller.exited, 5000);
-    }
+    if (controller !== undefined) await settle(controller.stop(), 5000);
+    controller?.child.kill();
     for (const c of children) c.kill();
     await Promise.all(children.map((c) => settle(c.exited, 5000)));
     for (const b of bridges) await new Promise((r) => b.close(r));
@@ -349,13 +380,18 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     if (ipam.kind === 'controller' && ipam.external !== true) {
       const { qcConfig, kubeconfig: controllerKubeconfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig({ token: CONTROLLER_TOKEN }));
       say('starting hostnic-controller (VxNetPool v-pool → VIPs, IPPools, blocks)');
-      controller = startChild(
-        [...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig, '--metrics-port', '0', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms'],
-        { ...process.env, KUBECONFIG: '' },
-        REPO,
-        logFile('controller'),
+      const port = await freePort();
+      const argv = [
+        ...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig,
+        '--metrics-port', String(port), '--metrics-bind', '127.0.0.1', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms',
+        ...(ipam.controllerArgs ?? []),
+      ];
+      const running = restartable(
+        (env) => startChild(argv, { ...process.env, KUBECONFIG: '', ...env }, REPO, logFile('controller')),
+        (child) => controllerLeading(port, child, kube),
       );
-      const started = controller;
+      controller = Object.assign(running, { port });
+      const started = controller.child;
       await until('VxNetPool v-pool to be ready', 60_000, async () => {
         const status = kube?.get('vxnetpools', 'v-pool')?.['status'] as { ready?: boolean } | undefined;
         return status?.ready === true ? true : undefined;
@@ -404,25 +440,23 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
       const argv = agentRunArgv(node, { hostnicJson, qcConfig, kubeconfig, socket, spoolDir, metricsPort: 19191 });
       const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf') };
-      let current = startChild(argv, agentEnv, REPO, logFile(name));
-      children.push(current);
+      const running = restartable(
+        (env) => {
+          const child = startChild(argv, { ...agentEnv, ...env }, REPO, logFile(name));
+          children.push(child);
+          return child;
+        },
+        () => agentReady(agent, kube),
+      );
       const agent: NodeAgent = {
         node,
         socket,
         spoolDir,
         get child() {
-          return current;
+          return running.child;
         },
-        restart: async (restartOptions = {}) => {
-          if (current.process.exitCode === null && current.process.signalCode === null) {
-            current.process.kill(restartOptions.signal ?? 'SIGTERM');
-          }
-          await current.exited;
-          current = startChild(argv, { ...agentEnv, ...restartOptions.env }, REPO, logFile(name));
-          children.push(current);
-          await agentReady(agent, kube);
-          return current;
-        },
+        stop: (signal) => running.stop(signal),
+        restart: (restartOptions) => running.restart(restartOptions),
         plugin: (command, pod, prevResult, pluginOptions) =>
           runPlugin(node, pluginOptions?.bundle === undefined ? pluginCommand : [process.execPath, pluginOptions.bundle], conf, command, pod, prevResult),
       };
