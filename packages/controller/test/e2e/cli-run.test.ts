@@ -49,6 +49,20 @@ describe('hostnic-controller run', () => {
     expect(h.kube.get('leases', 'hostnic-controller', 'kube-system')).toBeDefined();
   });
 
+  it('refuses a HOSTNIC_FAILPOINT that names no step before it writes anything', async () => {
+    const err: string[] = [];
+    const code = await runCli(['--kubeconfig', join(dir, 'kubeconfig'), '--iaas-config', await iaasConfig(SECRET), '--metrics-port', '0'], {
+      stdout: () => undefined,
+      stderr: (t) => err.push(t),
+      env: { HOSTNIC_FAILPOINT: 'vips:submited' },
+      stopSignal: new Promise(() => undefined),
+    });
+    expect(code).toBe(1);
+    expect(err.join('')).toContain('HOSTNIC_FAILPOINT=vips:submited names no step; known: vips:submitted,');
+    expect(h.fake.requests()).toHaveLength(0);
+    expect(h.kube.get('leases', 'hostnic-controller', 'kube-system')).toBeUndefined();
+  });
+
   it('refuses to start with credentials the API rejects, naming the Secret to check', async () => {
     const err: string[] = [];
     const code = await runCli(['--kubeconfig', join(dir, 'kubeconfig'), '--iaas-config', await iaasConfig('WRONG'), '--metrics-port', '0'], {
