@@ -15,6 +15,7 @@ import type { SweepResult } from '../cleanup/index.ts';
 import type { ClusterConfig } from '../config/cluster-config.ts';
 import type { EventSink } from '../event-sink.ts';
 import type { Fence } from '../fence.ts';
+import { noFailpoint } from '../failpoints.ts';
 import type { ControllerFailpoint } from '../failpoints.ts';
 import { VxnetPreparer } from '../iaas/preparer.ts';
 import type { SecurityGroupSource } from '../iaas/security-group.ts';
@@ -92,9 +93,8 @@ export class LeaderLoops {
     this.#durations = deps.metrics.histogram('hostnic_controller_reconcile_duration_seconds', 'Reconcile duration by controller and result.', ['controller', 'result']);
   }
 
-  /** The failpoint as an option to spread, so that none is passed in production. */
-  get #failpoint(): { failpoint?: ControllerFailpoint } {
-    return this.#d.failpoint === undefined ? {} : { failpoint: this.#d.failpoint };
+  get #failpoint(): ControllerFailpoint {
+    return this.#d.failpoint ?? noFailpoint;
   }
 
   get leading(): boolean {
@@ -157,14 +157,14 @@ export class LeaderLoops {
     const vxnet = new VxNetPoolReconciler({
       pools: d.pools,
       store: d.store,
-      iaas: new VxnetPreparer({ iaas: d.iaas, securityGroup: d.securityGroup, fence: d.fence, log: d.log, jobTimeoutMs: d.jobTimeoutMs ?? 60_000, ...this.#failpoint }),
+      iaas: new VxnetPreparer({ iaas: d.iaas, securityGroup: d.securityGroup, fence: d.fence, log: d.log, jobTimeoutMs: d.jobTimeoutMs ?? 60_000, failpoint: this.#failpoint }),
       events: d.events,
       podAddresses: d.podAddresses,
       log: d.log,
       pendingResyncMs: d.pendingResyncMs ?? 3_000,
-      ...this.#failpoint,
+      failpoint: this.#failpoint,
     });
-    const ippool = new IPPoolReconciler({ store: d.store, events: d.events, log: d.log, cooldownMs: d.cooldownMs, ...this.#failpoint });
+    const ippool = new IPPoolReconciler({ store: d.store, events: d.events, log: d.log, cooldownMs: d.cooldownMs, failpoint: this.#failpoint });
     const validator = new MappingValidator({ store: d.store, events: d.events, setCondition: d.setVxNetPoolCondition });
     this.#term = t;
     t.queues.vxnetpool.add(VXNET_POOL_NAME);
@@ -209,7 +209,7 @@ export class LeaderLoops {
       vxnetPoolStatus: async (): Promise<VxNetPoolStatus | undefined> => (await d.pools.get())?.status,
       setCondition: d.setVxNetPoolCondition,
       log: d.log,
-      ...this.#failpoint,
+      failpoint: this.#failpoint,
     });
     const ipamGc = new IpamGarbageCollector({
       ipam: d.ipam, livePods: d.livePods, podExists: d.podExists, events: d.events, log: d.log,
@@ -220,7 +220,7 @@ export class LeaderLoops {
       : new NicJanitor({
         iaas: d.iaas, clusterTags: d.clusterConfig().tagIds, fence: d.fence, log: d.log, jobTimeoutMs: d.jobTimeoutMs ?? 60_000,
         ...(d.nicLeakGraceMs === undefined ? {} : { graceMs: d.nicLeakGraceMs }),
-        ...this.#failpoint,
+        failpoint: this.#failpoint,
       });
     const inventory = new NodeInventoryStore({ core: d.core, fence: d.fence, log: d.log, inventory: new NodeInventory() });
     await inventory.load();

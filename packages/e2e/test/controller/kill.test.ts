@@ -194,13 +194,22 @@ describe.skipIf(!isRoot)('kill matrix: the controller SIGKILLed at every named s
   it.each([...CONTROLLER_FAILPOINTS])('%s: killed there, restarted, the cluster converges with nothing half', async (step) => {
     const controller = s().controller;
     if (controller === undefined) throw new Error('the stack runs no controller');
+    // Where a step's time goes, for the log (not asserted).
+    const t0 = Date.now();
+    const phases: string[] = [];
+    const phase = (name: string): void => {
+      phases.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    };
     await controller.stop();
+    phase('stopped');
     trigger(TRIGGERS[step], step);
     const doomed: Child = await controller.restart({ env: { HOSTNIC_FAILPOINT: step }, ready: false });
     const ended = await Promise.race([doomed.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 60_000))]);
     expect(ended, `the controller was to kill itself at ${step}:\n${doomed.output().slice(-4000)}`).toBe('SIGKILL');
+    phase('killed');
 
     await controller.restart();
+    phase('leading');
     let last: string[] = [];
     await until(`the cluster to converge after ${step}`, 60_000, async () => {
       last = clusterProblems(s(), want);
@@ -208,6 +217,7 @@ describe.skipIf(!isRoot)('kill matrix: the controller SIGKILLed at every named s
     }).catch((e: unknown) => {
       throw new Error(`${String(e)}: ${last.join('; ')}\ncontroller output:\n${controller.child.output().slice(-4000)}`);
     });
-    console.log(`controller kill matrix: ${step}: killed, restarted, converged (${want.vxnets.length} vxnets pooled, ${want.removed.length} removed, nothing half)`);
+    phase('converged');
+    console.log(`controller kill matrix: ${step}: killed, restarted, converged (${want.vxnets.length} vxnets pooled, ${want.removed.length} removed, nothing half; ${phases.join(', ')})`);
   }, 150_000);
 });
