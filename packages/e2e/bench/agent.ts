@@ -154,7 +154,7 @@ try {
     await Promise.all(pods.slice(i, i + PARALLEL).map((p) => timed('ADD', agent.plugin('ADD', p))));
   }
   const fullRss = await rss(agentPid);
-  const controllerRss = await rss(c.controller?.process.pid);
+  const controllerRss = await rss(c.controller?.child.process.pid);
   for (let i = 0; i < pods.length; i += PARALLEL) {
     await Promise.all(pods.slice(i, i + PARALLEL).map((p) => timed('DEL', agent.plugin('DEL', p))));
   }
