@@ -280,4 +280,4 @@ export { DEFAULT_WARM_IPS, MAX_WARM_IPS, validateWarmIps } from './claim/warm.ts
 export { eligibleFor, isReady, readyFor, trimChoice } from './claim/pick.ts';
 export type { HeldClaimAddress } from './claim/store-ops.ts';
 export type { ClaimCounts, ClaimIpam, ClaimProblem, ClaimSyncReport, NodeClaimOptions } from './claim/node-claim.ts';
-export { NodeClaim } from './claim/node-claim.ts';
+export { DEFAULT_CLAIM_BATCH_MS, NodeClaim } from './claim/node-claim.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClaimProblem } from '../src/index.ts';
+import type { ClaimLedger, ClaimProblem } from '../src/index.ts';
 import {
   checkConsistency,
   claimedAddresses,
@@ -15,7 +15,7 @@ import type { Rig } from './ipam-helpers.ts';
 
 const WARM = { minimum: 2, target: 4, maximum: 8 };
 
-async function claimRig(warm = WARM, ledger = new MemoryClaimLedger(), r?: Rig) {
+async function claimRig(warm = WARM, ledger: ClaimLedger = new MemoryClaimLedger(), r?: Rig) {
   const base = r ?? (await rig({ Default: [POOL] }, { cooldownMs: 60_000 }));
   const problems: ClaimProblem[] = [];
   const claim = await NodeClaim.open({
@@ -150,5 +150,30 @@ describe('NodeClaim', () => {
     expect(() => validateWarmIps({ minimum: 0, target: 0, maximum: 8 })).toThrow(InvalidArgumentError);
     expect(() => validateWarmIps({ minimum: 0, target: 4, maximum: 2 })).toThrow(/warmIps\.maximum/);
     expect(() => validateWarmIps({ minimum: 0, target: 4, maximum: 2000 })).toThrow(/from 0 to 1024/);
+  });
+});
+
+describe('LmdbClaimLedger', () => {
+  it('keeps entries across a reopen, assignments included', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { LmdbClaimLedger } = await import('../src/stores/lmdb/index.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'hostnic-claim-ledger-'));
+    try {
+      const ledger = LmdbClaimLedger.open(dir);
+      const r = await claimRig(WARM, ledger);
+      const a = await r.claim.allocate({ ...pod('default-a-1'), now: T0 });
+      await ledger.close();
+      const reopened = LmdbClaimLedger.open(dir);
+      const entries = await reopened.load();
+      expect(entries.length).toBe(WARM.target);
+      expect(entries.find((e) => e.address === a.address)?.assignment).toEqual({ handleId: 'default-a-1', namespace: 'default', pod: 'default-a-1', at: T0.toISOString() });
+      await reopened.remove([a.address]);
+      expect(await reopened.load()).toHaveLength(WARM.target - 1);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -26,6 +26,9 @@ import type { WarmIps } from './warm.ts';
 import { DEFAULT_WARM_IPS, validateWarmIps } from './warm.ts';
 import { claimHandleId } from './naming.ts';
 
+/** How long changes collect before a background sync publishes them: 250 ms. */
+export const DEFAULT_CLAIM_BATCH_MS = 250;
+
 /** The allocator as a claim uses it. */
 export type ClaimIpam = Pick<
   Ipam,
@@ -45,9 +48,9 @@ export interface NodeClaimOptions {
   /** Namespaces whose source is kept warm from the start; default `['default']`. */
   readonly warmNamespaces?: readonly string[] | undefined;
   /**
-   * How a background sync is started after an allocation or a release: default `setImmediate`, so that the
-   * pod path never waits for it and a burst of ADDs is published together. Tests pass a no-op and call
-   * {@link NodeClaim.sync} themselves.
+   * How a background sync is started after an allocation or a release: default a timer of
+   * {@link DEFAULT_CLAIM_BATCH_MS}, so that the pod path never waits for it and the ADDs and DELs of that time
+   * are published together (one write per block). Tests pass a no-op and call {@link NodeClaim.sync} themselves.
    */
   readonly schedule?: ((run: () => void) => void) | undefined;
   /** Told about background failures and addresses the store no longer records for the claim. */
@@ -106,7 +109,7 @@ export class NodeClaim {
     claimHandleId(o.node);
     this.#node = o.node;
     this.#warm = validateWarmIps(o.warm ?? DEFAULT_WARM_IPS);
-    this.#schedule = o.schedule ?? ((run) => void setImmediate(run));
+    this.#schedule = o.schedule ?? ((run) => void setTimeout(run, DEFAULT_CLAIM_BATCH_MS).unref());
     this.#onProblem = o.onProblem ?? (() => {});
   }
 
