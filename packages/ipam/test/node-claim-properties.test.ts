@@ -32,8 +32,11 @@ describe('node claims (properties)', () => {
         let clock = 0;
         const ipam = new Ipam(store, testOptions({ cooldownMs: 5, clock: () => at(clock) }));
         const ledgers = NODES.map(() => new MemoryClaimLedger());
-        const open = (i: number) =>
-          NodeClaim.open({ ipam, ledger: ledgers[i]!, node: NODES[i]!, warm: { minimum: 1, target: 3, maximum: 4 }, schedule: () => {} });
+        const open = async (i: number) => {
+          const c = await NodeClaim.open({ ipam, ledger: ledgers[i]!, node: NODES[i]!, warm: { minimum: 1, target: 3, maximum: 4 }, schedule: () => {} });
+          await c.sync({ reconcile: true });
+          return c;
+        };
         const claims = await Promise.all(NODES.map((_, i) => open(i)));
         // pod → [node index, address]
         const live = new Map<number, [number, string]>();
@@ -41,8 +44,10 @@ describe('node claims (properties)', () => {
 
         for (const batch of batches) {
           clock += 2;
+          // Operations of a batch run at once; a restart (one agent process replacing another) after them, as
+          // a process's operations end with it.
           await Promise.all(
-            batch.map(async (c) => {
+            batch.filter((c) => c.kind !== 'restart').map(async (c) => {
               try {
                 if (c.kind === 'add') {
                   if (live.has(c.pod) || busy.has(c.pod)) return;
@@ -58,10 +63,6 @@ describe('node claims (properties)', () => {
                   live.delete(c.pod);
                 } else if (c.kind === 'sync') {
                   await claims[c.node]!.sync({ reconcile: c.reconcile });
-                } else {
-                  claims[c.node]!.stop();
-                  claims[c.node] = await open(c.node);
-                  await claims[c.node]!.sync({ reconcile: true });
                 }
               } catch (error) {
                 if (!(error instanceof IpamError)) throw error;
@@ -70,6 +71,11 @@ describe('node claims (properties)', () => {
               }
             }),
           );
+          for (const c of batch) {
+            if (c.kind !== 'restart') continue;
+            await claims[c.node]!.stop();
+            claims[c.node] = await open(c.node);
+          }
           const addresses = [...live.values()].map(([, a]) => a);
           expect(new Set(addresses).size).toBe(addresses.length);
           // Each claim-assigned address is held in the store by its node's claim, so no other node can take it.

@@ -26,6 +26,7 @@ async function claimRig(warm = WARM, ledger: ClaimLedger = new MemoryClaimLedger
     schedule: () => {},
     onProblem: (p) => problems.push(p),
   });
+  await claim.sync({ reconcile: true, now: T0 });
   return { ...base, claim, ledger, problems };
 }
 
@@ -117,10 +118,35 @@ describe('NodeClaim', () => {
     await r.claim.sync({ now: T0 });
     const held = r.claim.entries().map((e) => e.address).sort();
     // A restart with an empty ledger (a crash between the claim write and the ledger write).
-    const again = await claimRig(WARM, new MemoryClaimLedger(), r);
-    const report = await again.claim.sync({ reconcile: true, now: T0 });
+    const ledger = new MemoryClaimLedger();
+    const again = await NodeClaim.open({ ipam: r.ipam, ledger, node: 'node-1', warm: WARM, schedule: () => {} });
+    const report = await again.sync({ reconcile: true, now: T0 });
     expect(report.adopted).toBe(held.length);
-    expect(again.claim.entries().map((e) => e.address).sort()).toEqual(held);
+    expect(again.entries().map((e) => e.address).sort()).toEqual(held);
+    expect((await ledger.load()).map((e) => e.address).sort()).toEqual(held);
+  });
+
+  it('uses no ledger entry before comparing it with the store: a claim collected meanwhile is dropped', async () => {
+    const r = await claimRig();
+    const ledger = new MemoryClaimLedger();
+    await ledger.put(r.claim.entries());
+    // The controller collects the claim (the node was taken for gone).
+    const s = await snapshot(r);
+    const plan = checkConsistency({ ...s, livePods: [], now: T0, liveNodes: [] }).plan;
+    await r.ipam.repair(plan, { now: T0 });
+    expect(await r.ipam.claimOf('node-1')).toEqual([]);
+    const stale = new Set(r.claim.entries().map((e) => e.address));
+    const again = await NodeClaim.open({ ipam: r.ipam, ledger, node: 'node-1', warm: WARM, schedule: () => {} });
+    // Before the reconcile the allocator serves (and its address is not a stale ledger entry's … unless the
+    // block gives it out again, which is fine: the store says it is free).
+    const first = await again.allocate({ ...pod('default-a-1'), now: T0 });
+    expect(await r.ipam.addressesOf('default-a-1')).toHaveLength(1);
+    expect(first.address).toBeDefined();
+    const report = await again.sync({ reconcile: true, now: T0 });
+    expect(report.dropped).toBe(stale.size);
+    // The new entries are claimed in the store; none is a stale one the store did not give back to this claim.
+    const held = new Set((await r.ipam.claimOf('node-1')).map((h) => h.address));
+    expect(again.entries().every((e) => held.has(e.address))).toBe(true);
   });
 
   it('is released by the consistency check when its node is gone, and left alone otherwise', async () => {

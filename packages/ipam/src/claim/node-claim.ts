@@ -100,6 +100,9 @@ export class NodeClaim {
   readonly #byHandle = new Map<string, string>();
   readonly #sources = new Map<string, AllocationSource>();
   #syncing: Promise<ClaimSyncReport> | undefined;
+  // Ledger entries from before this process are trusted only once compared with the store: the controller may
+  // have collected the claim meanwhile (a node taken for gone).
+  #reconciled = false;
   #scheduled = false;
   #stopped = false;
 
@@ -131,15 +134,21 @@ export class NodeClaim {
     return claim;
   }
 
-  /** Stops scheduling background syncs (a sync under way finishes). */
-  stop(): void {
+  /** Stops scheduling background syncs; resolves when a sync under way has finished. */
+  async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#syncing?.catch(() => undefined);
+  }
+
+  /** Whether the ledger has been compared with the store since it was loaded (warm allocations wait for it). */
+  get reconciled(): boolean {
+    return this.#reconciled;
   }
 
   /**
    * One address for a pod: from the claim when it holds a ready address for the pod's source (no store call);
-   * otherwise the claim is refilled first; fixed IPs, and namespaces whose source the claim cannot serve, go
-   * to the allocator.
+   * otherwise the claim is refilled first; fixed IPs, namespaces whose source the claim cannot serve, and every
+   * request before the first reconcile go to the allocator.
    * @param request - as for `Ipam.allocate`
    */
   async allocate(request: AllocateRequest): Promise<Allocation> {
@@ -151,6 +160,10 @@ export class NodeClaim {
     const held = this.#byHandle.get(request.handleId);
     const owned = held === undefined ? undefined : this.#entries.get(held);
     if (owned !== undefined) return { ...this.#allocationOf(owned), reused: true };
+    if (!this.#reconciled) {
+      this.#kick();
+      return this.#ipam.allocate(request);
+    }
 
     let source = this.#sources.get(request.namespace);
     if (source === undefined) {
@@ -266,6 +279,7 @@ export class NodeClaim {
         const r = await this.#reconcile(now);
         dropped += r.dropped;
         adopted += r.adopted;
+        this.#reconciled = true;
       });
     }
     await step('publish', async () => {
@@ -273,6 +287,7 @@ export class NodeClaim {
       published += r.published;
       dropped += r.dropped;
     });
+    if (!this.#reconciled) return { published, claimed, returned, dropped, adopted };
     await step('refill', async () => {
       const seen = new Set<string>();
       for (const source of this.#sources.values()) {
@@ -293,7 +308,8 @@ export class NodeClaim {
     this.#scheduled = true;
     this.#schedule(() => {
       this.#scheduled = false;
-      void this.sync().catch((error: unknown) => this.#onProblem({ kind: 'SyncFailed', step: 'publish', error }));
+      if (this.#stopped) return;
+      void this.sync({ reconcile: !this.#reconciled }).catch((error: unknown) => this.#onProblem({ kind: 'SyncFailed', step: 'publish', error }));
     });
   }
 
