@@ -15,6 +15,8 @@ export interface IpamGcOptions {
   readonly ipam: Ipam;
   /** Every live pod, from a synced cache; undefined while the cache is not synced (the check then waits). */
   readonly livePods: () => readonly LivePod[] | undefined;
+  /** Every node, from a synced cache: the address claims of other nodes are collected; undefined = leave claims alone. */
+  readonly liveNodes?: (() => readonly string[] | undefined) | undefined;
   /** A fresh read of one pod from the API: true when it exists (and is not finished). */
   readonly podExists: (namespace: string, name: string) => Promise<boolean>;
   readonly events: EventSink;
@@ -68,7 +70,12 @@ export class IpamGarbageCollector {
     const pods = this.#o.livePods();
     if (pods === undefined) return { skipped: 'the pod cache is not synced yet', findings: [], spared: [] };
     const now = this.#o.now?.() ?? new Date();
-    const report: ConsistencyReport = await this.#o.ipam.check(pods, { now, graceMs: this.#o.graceMs ?? DEFAULT_LEAK_GRACE_MS });
+    const liveNodes = this.#o.liveNodes?.();
+    const report: ConsistencyReport = await this.#o.ipam.check(pods, {
+      now,
+      graceMs: this.#o.graceMs ?? DEFAULT_LEAK_GRACE_MS,
+      ...(liveNodes === undefined ? {} : { liveNodes }),
+    });
     this.totals.runs++;
     const previous = this.#previous;
     this.#previous = report.plan;
