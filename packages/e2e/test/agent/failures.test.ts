@@ -29,7 +29,7 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
   });
 
   async function expectNothingLeft(why: string): Promise<void> {
-    expect(await c().handles(), `${why}: IPAM handles`).toEqual([]);
+    expect(await c().handlesWhen(0), `${why}: IPAM handles`).toEqual([]);
     const pods = await socketGet(c().agent('node-1').socket, '/v1/pods');
     expect(pods?.status, `${why}: /v1/pods`).toBe(200);
     expect((pods?.body as { pods?: unknown[] } | undefined)?.pods, `${why}: agent records`).toEqual([]);
@@ -104,7 +104,7 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
     expect(second.code, second.stdout).toBe(0);
     const ipOf = (r: RunResult) => (JSON.parse(r.stdout) as { ips?: { address: string }[] }).ips?.[0]?.address;
     expect(ipOf(second)).toBe(ipOf(first));
-    expect((await c().handles()).length).toBe(1);
+    expect(await c().handlesWhen(1)).toHaveLength(1);
     expect((await nodeLeftovers(c().sandbox, 'node-1')).rules.length).toBe(1);
     for (let i = 0; i < 2; i++) {
       const del = await agent.plugin('DEL', ref);
