@@ -221,7 +221,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   log.info('serving the CNI socket (not ready yet)', { socket: paths.socket });
 
   let ready = false;
-  registerAgentMetrics(metrics, { snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage });
+  registerAgentMetrics(metrics, { snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage, claimCounts: () => claim?.counts() });
   let metricsPort: number | undefined;
   try {
     const m = await startMetricsServer(config.agent.metricsPort, o.metricsHost, {
