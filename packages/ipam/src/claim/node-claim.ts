@@ -103,6 +103,12 @@ export class NodeClaim {
   // Ledger entries from before this process are trusted only once compared with the store: the controller may
   // have collected the claim meanwhile (a node taken for gone).
   #reconciled = false;
+  // Addresses given back to their block: out of the ledger, maybe still claimed in the store or in a reconcile's
+  // read of it. A reconcile must not adopt them again, or the node could use an address another node takes from
+  // the block: an address stays here (undefined while leaving, else the tick its give-back ended) until a
+  // reconcile whose read began after that end.
+  readonly #left = new Map<string, number | undefined>();
+  #tick = 0;
   #scheduled = false;
   #stopped = false;
 
@@ -364,16 +370,27 @@ export class NodeClaim {
     if (free <= this.#warm.maximum) return 0;
     const chosen = trimChoice(this.#entries.values(), this.#keep(), now.getTime(), this.#ipam.cooldownMs);
     if (chosen.length === 0) return 0;
-    for (const e of chosen) this.#delete(e.address);
     // Out of the ledger before the block write: a crash in between leaves them claimed in the store, where the
     // next reconcile adopts them again; the reverse order could leave the ledger handing out given-back addresses.
-    await this.#ledger.remove(chosen.map((e) => e.address));
-    let returned = 0;
-    for (const [block, items] of groupBy(chosen, (e) => e.block)) {
-      const done = await this.#ipam.returnToBlock(this.#node, block, items.map((e) => ({ address: e.address, releasedAt: e.releasedAt })), { now });
-      returned += done.length;
+    return (await this.#giveBack(chosen, now)).length;
+  }
+
+  async #giveBack(entries: readonly ClaimEntry[], now: Date): Promise<string[]> {
+    for (const e of entries) {
+      this.#delete(e.address);
+      this.#left.set(e.address, undefined);
     }
-    return returned;
+    try {
+      await this.#ledger.remove(entries.map((e) => e.address));
+      const returned: string[] = [];
+      for (const [block, items] of groupBy(entries, (e) => e.block)) {
+        returned.push(...(await this.#ipam.returnToBlock(this.#node, block, items.map((e) => ({ address: e.address, releasedAt: e.releasedAt })), { now })));
+      }
+      return returned;
+    } finally {
+      const end = ++this.#tick;
+      for (const e of entries) this.#left.set(e.address, end);
+    }
   }
 
   /** Free entries a trim keeps: the target for each source in use, at most the maximum. */
@@ -414,11 +431,17 @@ export class NodeClaim {
 
   /** Makes the ledger and the store agree on which addresses the claim holds. */
   async #reconcile(now: Date): Promise<{ dropped: number; adopted: number }> {
+    const start = ++this.#tick;
     const held = await this.#ipam.claimOf(this.#node);
+    const recentlyLeft = (address: string): boolean => {
+      if (!this.#left.has(address)) return false;
+      const end = this.#left.get(address);
+      return end === undefined || end > start;
+    };
     const inStore = new Set(held.map((h) => h.address));
     const adopt: ClaimEntry[] = [];
     for (const h of held) {
-      if (this.#entries.has(h.address)) continue;
+      if (this.#entries.has(h.address) || recentlyLeft(h.address)) continue;
       // The ledger is the truth inside the claim: an address it does not list serves no pod of this node.
       adopt.push({
         address: h.address,
@@ -437,6 +460,7 @@ export class NodeClaim {
       if (e.assignment === undefined) gone.push(e.address);
       else this.#onProblem({ kind: 'AssignedNotClaimed', address: e.address, handleId: e.assignment.handleId });
     }
+    for (const [address, end] of this.#left) if (end !== undefined && end < start) this.#left.delete(address);
     await this.#ledger.put(adopt);
     for (const e of adopt) this.#set(e);
     await this.#ledger.remove(gone);
@@ -448,12 +472,7 @@ export class NodeClaim {
   async #giveBackFree(fixedIps: readonly string[], at: Date | undefined): Promise<void> {
     const now = at ?? this.#ipam.now();
     const wanted = fixedIps.map((ip) => this.#entries.get(ip)).filter((e): e is ClaimEntry => e !== undefined && e.assignment === undefined);
-    if (wanted.length === 0) return;
-    for (const e of wanted) this.#delete(e.address);
-    await this.#ledger.remove(wanted.map((e) => e.address));
-    for (const [block, items] of groupBy(wanted, (e) => e.block)) {
-      await this.#ipam.returnToBlock(this.#node, block, items.map((e) => ({ address: e.address, releasedAt: e.releasedAt })), { now });
-    }
+    if (wanted.length > 0) await this.#giveBack(wanted, now);
   }
 }
 
