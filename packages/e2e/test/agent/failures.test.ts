@@ -46,11 +46,21 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
     return c().agent('node-1').plugin('ADD', ref);
   }
 
-  it('IPAM failure (the apiserver refuses IPAM blocks) answers an error and allocates nothing', async () => {
-    undo.push(c().kube.faults.fail({ verb: '*', resource: 'ipamblocks' }, 403));
-    const add = await addOnce('a');
+  it('IPAM failure (the apiserver refuses IPAM blocks): a warm ADD and its DEL do not notice; an ADD that needs the apiserver answers an error and allocates nothing', async () => {
+    const lift = c().kube.faults.fail({ verb: '*', resource: 'ipamblocks' }, 403);
+    undo.push(lift);
+    // Namespace `a` (Default) is served from the node's address claim, filled before the agent was ready.
+    const { ref } = await c().createPod('node-1', 'a', `f${++seq}`);
+    const warm = await c().agent('node-1').plugin('ADD', ref);
+    expect(warm.code, warm.stdout).toBe(0);
+    const del = await c().agent('node-1').plugin('DEL', ref);
+    expect(del.code, del.stdout).toBe(0);
+    // Namespace `b` has no claimed address yet: its ADD must write blocks.
+    const add = await addOnce('b');
     expect(add.code, add.stdout).not.toBe(0);
     expect(failed(add).code, add.stdout).toBe(100);
+    // Lifted so that the check can read the blocks (the removal is idempotent; afterEach runs it again).
+    lift();
     await expectNothingLeft('ipam');
   }, 40_000);
 
