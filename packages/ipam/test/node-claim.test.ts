@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClaimLedger, ClaimProblem } from '../src/index.ts';
+import type { ClaimEntry, ClaimLedger, ClaimProblem } from '../src/index.ts';
 import {
   checkConsistency,
   claimedAddresses,
@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   MemoryClaimLedger,
   NodeClaim,
+  trimChoice,
   validateWarmIps,
 } from '../src/index.ts';
 import { at, T0 } from './helpers.ts';
@@ -201,5 +202,23 @@ describe('LmdbClaimLedger', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('trimChoice', () => {
+  const entry = (address: string, block: string, releasedAt?: string): ClaimEntry => ({
+    address, addressWithPrefix: `${address}/27`, block, pool: POOL, gateway: undefined, assignment: undefined, releasedAt, published: true,
+  });
+
+  it('gives back what no source in use can take first, then cooling addresses, then ready ones', () => {
+    const entries = [
+      entry('10.0.0.1', 'b1'),
+      entry('10.0.0.2', 'b1', at(-1000).toISOString()),
+      entry('10.0.0.3', 'b2'),
+      entry('10.0.0.4', 'b1'),
+    ];
+    const chosen = trimChoice(entries, 1, T0.getTime(), 60_000, (e) => e.block === 'b1');
+    expect(chosen.map((e) => e.address)).toEqual(['10.0.0.3', '10.0.0.2', '10.0.0.4']);
+    expect(trimChoice(entries, 4, T0.getTime(), 60_000)).toEqual([]);
   });
 });

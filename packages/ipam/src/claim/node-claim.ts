@@ -20,7 +20,7 @@ import type { Ipam } from '../allocator.ts';
 import type { AllocateRequest, Allocation } from '../allocator/types.ts';
 import type { AllocationSource } from '../mapping.ts';
 import type { ClaimEntry, ClaimLedger } from './ledger.ts';
-import { readyFor, trimChoice } from './pick.ts';
+import { eligibleFor, readyFor, trimChoice } from './pick.ts';
 import type { ClaimedAssignment } from './rows.ts';
 import type { WarmIps } from './warm.ts';
 import { DEFAULT_WARM_IPS, validateWarmIps } from './warm.ts';
@@ -368,7 +368,9 @@ export class NodeClaim {
     let free = 0;
     for (const e of this.#entries.values()) if (e.assignment === undefined) free++;
     if (free <= this.#warm.maximum) return 0;
-    const chosen = trimChoice(this.#entries.values(), this.#keep(), now.getTime(), this.#ipam.cooldownMs);
+    const sources = [...this.#sources.values()];
+    const inUse = (e: ClaimEntry): boolean => sources.some((source) => eligibleFor(e, source));
+    const chosen = trimChoice(this.#entries.values(), this.#keep(), now.getTime(), this.#ipam.cooldownMs, inUse);
     if (chosen.length === 0) return 0;
     // Out of the ledger before the block write: a crash in between leaves them claimed in the store, where the
     // next reconcile adopts them again; the reverse order could leave the ledger handing out given-back addresses.

@@ -39,13 +39,21 @@ export function readyFor(entries: Iterable<ClaimEntry>, source: AllocationSource
 }
 
 /**
- * The free entries to give back so that at most `keep` stay free: cooling ones first (they cannot serve a pod
- * soon), the most recently released first, then ready ones from the end of the ready order.
+ * The free entries to give back so that at most `keep` stay free: those no source in use can take first, then
+ * cooling ones (they cannot serve a pod soon), the most recently released first, then ready ones from the end
+ * of the ready order.
+ * @param inUse - whether a source the node's pods use can take the entry; default every entry is in use
  */
-export function trimChoice(entries: Iterable<ClaimEntry>, keep: number, nowMs: number, cooldownMs: number): ClaimEntry[] {
+export function trimChoice(
+  entries: Iterable<ClaimEntry>,
+  keep: number,
+  nowMs: number,
+  cooldownMs: number,
+  inUse: (entry: ClaimEntry) => boolean = () => true,
+): ClaimEntry[] {
   const free = [...entries].filter((e) => e.assignment === undefined);
   if (free.length <= keep) return [];
-  const cooling = free.filter((e) => !isReady(e, nowMs, cooldownMs)).sort((a, b) => readyOrder(b, a));
-  const ready = free.filter((e) => isReady(e, nowMs, cooldownMs)).sort((a, b) => readyOrder(b, a));
-  return [...cooling, ...ready].slice(0, free.length - keep);
+  const rank = (e: ClaimEntry): number => (!inUse(e) ? 0 : !isReady(e, nowMs, cooldownMs) ? 1 : 2);
+  const order = [...free].sort((a, b) => rank(a) - rank(b) || readyOrder(b, a));
+  return order.slice(0, free.length - keep);
 }
