@@ -98,4 +98,27 @@ describe('IPAM garbage collection', () => {
     expect(second.repaired?.updatedHandles).toEqual(['default-alive-c1']);
     expect((await h.store.getHandle('default-alive-c1'))?.object.spec.block).toEqual({ [key]: 1 });
   });
+
+  it('collects the address claim of a node that is gone, and leaves a live node\'s claim alone', async () => {
+    live = [{ namespace: 'default', name: 'alive' }, { namespace: 'default', name: 'gone' }, { namespace: 'default', name: 'young' }, { namespace: 'default', name: 'racy' }];
+    for (const node of ['node-1', 'node-9']) {
+      const claimed = await r.ipam.claim(node, { kind: 'pools', names: [VXNET] }, 3);
+      expect(claimed).toHaveLength(3);
+    }
+    const collector = new IpamGarbageCollector({
+      ipam: r.ipam,
+      livePods: () => live,
+      liveNodes: () => ['node-1'],
+      podExists: () => Promise.resolve(true),
+      events: h.events,
+      graceMs: 60_000,
+    });
+    const first = await collector.run();
+    expect(first.findings.filter((f) => f.kind === 'DeadNodeClaim')).toHaveLength(1);
+    const second = await collector.run();
+    expect(second.repaired?.deletedHandles).toEqual(['claim.node-9']);
+    expect(await r.ipam.claimOf('node-9')).toEqual([]);
+    expect(await r.ipam.claimOf('node-1')).toHaveLength(3);
+    expect(h.events.list.map((e) => e.message).filter((m) => m.includes('node node-9'))).toHaveLength(1);
+  });
 });

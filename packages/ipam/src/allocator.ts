@@ -32,7 +32,15 @@ import { applyRepairPlan } from './allocator/repair.ts';
 import type { BackoffOptions, Pacer } from './allocator/retry.ts';
 import { jitteredBackoff, sleepMs } from './allocator/retry.ts';
 import { MappingMemory } from './allocator/mapping-memory.ts';
-import type { ResolvedIpamConfig } from './mapping.ts';
+import type { AllocationSource, ResolvedIpamConfig } from './mapping.ts';
+import { resolvedAllocationSources } from './mapping.ts';
+import type { ClaimEntry } from './claim/ledger.ts';
+import type { ClaimedAssignment, ReturnedAddress } from './claim/rows.ts';
+import { publishClaimView, returnClaimed } from './claim/rows.ts';
+import type { HeldClaimAddress } from './claim/store-ops.ts';
+import { changeBlock, claimCount, readClaim, recountClaimHandle, takeForClaim } from './claim/store-ops.ts';
+import { blockKey } from './naming.ts';
+import { claimHandleId } from './claim/naming.ts';
 import { StartHints } from './allocator/spread.ts';
 import type {
   AllocateRequest,
@@ -213,10 +221,14 @@ export class Ipam {
    * Runs the consistency check (leaks, miscounted or orphan handles, broken blocks) on the store's contents.
    * Act only on what persists: check twice some time apart and repair `stableRepairPlan(first.plan, second.plan)`.
    * @param livePods - every live pod (complete)
-   * @param options - the time and the grace period for leaked addresses
+   * @param options - the time, the grace period for leaked addresses, and every node of the cluster (given, the
+   *   claims of gone nodes are collected)
    */
-  async check(livePods: readonly LivePod[], options: TimeOption & { readonly graceMs?: number } = {}): Promise<ConsistencyReport> {
-    return checkStore(this.#io('inspect', undefined), livePods, options.now ?? this.#clock(), options.graceMs);
+  async check(
+    livePods: readonly LivePod[],
+    options: TimeOption & { readonly graceMs?: number; readonly liveNodes?: readonly string[] } = {},
+  ): Promise<ConsistencyReport> {
+    return checkStore(this.#io('inspect', undefined), livePods, options.now ?? this.#clock(), options.graceMs, options.liveNodes);
   }
 
   /**
@@ -257,6 +269,95 @@ export class Ipam {
       }
     }
     return { createdPool, createdBlocks };
+  }
+
+  /** The release cooldown in force, in milliseconds. */
+  get cooldownMs(): number {
+    return this.#cooldownMs;
+  }
+
+  /** The allocator's clock. */
+  now(): Date {
+    return this.#clock();
+  }
+
+  /**
+   * Where a namespace's addresses come from under the mapping in force (one read of the mapping ConfigMap).
+   * @param namespace - the namespace
+   * @throws `MappingRefusedError` when the namespace's entry is refused and had no last good entry
+   */
+  async sourceOf(namespace: string): Promise<AllocationSource> {
+    const io = this.#io('claim', undefined);
+    return resolvedAllocationSources(this.#mapping.resolve((await io.getIpamConfig())?.object), namespace);
+  }
+
+  /**
+   * Takes up to `count` addresses of a source for a node's claim (handle `claim.<node>`): one write per block
+   * used plus one handle write. Fewer (or none) when the source runs short.
+   * @param node - the node
+   * @param source - from {@link Ipam.sourceOf}
+   * @param count - how many
+   * @param options - the time
+   * @returns ledger entries for the new addresses, free and published
+   */
+  async claim(node: string, source: AllocationSource, count: number, options: TimeOption = {}): Promise<ClaimEntry[]> {
+    const handleId = claimHandleId(node);
+    positiveInteger('count', count);
+    return takeForClaim(this.#context('claim', handleId, options.now), node, source, count, this.#hints);
+  }
+
+  /**
+   * Tells the cluster which pods use a node's claimed addresses in one block: one write, none when the block
+   * already says so.
+   * @param node - the node
+   * @param block - the block's name
+   * @param view - address → the pod using it, or undefined when free
+   * @param options - the time
+   * @returns the addresses the claim does not hold in that block (the node must stop using them as claimed)
+   */
+  async publishClaim(
+    node: string,
+    block: string,
+    view: ReadonlyMap<string, ClaimedAssignment | undefined>,
+    options: TimeOption = {},
+  ): Promise<{ written: boolean; notClaimed: readonly string[] }> {
+    const ctx = this.#context('claim', claimHandleId(node), options.now);
+    let notClaimed: readonly string[] = [...view.keys()];
+    const done = await changeBlock(ctx, block, claimHandleId(node), (spec) => {
+      const r = publishClaimView(spec, node, view, ctx.now);
+      notClaimed = r.notClaimed;
+      return r.changed ? { spec: r.block, result: true } : undefined;
+    });
+    return { written: done !== undefined, notClaimed };
+  }
+
+  /**
+   * Gives addresses of a node's claim back to their block (one block write and one handle write); an address a
+   * pod released keeps cooling down in the block from its release time.
+   * @param node - the node
+   * @param block - the block's name
+   * @param addresses - the addresses and their release times
+   * @param options - the time
+   * @returns the addresses returned
+   */
+  async returnToBlock(node: string, block: string, addresses: readonly ReturnedAddress[], options: TimeOption = {}): Promise<string[]> {
+    const ctx = this.#context('claim', claimHandleId(node), options.now);
+    const done = await changeBlock(ctx, block, claimHandleId(node), (spec) => {
+      const r = returnClaimed(spec, node, addresses, { now: ctx.now, cooldownMs: ctx.cooldownMs });
+      return r.returned.length === 0 ? undefined : { spec: r.block, result: r.returned };
+    });
+    if (done === undefined) return [];
+    const spec = done.block.spec;
+    await recountClaimHandle(ctx, node, new Map([[blockKey(spec.id, spec.cidr), claimCount(spec, node)]]));
+    return done.result;
+  }
+
+  /**
+   * What a node's claim holds, as the cluster sees it.
+   * @param node - the node
+   */
+  async claimOf(node: string): Promise<HeldClaimAddress[]> {
+    return readClaim(this.#context('claim', claimHandleId(node), undefined), node);
   }
 
   #io(operation: IpamOperation, handleId: string | undefined): StoreIo {

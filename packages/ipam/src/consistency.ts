@@ -16,6 +16,7 @@ import type { BlockProblem } from './errors.ts';
 import { blockKey, blockNameFromKey, handleMatchesPod, isDns1123Subdomain, podHandleId } from './naming.ts';
 import type { PodRef } from './naming.ts';
 import { epochMs, parseTimestamp } from './time.ts';
+import { claimNodeOf } from './claim/naming.ts';
 import type { IPAMBlock, IPAMHandle, IPPool } from './types.ts';
 import { AttributeKey, LABEL_POOL_NAME } from './types.ts';
 
@@ -44,6 +45,12 @@ export interface ConsistencyInput {
   readonly now: Date;
   /** Allocations younger than this are reported but not released; default {@link DEFAULT_LEAK_GRACE_MS}. */
   readonly graceMs?: number;
+  /**
+   * Every node of the cluster (the list must be complete). Given, the claims of nodes not in it are released;
+   * absent, node claims are left alone. Addresses inside a claim are never judged by their pods: the claim's
+   * node owns them and publishes which pod uses each.
+   */
+  readonly liveNodes?: readonly string[] | undefined;
 }
 
 /** One inconsistency. */
@@ -81,6 +88,14 @@ export type Finding =
       readonly reason: 'PodGone' | 'SandboxChanged';
       /** True when the allocation is younger than the grace period (then it is not released yet). */
       readonly withinGrace: boolean;
+    }
+  | {
+      /** A block holds addresses for the claim of a node that is gone. */
+      readonly kind: 'DeadNodeClaim';
+      readonly blockName: string;
+      readonly handleId: string;
+      readonly node: string;
+      readonly ordinals: readonly number[];
     }
   | {
       /** The block's invariant is broken. */
@@ -213,6 +228,7 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
   const handles = new Map(input.handles.filter((h) => !h.spec.deleted).map((h) => [h.spec.handleID, h]));
   const pools = new Map(input.pools.map((p) => [p.metadata.name, p]));
   const pods = new Map(input.livePods.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const liveNodes = input.liveNodes === undefined ? undefined : new Set(input.liveNodes);
 
   const broken: Finding[] = [];
   const withoutPool: Finding[] = [];
@@ -255,6 +271,14 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
         if (out.length > 0) outside.push({ kind: 'AllocationOutsideRange', blockName: name, handleId, ordinals: out });
       }
 
+      const claimNode = claimNodeOf(handleId);
+      if (claimNode !== undefined) {
+        if (liveNodes !== undefined && !liveNodes.has(claimNode)) {
+          dead.push({ kind: 'DeadNodeClaim', blockName: name, handleId, node: claimNode, ordinals });
+          releases.push({ blockName: name, handleId, ordinals });
+        }
+        continue;
+      }
       const verdict = podVerdict(block, ordinals, handleId, pods, nowMs, graceMs);
       if (verdict !== undefined) {
         dead.push({ kind: 'DeadPodAllocation', blockName: name, handleId, ordinals, ...verdict });
@@ -340,6 +364,9 @@ function unrecordedPodAddresses(
     }
     const pod = pods[0]!;
     if (row?.handle_id !== undefined && handleMatchesPod(row.handle_id, pod)) continue;
+    // A node's claim holds the addresses of that node's pods; its node publishes which pod uses each.
+    const claimNode = claimNodeOf(row?.handle_id);
+    if (claimNode !== undefined && (pod.node === undefined || pod.node === claimNode)) continue;
     const handleId = handleIds.find((h) => handleMatchesPod(h, pod)) ?? podHandleIdOrUndefined(pod);
     const blockName = span.block.metadata.name;
     const heldBy = index === null ? undefined : (row?.handle_id ?? '(unreadable attribute row)');

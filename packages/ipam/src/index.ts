@@ -269,3 +269,15 @@ export type {
   PoolUsage,
   RepairResult,
 } from './allocator/types.ts';
+
+export { CLAIM_HANDLE_PREFIX, CLAIM_NOTE, CLAIM_POD_HANDLE_KEY, claimHandleId, claimNodeOf } from './claim/naming.ts';
+export type { ClaimedAddress, ClaimedAssignment, PublishResult, ReturnedAddress } from './claim/rows.ts';
+export { claimedAddresses, claimSecondary, publishClaimView, returnClaimed } from './claim/rows.ts';
+export type { ClaimEntry, ClaimLedger } from './claim/ledger.ts';
+export { MemoryClaimLedger } from './claim/ledger.ts';
+export type { WarmIps } from './claim/warm.ts';
+export { DEFAULT_WARM_IPS, MAX_WARM_IPS, validateWarmIps } from './claim/warm.ts';
+export { eligibleFor, isReady, readyFor, trimChoice } from './claim/pick.ts';
+export type { HeldClaimAddress } from './claim/store-ops.ts';
+export type { ClaimCounts, ClaimIpam, ClaimProblem, ClaimSyncReport, NodeClaimOptions } from './claim/node-claim.ts';
+export { DEFAULT_CLAIM_BATCH_MS, NodeClaim } from './claim/node-claim.ts';

@@ -11,6 +11,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { MAX_WARM_IPS } from '@hostnic/ipam';
 import { ConfigParseError, ConfigReadError, ConfigValidationError, errnoCode } from './errors.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/hostnic/hostnic.json';
@@ -68,6 +69,16 @@ export interface AgentSection {
   warmNicsPerVxnet: number;
   /** A NIC must be idle this long before the free tick releases it, seconds. */
   releaseCooldownSec: number;
+  /**
+   * Pod addresses the node's claim keeps ready (docs/ipam.md#node-claims), so that a warm ADD allocates with no
+   * API call: refilled up to this many when fewer than warmIpMinimum are ready. 0 = no claim (every ADD and DEL
+   * writes the IPAM objects itself).
+   */
+  warmIpTarget: number;
+  /** Refill the claim when fewer addresses than this are ready; at most warmIpTarget. */
+  warmIpMinimum: number;
+  /** Give addresses back when more than this many are free in the claim; at least warmIpTarget. */
+  warmIpMaximum: number;
   /** Port of the Prometheus endpoint; --metrics-port overrides it. */
   metricsPort: number;
   /** The datastore directory; --state-dir/--dbpath override it. */
@@ -128,6 +139,9 @@ export function defaultAgentConfig(): AgentConfig {
       linkTimeoutSec: 60,
       warmNicsPerVxnet: 0,
       releaseCooldownSec: 60,
+      warmIpTarget: 8,
+      warmIpMinimum: 4,
+      warmIpMaximum: 24,
       metricsPort: 9191,
       stateDir: DEFAULT_STATE_DIR,
       spoolDir: DEFAULT_SPOOL_DIR,
@@ -210,6 +224,9 @@ const SCHEMA: { [S in SectionName]: Record<string, FieldSpec> } = {
     linkTimeoutSec: duration(1, 'seconds'),
     warmNicsPerVxnet: nonNegative('NICs'),
     releaseCooldownSec: duration(0, 'seconds'),
+    warmIpTarget: { kind: 'int', min: 0, max: MAX_WARM_IPS, what: `an integer from 0 to ${MAX_WARM_IPS} (addresses; 0 = no claim)` },
+    warmIpMinimum: { kind: 'int', min: 0, max: MAX_WARM_IPS, what: `an integer from 0 to ${MAX_WARM_IPS} (addresses)` },
+    warmIpMaximum: { kind: 'int', min: 0, max: MAX_WARM_IPS, what: `an integer from 0 to ${MAX_WARM_IPS} (addresses)` },
     metricsPort: { kind: 'int', min: 1, max: 65535, what: 'a TCP port from 1 to 65535' },
     stateDir: { kind: 'string', check: absolutePath },
     spoolDir: { kind: 'string', check: absolutePath },
@@ -224,6 +241,18 @@ const SCHEMA: { [S in SectionName]: Record<string, FieldSpec> } = {
 };
 
 const SECTIONS = Object.keys(SCHEMA) as SectionName[];
+
+function checkWarmIps(a: AgentSection, source: string): void {
+  if (a.warmIpTarget === 0) return;
+  if (a.warmIpMinimum > a.warmIpTarget) {
+    throw new ConfigValidationError(source, 'agent.warmIpMinimum',
+      `agent.warmIpMinimum ${a.warmIpMinimum} exceeds agent.warmIpTarget ${a.warmIpTarget}: lower it to at most the target (default 4 with target 8)`);
+  }
+  if (a.warmIpMaximum < a.warmIpTarget) {
+    throw new ConfigValidationError(source, 'agent.warmIpMaximum',
+      `agent.warmIpMaximum ${a.warmIpMaximum} is below agent.warmIpTarget ${a.warmIpTarget}: raise it to at least the target (default 24 with target 8)`);
+  }
+}
 
 /** Reserved kernel tables (default, main, local) that a NIC's table must never take. */
 const RESERVED_TABLES = [253, 254, 255];
@@ -392,6 +421,7 @@ export function parseAgentConfig(input: string | unknown, source: string): Parse
 }
 
 function checkAcrossFields(config: AgentConfig, source: string, warnings: ConfigWarning[]): void {
+  checkWarmIps(config.agent, source);
   const { routeTableBase, maxNic } = config.pool;
   const last = routeTableBase + maxNic - 1;
   const clash = RESERVED_TABLES.find((t) => t >= routeTableBase && t <= last);

@@ -32,6 +32,7 @@ import { nodePodCache } from './pod-cache.ts';
 import { poolsView } from './pools-view.ts';
 import { runLeaseRenewal } from './lease-renewal.ts';
 import { importFromGoAgent, keepMangleChains, mangleSettingsFrom } from './upgrade.ts';
+import { openIpamClaim } from './ipam-claim.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -167,6 +168,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     },
   });
 
+  const opened = await openIpamClaim({ ipam, stateDir: paths.stateDir, node: o.nodeName, agent: config.agent, log });
+  if (opened !== undefined) closers.push('ipam claim', () => opened.close());
+  const claim = opened?.claim;
+
   const nics = new NicManager({
     iaas,
     store,
@@ -189,7 +194,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   podCache.start();
   closers.push('pod cache', () => podCache.stop());
   const pods = new PodService({
-    ipam,
+    ipam: claim ?? ipam,
     nics,
     store,
     vxnets: vxnetLookup,
@@ -224,7 +229,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   log.info('serving the CNI socket (not ready yet)', { socket: paths.socket });
 
   let ready = false;
-  registerAgentMetrics(metrics, { snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage });
+  registerAgentMetrics(metrics, { snapshot: () => store.snapshot(), ready: () => ready, ipamUsage: () => ipamUsage, claimCounts: () => claim?.counts() });
   let metricsPort: number | undefined;
   try {
     const m = await startMetricsServer(config.agent.metricsPort, o.metricsHost, {
@@ -321,6 +326,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
       }
     }
     if (stopping.signal.aborted) return;
+    // Failures are logged by the claim; until a reconcile succeeds, ADDs allocate through the IPAM objects.
+    await claim?.sync({ reconcile: true });
     ready = true;
     server.setReady(true);
     log.info('all setup done, agent ready', { node: o.nodeName, instanceId: o.instanceId });
@@ -332,6 +339,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     const sweep = async (): Promise<void> => {
       await pods.sweepNode();
     };
+    if (claim !== undefined) timers.push(every(config.pool.sync * 1000, () => claim.sync({ reconcile: true }).then(() => undefined), onError('ipam claim sync')));
     const firstSweep = sweep().catch(onError('node sweep'));
     timers.push({ stop: () => firstSweep });
     timers.push(every(config.pool.sync * 1000, sweep, onError('node sweep')));

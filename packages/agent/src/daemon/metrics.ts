@@ -5,7 +5,7 @@
  * not (a scrape must not list every pod's namespace, name and IP).
  */
 
-import type { IpamUtilisation } from '@hostnic/ipam';
+import type { ClaimCounts, IpamUtilisation } from '@hostnic/ipam';
 import type { Metrics } from '@hostnic/runtime';
 import type { DatastoreSnapshot } from '../datastore/index.ts';
 
@@ -14,6 +14,8 @@ export interface MetricsSource {
   ready(): boolean;
   /** The IPAM figures as last refreshed (never fetched during a scrape); undefined before the first. */
   ipamUsage?(): IpamUtilisation | undefined;
+  /** The node claim's counts (in memory, no I/O); undefined when the claim is off. */
+  claimCounts?(): ClaimCounts | undefined;
 }
 
 /** The namespace the original reports blocks under that no namespace maps [compat]. */
@@ -60,6 +62,12 @@ export function registerAgentMetrics(metrics: Metrics, source: MetricsSource): v
     const counts = new Map<string, number>();
     for (const pod of source.snapshot().pods) counts.set(pod.vxnetId, (counts.get(pod.vxnetId) ?? 0) + 1);
     for (const [vxnet, n] of counts) this.set({ vxnet_name: vxnet }, n);
+  });
+  metrics.gauge('hostnic_ipam_claim_addresses', "Addresses of this node's IPAM claim, by state (assigned, ready, cooling) and not yet published.", ['state'], function collect() {
+    this.reset();
+    const c = source.claimCounts?.();
+    if (c === undefined) return;
+    for (const state of ['assigned', 'ready', 'cooling', 'unpublished'] as const) this.set({ state }, c[state]);
   });
   metrics.gauge('hostnic_agent_ready', 'Whether the agent answers CNI requests (1) or is still starting (0).', [], function collect() {
     this.set(source.ready() ? 1 : 0);

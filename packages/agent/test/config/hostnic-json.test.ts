@@ -54,10 +54,22 @@ describe('hostnic.json', () => {
       linkTimeoutSec: 60,
       warmNicsPerVxnet: 0,
       releaseCooldownSec: 60,
+      warmIpTarget: 8,
+      warmIpMinimum: 4,
+      warmIpMaximum: 24,
       metricsPort: 9191,
       stateDir: '/var/lib/hostnic',
       spoolDir: '/var/lib/hostnic/spool',
     });
+  });
+
+  it('refuses warm-address marks out of order or out of bounds, naming the field and the fix', () => {
+    const parse = (agent: Record<string, number>) => () => parseAgentConfig(JSON.stringify({ agent }), 'hostnic.json');
+    expect(parse({ warmIpTarget: 4, warmIpMinimum: 5 })).toThrow(/agent\.warmIpMinimum 5 exceeds agent\.warmIpTarget 4: lower it/);
+    expect(parse({ warmIpTarget: 30 })).toThrow(/agent\.warmIpMaximum 24 is below agent\.warmIpTarget 30: raise it/);
+    expect(parse({ warmIpTarget: 2000 })).toThrow(/agent\.warmIpTarget must be an integer from 0 to 1024/);
+    // 0 turns the claim off; the other marks do not matter then.
+    expect(parseAgentConfig(JSON.stringify({ agent: { warmIpTarget: 0, warmIpMinimum: 9 } }), 'x').config.agent.warmIpTarget).toBe(0);
   });
 
   it('an explicitly given file that is missing is an error naming it', async () => {

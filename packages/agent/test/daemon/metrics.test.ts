@@ -39,6 +39,14 @@ function registry(s: MetricsSource = source): Metrics {
 }
 
 describe('metrics', () => {
+  it("renders the node claim's addresses by state, and nothing when the claim is off", async () => {
+    const on = await registry({ ...source, claimCounts: () => ({ assigned: 3, ready: 5, cooling: 1, unpublished: 2 }) }).render();
+    expect(on).toContain('hostnic_ipam_claim_addresses{state="assigned",node_name="node-1"} 3');
+    expect(on).toContain('hostnic_ipam_claim_addresses{state="ready",node_name="node-1"} 5');
+    expect(on).toContain('hostnic_ipam_claim_addresses{state="unpublished",node_name="node-1"} 2');
+    expect(await registry().render()).not.toContain('hostnic_ipam_claim_addresses{');
+  });
+
   it('renders the compat families from the records, pods counted per vxnet without pod names or IPs', async () => {
     const text = await registry().render();
     expect(text).toContain(`hostnic_vxnet_count{vxnet_name="vxnet-pods001",phase="${nic.phase}",mac="52:54:aa:bb:cc:dd",node_name="node-1"} 1`);

@@ -5,7 +5,7 @@
  * API (not the cache) confirms it is gone; the store then re-reads every object and compares before writing.
  */
 import type { ConsistencyReport, Finding, Ipam, LivePod, RepairPlan, RepairResult } from '@hostnic/ipam';
-import { DEFAULT_LEAK_GRACE_MS, stableRepairPlan } from '@hostnic/ipam';
+import { claimNodeOf, DEFAULT_LEAK_GRACE_MS, stableRepairPlan } from '@hostnic/ipam';
 import type { EventSink } from '../event-sink.ts';
 import { vxnetPoolRef } from '../event-sink.ts';
 import type { Logger } from '@hostnic/runtime';
@@ -15,6 +15,8 @@ export interface IpamGcOptions {
   readonly ipam: Ipam;
   /** Every live pod, from a synced cache; undefined while the cache is not synced (the check then waits). */
   readonly livePods: () => readonly LivePod[] | undefined;
+  /** Every node, from a synced cache: the address claims of other nodes are collected; undefined = leave claims alone. */
+  readonly liveNodes?: (() => readonly string[] | undefined) | undefined;
   /** A fresh read of one pod from the API: true when it exists (and is not finished). */
   readonly podExists: (namespace: string, name: string) => Promise<boolean>;
   readonly events: EventSink;
@@ -68,7 +70,12 @@ export class IpamGarbageCollector {
     const pods = this.#o.livePods();
     if (pods === undefined) return { skipped: 'the pod cache is not synced yet', findings: [], spared: [] };
     const now = this.#o.now?.() ?? new Date();
-    const report: ConsistencyReport = await this.#o.ipam.check(pods, { now, graceMs: this.#o.graceMs ?? DEFAULT_LEAK_GRACE_MS });
+    const liveNodes = this.#o.liveNodes?.();
+    const report: ConsistencyReport = await this.#o.ipam.check(pods, {
+      now,
+      graceMs: this.#o.graceMs ?? DEFAULT_LEAK_GRACE_MS,
+      ...(liveNodes === undefined ? {} : { liveNodes }),
+    });
     this.totals.runs++;
     const previous = this.#previous;
     this.#previous = report.plan;
@@ -105,8 +112,13 @@ export class IpamGarbageCollector {
     const ref = vxnetPoolRef();
     for (const x of r.released) {
       const pod = dead.get(x.handleId);
+      const node = claimNodeOf(x.handleId);
       const who = pod === undefined ? `handle ${x.handleId}` : `pod ${pod.namespace}/${pod.pod} (handle ${x.handleId})`;
-      this.#o.events.event(ref, 'Normal', 'LeakedAddressReleased', `released ${x.addresses.join(', ')} of ${who} in block ${x.block}: the pod no longer exists`);
+      const message =
+        node === undefined
+          ? `released ${x.addresses.join(', ')} of ${who} in block ${x.block}: the pod no longer exists`
+          : `released ${x.addresses.join(', ')} of the address claim of node ${node} in block ${x.block}: the node no longer exists`;
+      this.#o.events.event(ref, 'Normal', 'LeakedAddressReleased', message);
       this.#log.info('released leaked addresses', { block: x.block, handle: x.handleId, addresses: x.addresses });
     }
     if (r.deletedHandles.length + r.updatedHandles.length + r.createdHandles.length > 0) {

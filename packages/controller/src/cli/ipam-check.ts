@@ -15,6 +15,8 @@ export interface CheckInput {
   readonly handles: readonly IPAMHandle[];
   /** Every live pod; listed after the IPAM objects, so a pod seen in a block is not missed here. */
   readonly livePods: readonly LivePod[];
+  /** Every node; given, the address claims of other nodes are reported and released. */
+  readonly liveNodes?: readonly string[] | undefined;
   readonly now: Date;
   readonly graceMs: number;
 }
@@ -100,6 +102,13 @@ function describe(finding: Finding, blocks: ReadonlyMap<string, IPAMBlock>): { a
           (since === undefined ? '' : ` since ${since.toISOString()}`),
       };
     }
+    case 'DeadNodeClaim': {
+      const addresses = addressesOf(blocks, finding.blockName, finding.ordinals);
+      return {
+        addresses,
+        message: `${joinAddresses(addresses)} in block ${finding.blockName}: held by the address claim of node ${finding.node}, which is gone`,
+      };
+    }
     case 'OrphanAllocation': {
       const addresses = addressesOf(blocks, finding.blockName, finding.ordinals);
       return {
@@ -171,6 +180,7 @@ export function checkReport(input: CheckInput, options: { plan: boolean }): Chec
     livePods: input.livePods,
     now: input.now,
     graceMs: input.graceMs,
+    liveNodes: input.liveNodes,
   });
   const blocks = new Map(input.blocks.map((b) => [b.metadata.name, b]));
   const findings: FindingReport[] = report.findings.map((f) => ({
@@ -207,6 +217,7 @@ interface Section {
 
 const SECTIONS: readonly Section[] = [
   { title: 'Leaked addresses (their pod is gone or runs a newer sandbox)', matches: (f) => f.kind === 'DeadPodAllocation' && f.problem },
+  { title: 'Address claims of nodes that are gone', matches: (f) => f.kind === 'DeadNodeClaim' },
   { title: 'Addresses without an IPAMHandle', matches: (f) => f.kind === 'OrphanAllocation' },
   { title: 'Handles naming blocks that hold nothing for them', matches: (f) => f.kind === 'StaleHandleBlock' },
   { title: 'Handles whose counts differ from their blocks', matches: (f) => f.kind === 'HandleCountMismatch' },

@@ -4,6 +4,7 @@
  */
 import type { AllocationAttribute, IPAMBlock, IPAMHandle, IPPool, IpamUtilisation } from '@hostnic/ipam';
 import {
+  claimNodeOf,
   addressUse,
   AttributeKey,
   blockContains,
@@ -398,12 +399,17 @@ export function addressReport(location: AddressLocation, handle: IPAMHandle | un
       const since = allocatedSince(location.attribute);
       const node = location.attribute?.secondary?.[AttributeKey.Node];
       const handleId = location.handleId ?? null;
+      const claimNode = claimNodeOf(handleId ?? undefined);
       const note =
         handleId === null
           ? 'allocated to no handle: the block is damaged; run `ipam check`'
           : handle === undefined
             ? `allocated to handle ${handleId}, which has no IPAMHandle object (\`ipam check\` reports it)`
-            : `allocated to handle ${handleId}`;
+            : claimNode !== undefined
+              ? pod === undefined
+                ? `held by the address claim of node ${claimNode}, ready for its next pod (as the node last published)`
+                : `held by the address claim of node ${claimNode}, used by pod ${pod.namespace}/${pod.name} (as the node last published)`
+              : `allocated to handle ${handleId}`;
       return {
         ...base,
         ...place,

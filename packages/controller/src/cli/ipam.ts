@@ -39,6 +39,8 @@ export interface IpamCliDeps {
   openStore(kubeconfig: string | undefined): Promise<IpamStore>;
   /** Every pod of the cluster that is not finished. */
   listLivePods(kubeconfig: string | undefined): Promise<LivePod[]>;
+  /** Every node's name; without it `ipam check` leaves address claims alone. */
+  listNodeNames?(kubeconfig: string | undefined): Promise<string[]>;
   /** Whether a pod exists. */
   podExists(kubeconfig: string | undefined, namespace: string, name: string): Promise<boolean>;
   stdout(text: string): void;
@@ -70,6 +72,7 @@ export function defaultIpamCliDeps(): IpamCliDeps {
   return {
     openStore: (path) => kube.openStore(path),
     listLivePods: (path) => kube.listLivePods(path),
+    listNodeNames: (path) => kube.listNodeNames(path),
     podExists: (path, namespace, name) => kube.podExists(path, namespace, name),
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
@@ -191,6 +194,12 @@ function lazyDefaults(): IpamCliDeps {
   return {
     openStore: (path) => get().openStore(path),
     listLivePods: (path) => get().listLivePods(path),
+    listNodeNames: async (path) => {
+      const list = get().listNodeNames;
+      // An empty list would collect every claim: never guess it.
+      if (list === undefined) throw new Error('no node listing available');
+      return list(path);
+    },
     podExists: (path, namespace, name) => get().podExists(path, namespace, name),
     stdout: (text) => get().stdout(text),
     stderr: (text) => get().stderr(text),
@@ -254,12 +263,14 @@ async function runCheck(d: IpamCliDeps, g: GlobalOptions, options: CheckOptions)
       const [pools, blocks, handles] = await Promise.all([store.listPools(), store.listBlocks(), store.listHandles()]);
       // Pods are listed after the IPAM objects: a pod that allocated before the snapshot is then in this list too.
       const livePods = await d.listLivePods(g.kubeconfig);
+      const liveNodes = await d.listNodeNames?.(g.kubeconfig);
       return checkReport(
         {
           pools: pools.map((v) => v.object),
           blocks: blocks.map((v) => v.object),
           handles: handles.map((v) => v.object),
           livePods,
+          liveNodes,
           now: d.now(),
           graceMs,
         },

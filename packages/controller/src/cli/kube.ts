@@ -31,6 +31,23 @@ export async function listLivePods(api: CoreV1Api, pageSize = PAGE_SIZE): Promis
 }
 
 /**
+ * The names of every node of the cluster (address claims of other nodes are collected by `ipam check`).
+ * @param api - the core API
+ * @param pageSize - list page size
+ */
+export async function listNodeNames(api: CoreV1Api, pageSize = PAGE_SIZE): Promise<string[]> {
+  const out: string[] = [];
+  let next: string | undefined;
+  do {
+    const page = await api.listNode({ limit: pageSize, ...(next === undefined ? {} : { _continue: next }) });
+    for (const node of page.items) if (node.metadata?.name !== undefined) out.push(node.metadata.name);
+    const token = page.metadata?._continue;
+    next = token === undefined || token === '' ? undefined : token;
+  } while (next !== undefined);
+  return out;
+}
+
+/**
  * Whether a pod exists (finished or not: a safety check must not guess that a pod's sandbox is gone).
  * @param api - the core API
  * @param namespace - the pod's namespace
@@ -50,6 +67,7 @@ export async function podExists(api: CoreV1Api, namespace: string, name: string)
 export interface KubeAccess {
   openStore(kubeconfig: string | undefined): Promise<IpamStore>;
   listLivePods(kubeconfig: string | undefined): Promise<LivePod[]>;
+  listNodeNames(kubeconfig: string | undefined): Promise<string[]>;
   podExists(kubeconfig: string | undefined, namespace: string, name: string): Promise<boolean>;
 }
 
@@ -66,6 +84,7 @@ export function kubeAccess(): KubeAccess {
   return {
     openStore: async (path) => KubernetesIpamStore.fromKubeConfig(config(path)),
     listLivePods: async (path) => listLivePods(core(path)),
+    listNodeNames: async (path) => listNodeNames(core(path)),
     podExists: async (path, namespace, name) => podExists(core(path), namespace, name),
   };
 }

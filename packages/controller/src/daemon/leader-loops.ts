@@ -213,6 +213,8 @@ export class LeaderLoops {
     });
     const ipamGc = new IpamGarbageCollector({
       ipam: d.ipam, livePods: d.livePods, podExists: d.podExists, events: d.events, log: d.log,
+      // The address claims of nodes that are gone are collected; none while the node cache is not synced.
+      liveNodes: () => (d.informers.nodes.hasSynced ? d.informers.nodes.list().map((n) => n.metadata?.name ?? '') : undefined),
       ...(d.ipamLeakGraceMs === undefined ? {} : { graceMs: d.ipamLeakGraceMs }),
     });
     const janitor = d.nicGcIntervalMs === 0

@@ -132,7 +132,7 @@ export interface Run {
 
 /** Runs `ipam <args>` with test doubles for the cluster (unless given) and collects its output and exit code. */
 export async function runIpam(args: readonly string[], deps: Partial<IpamCliDeps>): Promise<Run> {
-  return runIpamWith(args, { now: () => T0, listLivePods: async () => [], podExists: async () => false, ...deps });
+  return runIpamWith(args, { now: () => T0, listLivePods: async () => [], listNodeNames: async () => [], podExists: async () => false, ...deps });
 }
 
 /**

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
-import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
+import { CLAIM_POD_HANDLE_KEY, claimNodeOf, Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
+import type { IPAMBlock } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
 import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '@hostnic/sandbox/cluster';
@@ -142,7 +143,10 @@ export interface HostnicStack {
   agent(node: string): NodeAgent;
   /** Creates the Pod object (and its namespace if new) and the pod's netns on the node. */
   createPod(node: string, namespace: string, name: string): Promise<{ ref: PodRef; netns: PodNamespace }>;
-  /** Names of the IPAMHandle objects that exist. */
+  /**
+   * The pod owners the cluster records: IPAMHandles of pods, and the pods that node claims publish (their
+   * pod handles). Claims publish in the background, so assert on {@link HostnicStack.handlesWhen}.
+   */
   handles(): Promise<string[]>;
   /**
    * Makes the fakes (the QingCloud API and the kube-apiserver, on the machine's loopback) reachable at the
@@ -151,6 +155,8 @@ export interface HostnicStack {
   relay(node: string): Promise<void>;
   /** The bearer token of the agent's or the controller's service account (deploy/hostnic.yaml's RBAC). */
   serviceAccountToken(who: 'agent' | 'controller'): string;
+  /** Waits until {@link HostnicStack.handles} lists `count` owners (bounded), and returns them. */
+  handlesWhen(count: number, timeoutMs?: number): Promise<string[]>;
   /** Runs `hostnic-controller` with these arguments against the stack (e.g. `ipam show`). */
   controllerCli(args: readonly string[]): Promise<RunResult>;
   close(): Promise<void>;
@@ -465,6 +471,15 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     await Promise.all([...agents.values()].map((a) => agentReady(a, kube)));
     const namespaces = new Set<string>(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
     const custom = kc.makeApiClient(CustomObjectsApi);
+    const handles = async (): Promise<string[]> => {
+      const list = async (plural: string) =>
+        ((await custom.listClusterCustomObject({ group: 'network.qingcloud.com', version: 'v1alpha1', plural })) as { items?: unknown[] }).items ?? [];
+      const names = ((await list('ipamhandles')) as { metadata?: { name?: string } }[]).map((i) => i.metadata?.name ?? '?');
+      const published = ((await list('ipamblocks')) as IPAMBlock[]).flatMap((b) =>
+        b.spec.attributes.flatMap((row) => (claimNodeOf(row.handle_id) === undefined ? [] : [row.secondary?.[CLAIM_POD_HANDLE_KEY]])),
+      );
+      return [...names.filter((n) => claimNodeOf(n) === undefined), ...published.filter((h): h is string => h !== undefined)];
+    };
     return {
       dir,
       kube,
@@ -492,13 +507,14 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       },
       relay,
       serviceAccountToken: (who) => (who === 'agent' ? AGENT_TOKEN : CONTROLLER_TOKEN),
-      handles: async () => {
-        const list = (await custom.listClusterCustomObject({
-          group: 'network.qingcloud.com',
-          version: 'v1alpha1',
-          plural: 'ipamhandles',
-        })) as { items?: { metadata?: { name?: string } }[] };
-        return (list.items ?? []).map((i) => i.metadata?.name ?? '?');
+      handles,
+      handlesWhen: async (count, timeoutMs = 15_000) => {
+        let last: string[] = [];
+        try {
+          return await until(`${count} IPAM owners`, timeoutMs, async () => ((last = await handles()).length === count ? last : undefined));
+        } catch (e) {
+          throw new Error(`${e instanceof Error ? e.message : String(e)}; last seen: ${JSON.stringify(last)}`, { cause: e });
+        }
       },
       controllerCli: (args) => run([...nodeCommand(CONTROLLER_CLI), ...args, '--kubeconfig', kubeconfigFile], { ...process.env, KUBECONFIG: '' }, '', REPO),
       close,

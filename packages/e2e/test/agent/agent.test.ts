@@ -16,7 +16,7 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
+import { CLAIM_POD_HANDLE_KEY, Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Relative on purpose: the agent must not depend on the private sandbox package.
@@ -158,21 +158,27 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     );
   }
 
-  async function handleExists(): Promise<boolean> {
+  /**
+   * Whether the cluster records the pod's handle: its own IPAMHandle, or (the usual case) the pod as its node's
+   * address claim publishes it in the block, in the background.
+   */
+  async function handleRecorded(): Promise<boolean> {
     const custom = kc.makeApiClient(CustomObjectsApi);
+    const id = `test-web-1-${containerId}`;
     try {
-      await custom.getClusterCustomObject({
-        group: 'network.qingcloud.com',
-        version: 'v1alpha1',
-        plural: 'ipamhandles',
-        name: `test-web-1-${containerId}`,
-      });
+      await custom.getClusterCustomObject({ group: 'network.qingcloud.com', version: 'v1alpha1', plural: 'ipamhandles', name: id });
       return true;
     } catch (e) {
-      if ((e as { code?: unknown }).code === 404) return false;
-      throw e;
+      if ((e as { code?: unknown }).code !== 404) throw e;
     }
+    const blocks = (await custom.listClusterCustomObject({ group: 'network.qingcloud.com', version: 'v1alpha1', plural: 'ipamblocks' })) as {
+      items?: { spec?: { attributes?: { secondary?: Record<string, string> }[] } }[];
+    };
+    return (blocks.items ?? []).some((b) => (b.spec?.attributes ?? []).some((row) => row.secondary?.[CLAIM_POD_HANDLE_KEY] === id));
   }
+
+  const recordedWhen = (want: boolean): Promise<boolean> =>
+    until(`the pod handle ${want ? 'recorded' : 'gone'}`, 15_000, async () => ((await handleRecorded()) === want ? true : undefined));
 
   it('serves the socket early and becomes ready after the start-up reconcile', async () => {
     const status = await until('the agent to be ready', 60_000, async () => {
@@ -200,7 +206,7 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     expect(await s.ping(pod, node.ip, { attempts: 3 })).toBe(true);
     expect(await s.ping(pod, s.vxnet(POD_VXNET.id).gateway, { attempts: 3 })).toBe(true);
     expect(await s.vpcPing(podIp, { attempts: 3 })).toBe(true);
-    expect(await handleExists()).toBe(true);
+    expect(await recordedWhen(true)).toBe(true);
   }, 90_000);
 
   it('serves Prometheus text, /healthz and /readyz on the node\'s address (not every address), no pod names or IPs', async () => {
@@ -233,7 +239,7 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
   it('DEL through the plugin releases the handle; a second DEL succeeds too', async () => {
     const del = await plugin('DEL');
     expect(del.code, `${del.stdout}\n${del.stderr}`).toBe(0);
-    expect(await handleExists()).toBe(false);
+    expect(await recordedWhen(false)).toBe(true);
     const again = await plugin('DEL');
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
   }, 60_000);

@@ -29,7 +29,7 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
   });
 
   async function expectNothingLeft(why: string): Promise<void> {
-    expect(await c().handles(), `${why}: IPAM handles`).toEqual([]);
+    expect(await c().handlesWhen(0), `${why}: IPAM handles`).toEqual([]);
     const pods = await socketGet(c().agent('node-1').socket, '/v1/pods');
     expect(pods?.status, `${why}: /v1/pods`).toBe(200);
     expect((pods?.body as { pods?: unknown[] } | undefined)?.pods, `${why}: agent records`).toEqual([]);
@@ -46,11 +46,21 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
     return c().agent('node-1').plugin('ADD', ref);
   }
 
-  it('IPAM failure (the apiserver refuses IPAM blocks) answers an error and allocates nothing', async () => {
-    undo.push(c().kube.faults.fail({ verb: '*', resource: 'ipamblocks' }, 403));
-    const add = await addOnce('a');
+  it('IPAM failure (the apiserver refuses IPAM blocks): a warm ADD and its DEL do not notice; an ADD that needs the apiserver answers an error and allocates nothing', async () => {
+    const lift = c().kube.faults.fail({ verb: '*', resource: 'ipamblocks' }, 403);
+    undo.push(lift);
+    // Namespace `a` (Default) is served from the node's address claim, filled before the agent was ready.
+    const { ref } = await c().createPod('node-1', 'a', `f${++seq}`);
+    const warm = await c().agent('node-1').plugin('ADD', ref);
+    expect(warm.code, warm.stdout).toBe(0);
+    const del = await c().agent('node-1').plugin('DEL', ref);
+    expect(del.code, del.stdout).toBe(0);
+    // Namespace `b` has no claimed address yet: its ADD must write blocks.
+    const add = await addOnce('b');
     expect(add.code, add.stdout).not.toBe(0);
     expect(failed(add).code, add.stdout).toBe(100);
+    // Lifted so that the check can read the blocks (the removal is idempotent; afterEach runs it again).
+    lift();
     await expectNothingLeft('ipam');
   }, 40_000);
 
@@ -104,7 +114,7 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
     expect(second.code, second.stdout).toBe(0);
     const ipOf = (r: RunResult) => (JSON.parse(r.stdout) as { ips?: { address: string }[] }).ips?.[0]?.address;
     expect(ipOf(second)).toBe(ipOf(first));
-    expect((await c().handles()).length).toBe(1);
+    expect(await c().handlesWhen(1)).toHaveLength(1);
     expect((await nodeLeftovers(c().sandbox, 'node-1')).rules.length).toBe(1);
     for (let i = 0; i < 2; i++) {
       const del = await agent.plugin('DEL', ref);

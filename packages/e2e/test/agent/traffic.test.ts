@@ -46,7 +46,7 @@ describe.skipIf(!isRoot)('traffic matrix across two nodes and two vxnets (e2e)',
     expect(pod('p2').ip.startsWith('172.16.3.')).toBe(true);
     expect(pod('p3').ip.startsWith('172.16.3.')).toBe(true);
     expect(pod('q1').ip.startsWith('172.16.4.')).toBe(true);
-    expect((await c().handles()).length).toBe(4);
+    expect(await c().handlesWhen(4)).toHaveLength(4);
     // The leftover probe sees what a wired pod leaves, so its empty answer after DEL means something.
     const wired = await nodeLeftovers(c().sandbox, 'node-1');
     expect(wired.links.length).toBe(3);
@@ -102,7 +102,7 @@ describe.skipIf(!isRoot)('traffic matrix across two nodes and two vxnets (e2e)',
       const del = await c().agent(p.node).plugin('DEL', p.ref);
       expect(del.code, `${del.stdout}\n${del.stderr}`).toBe(0);
     }
-    expect(await c().handles()).toEqual([]);
+    expect(await c().handlesWhen(0)).toEqual([]);
     for (const node of ['node-1', 'node-2']) {
       expect(await nodeLeftovers(c().sandbox, node)).toEqual({ links: [], rules: [], arp: [] });
     }

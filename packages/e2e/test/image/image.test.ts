@@ -248,7 +248,7 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
       expect(add.code, `${add.stdout}${add.stderr}${agentLog()}`).toBe(0);
       podIp = ((JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]?.address ?? '').split('/')[0] ?? '';
       expect(podIp.startsWith('172.16.3.')).toBe(true);
-      expect(await s().handles()).toHaveLength(1);
+      expect(await s().handlesWhen(1)).toHaveLength(1);
       expect(await s().sandbox.ping(created.netns, s().sandbox.node(NODE).ip, { attempts: 3 }), 'pod → node').toBe(true);
       expect(await s().sandbox.vpcPing(podIp, { attempts: 3 }), 'gateway → pod').toBe(true);
     }, 120_000);
@@ -286,7 +286,7 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
     it('serves the DEL: nothing of the pod is left on the node', async () => {
       const del = await runPlugin(s().sandbox.node(NODE), installedPlugin(), cniConf(s(), NODE), 'DEL', pod);
       expect(del.code, `${del.stdout}${del.stderr}${agentLog()}`).toBe(0);
-      expect(await s().handles()).toEqual([]);
+      expect(await s().handlesWhen(0)).toEqual([]);
       expect(await nodeLeftovers(s().sandbox, NODE)).toEqual({ links: [], rules: [], arp: [] });
     }, 60_000);
   });

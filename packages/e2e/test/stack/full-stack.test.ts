@@ -121,7 +121,7 @@ describe.skipIf(!isRoot)('controller, agents and plugin together (e2e)', () => {
       const del = await s().agent(p.node).plugin('DEL', p.ref);
       expect(del.code, del.stderr).toBe(0);
     }
-    expect(await s().handles()).toEqual([]);
+    expect(await s().handlesWhen(0)).toEqual([]);
     for (const node of ['node-1', 'node-2']) expect(await nodeLeftovers(s().sandbox, node)).toEqual({ links: [], rules: [], arp: [] });
     await until('IPPool status back to 0', 30_000, async () => {
       const total = [PODS1.id, PODS2.id].reduce((n, id) => n + ((s().kube.get('ippools', id)?.['status'] as { allocations?: number } | undefined)?.allocations ?? -1), 0);

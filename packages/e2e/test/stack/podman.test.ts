@@ -110,7 +110,7 @@ describe.skipIf(!isRoot || !hasPodman)('podman on a sandbox node (a container th
     // After --rm: no veth, rule 1535, ARP reply, IPAM handle or agent record of the container, and no
     // file under /run/netns holds its network namespace any more.
     expect(await nodeLeftovers(s().sandbox, 'node-1')).toEqual({ links: [], rules: [], arp: [] });
-    expect(await s().handles()).toEqual([]);
+    expect(await s().handlesWhen(0)).toEqual([]);
     const records = await socketGet(node.paths.socket, '/v1/pods');
     expect(records?.body).toEqual({ pods: [] });
     const inode = Number(/netns=(\d+)/.exec(r.stdout)?.[1]);

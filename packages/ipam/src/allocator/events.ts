@@ -11,7 +11,7 @@ import type { WriteOp } from '../stores/kv.ts';
  * The {@link Ipam} operation a store call served; `inspect` covers the read-only ones (`addressesOf`,
  * `utilisation`, `check`).
  */
-export type IpamOperation = 'allocate' | 'release' | 'repair' | 'setup' | 'inspect';
+export type IpamOperation = 'allocate' | 'release' | 'repair' | 'setup' | 'inspect' | 'claim';
 
 /** How a write ended. */
 export type WriteOutcome = 'ok' | 'conflict' | 'alreadyExists' | 'notFound' | 'failed';

@@ -132,12 +132,14 @@ export async function utilisationOf(io: StoreIo, cooldown: CooldownOptions): Pro
  * @param livePods - every live pod
  * @param now - the current time
  * @param graceMs - grace period for leaked addresses
+ * @param liveNodes - every node, when node claims of gone nodes are to be collected
  */
 export async function checkStore(
   io: StoreIo,
   livePods: readonly LivePod[],
   now: Date,
   graceMs: number | undefined,
+  liveNodes?: readonly string[],
 ): Promise<ConsistencyReport> {
   const [pools, blocks, handles] = await Promise.all([io.listPools(), io.listBlocks(), io.listHandles()]);
   return checkConsistency({
@@ -147,5 +149,6 @@ export async function checkStore(
     livePods,
     now,
     ...(graceMs === undefined ? {} : { graceMs }),
+    liveNodes,
   });
 }

@@ -17,6 +17,7 @@ import { LmdbEngine } from './engine.ts';
 import { ensureSchema } from './schema.ts';
 
 export { LMDB_SCHEMA_VERSION } from './schema.ts';
+export { LmdbClaimLedger } from './claim-ledger.ts';
 
 /** Options of {@link LmdbIpamStore.open}. */
 export interface LmdbStoreOptions {
