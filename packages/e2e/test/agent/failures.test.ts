@@ -6,10 +6,22 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { MGMT, PODS1, PODS2, agentClusterFixture, nodeLeftovers, socketGet } from './harness.ts';
-import type { RunResult } from './harness.ts';
+import { MGMT, PODS1, PODS2, agentClusterFixture, nodeLeftovers, socketGet, until } from './harness.ts';
+import type { AgentCluster, RunResult } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
+
+async function expectNothingLeftOn(cluster: AgentCluster, why: string): Promise<void> {
+  expect(await cluster.handlesWhen(0), `${why}: IPAM handles`).toEqual([]);
+  const pods = await socketGet(cluster.agent('node-1').socket, '/v1/pods');
+  expect(pods?.status, `${why}: /v1/pods`).toBe(200);
+  expect((pods?.body as { pods?: unknown[] } | undefined)?.pods, `${why}: agent records`).toEqual([]);
+  expect(await nodeLeftovers(cluster.sandbox, 'node-1'), why).toEqual({ links: [], rules: [], arp: [] });
+}
+
+function failed(r: RunResult): { code?: number; msg?: string } {
+  return JSON.parse(r.stdout || '{}') as { code?: number; msg?: string };
+}
 
 describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
   const undo: (() => void)[] = [];
@@ -28,17 +40,7 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
     c().sandbox.qingcloud.faults.clear();
   });
 
-  async function expectNothingLeft(why: string): Promise<void> {
-    expect(await c().handlesWhen(0), `${why}: IPAM handles`).toEqual([]);
-    const pods = await socketGet(c().agent('node-1').socket, '/v1/pods');
-    expect(pods?.status, `${why}: /v1/pods`).toBe(200);
-    expect((pods?.body as { pods?: unknown[] } | undefined)?.pods, `${why}: agent records`).toEqual([]);
-    expect(await nodeLeftovers(c().sandbox, 'node-1'), why).toEqual({ links: [], rules: [], arp: [] });
-  }
-
-  function failed(r: RunResult): { code?: number; msg?: string } {
-    return JSON.parse(r.stdout || '{}') as { code?: number; msg?: string };
-  }
+  const expectNothingLeft = (why: string): Promise<void> => expectNothingLeftOn(c(), why);
 
   async function addOnce(namespace: string, removeNetns = false): Promise<RunResult> {
     const { ref, netns } = await c().createPod('node-1', namespace, `f${++seq}`);
@@ -91,20 +93,6 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
     await expectNothingLeft('netns gone before ADD');
   }, 40_000);
 
-  it('wiring failure (the pod netns goes away after the IP is allocated) answers 102 and leaves nothing', async () => {
-    // The block write of the allocation is held, so the netns disappears after the plugin's own check and the
-    // handle write, but before the wiring.
-    undo.push(c().kube.faults.delay({ verb: 'update', resource: 'ipamblocks' }, 1500));
-    const { ref, netns } = await c().createPod('node-1', 'a', `f${++seq}`);
-    const adding = c().agent('node-1').plugin('ADD', ref);
-    await new Promise((r) => setTimeout(r, 700));
-    await netns.remove();
-    const add = await adding;
-    expect(add.code, add.stdout).not.toBe(0);
-    expect(failed(add).code, add.stdout).toBe(102);
-    await expectNothingLeft('wiring');
-  }, 40_000);
-
   it('repeated ADD answers the same IP and one handle; repeated DEL succeeds and leaves nothing', async () => {
     const { ref } = await c().createPod('node-1', 'a', `f${++seq}`);
     const agent = c().agent('node-1');
@@ -121,5 +109,36 @@ describe.skipIf(!isRoot)('a failed ADD leaves nothing behind (e2e)', () => {
       expect(del.code, del.stdout).toBe(0);
     }
     await expectNothingLeft('repeated DEL');
+  }, 40_000);
+});
+
+describe.skipIf(!isRoot)('a wiring failure leaves nothing behind (e2e)', () => {
+  // No node claim here, so the ADD writes its block and the test can hold it there.
+  const w = agentClusterFixture('hw', {
+    nodes: 1,
+    agentsOn: ['node-1'],
+    vxnets: [MGMT, PODS1],
+    pools: [PODS1.id],
+    mapping: () => ({ Default: [PODS1.id] }),
+    agentConfig: { agent: { warmIpTarget: 0 } },
+  });
+
+  it('the pod netns goes away after the IP is allocated: answers 102 and leaves nothing', async () => {
+    // The block write of the allocation is held and the netns removed while it waits: after the plugin's own
+    // check, before the wiring.
+    const hold = w().kube.faults.hold({ verb: 'update', resource: 'ipamblocks' });
+    try {
+      const { ref, netns } = await w().createPod('node-1', 'a', 'wired');
+      const adding = w().agent('node-1').plugin('ADD', ref);
+      await until('the ADD holds at its block write', 30_000, async () => (hold.held() > 0 ? true : undefined));
+      await netns.remove();
+      hold.release();
+      const add = await adding;
+      expect(add.code, add.stdout).not.toBe(0);
+      expect(failed(add).code, add.stdout).toBe(102);
+      await expectNothingLeftOn(w(), 'wiring');
+    } finally {
+      hold.release();
+    }
   }, 40_000);
 });

@@ -78,6 +78,21 @@ interface DelayRule {
   readonly ms: number | ((info: RequestInfo) => number);
 }
 
+/** Matching requests held until released, for a test that must act while one is in flight. */
+export interface Hold {
+  /** How many matching requests are waiting now. */
+  held(): number;
+  /** Lets the waiting requests (and every later one) through, and removes the rule. */
+  release(): void;
+}
+
+interface HoldRule {
+  readonly match: RequestMatch;
+  readonly gate: Promise<void>;
+  readonly open: () => void;
+  waiting: number;
+}
+
 export interface FailOptions {
   /** How many matching requests fail; default: every one until the returned function is called. */
   readonly times?: number;
@@ -91,6 +106,7 @@ export interface FailOptions {
 export class Faults {
   readonly #fails: FailRule[] = [];
   readonly #delays: DelayRule[] = [];
+  readonly #holds: HoldRule[] = [];
 
   /** Answer matching requests with a 409 Conflict as if the object had changed underneath. */
   conflictOn(match: RequestMatch, options: FailOptions = {}): () => void {
@@ -118,9 +134,29 @@ export class Faults {
     };
   }
 
+  /**
+   * Hold matching requests until `release()`: the test waits for `held() > 0` (state, not a timer) and knows
+   * the request is in flight at exactly that point.
+   */
+  hold(match: RequestMatch): Hold {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const rule: HoldRule = { match, gate: promise, open: resolve, waiting: 0 };
+    this.#holds.push(rule);
+    return {
+      held: () => rule.waiting,
+      release: () => {
+        const index = this.#holds.indexOf(rule);
+        if (index >= 0) this.#holds.splice(index, 1);
+        rule.open();
+      },
+    };
+  }
+
+  /** Forgets every rule; held requests go on. */
   clear(): void {
     this.#fails.length = 0;
     this.#delays.length = 0;
+    for (const rule of this.#holds.splice(0)) rule.open();
   }
 
   #addFail(match: RequestMatch, times: number, error: (info: RequestInfo) => ApiError): () => void {
@@ -139,6 +175,12 @@ export class Faults {
       if (requestMatches(rule.match, info)) wait += typeof rule.ms === 'function' ? rule.ms(info) : rule.ms;
     }
     if (wait > 0) await sleep(wait);
+    for (const rule of [...this.#holds]) {
+      if (!requestMatches(rule.match, info)) continue;
+      rule.waiting += 1;
+      await rule.gate;
+      rule.waiting -= 1;
+    }
     for (const rule of this.#fails) {
       if (rule.remaining <= 0 || !requestMatches(rule.match, info)) continue;
       rule.remaining -= 1;
