@@ -4,7 +4,7 @@
  * directly through the library, one `hostnic-agent run` per node in the node's namespace, and the bundled
  * plugin run as kubelet would. Used by end-to-end tests, benchmarks and the demo.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
@@ -54,6 +54,11 @@ export interface NodeAgent {
   readonly node: SandboxNode;
   readonly socket: string;
   readonly spoolDir: string;
+  /**
+   * The node's boot id as the agent reads it (HOSTNIC_BOOT_ID_FILE): sandbox nodes share the machine's
+   * kernel, so a test simulates a node reboot by writing a new id here and restarting the agent.
+   */
+  readonly bootIdFile: string;
   /** The agent process now running (a new one after each restart). */
   readonly child: Child;
   /**
@@ -403,13 +408,16 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
       const argv = agentRunArgv(node, { hostnicJson, qcConfig, kubeconfig, socket, spoolDir, metricsPort: 19191 });
-      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf') };
+      const bootIdFile = join(dir, name, 'boot_id');
+      await writeFile(bootIdFile, `${randomUUID()}\n`);
+      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf'), HOSTNIC_BOOT_ID_FILE: bootIdFile };
       let current = startChild(argv, agentEnv, REPO, logFile(name));
       children.push(current);
       const agent: NodeAgent = {
         node,
         socket,
         spoolDir,
+        bootIdFile,
         get child() {
           return current;
         },
