@@ -81,6 +81,8 @@ export function run(argv: readonly string[], env: NodeJS.ProcessEnv, input: stri
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A process that exits before reading its input (EPIPE) is reported by its exit code and output.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 }

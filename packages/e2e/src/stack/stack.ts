@@ -266,7 +266,8 @@ async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extra
 
 /** Waits until the agent reports ready on its socket; the error carries its output. */
 async function agentReady(a: NodeAgent, kube: FakeKubeApiServer | undefined): Promise<void> {
-  await until(`the agent on ${a.node.name} to be ready`, 60_000, async () => {
+  // Generous: a start loads the sources and may run beside many other processes on a loaded machine.
+  await until(`the agent on ${a.node.name} to be ready`, 120_000, async () => {
     const s = await socketGet(a.socket, '/v1/status');
     return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
   }).catch((e: unknown) => {

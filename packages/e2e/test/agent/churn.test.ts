@@ -1,12 +1,12 @@
 /**
  * Churn under crashes, as root, with the real agents: 300 pods are added and deleted on two nodes in waves of
- * parallel ADDs while the agent of node-1 is SIGKILLed and restarted at random moments (at least 10 times).
+ * parallel ADDs while the agent of node-1 is SIGKILLed and restarted at random moments (12 times).
  * An ADD cut by a kill is torn down and tried again, as kubelet does with a failed sandbox. Every pod whose
  * ADD finished must answer pings from its vxnet gateway while it lives (checked right after the ADD and
  * again before its DEL, with kills in between); at the end nothing is left on either node (leaks.ts).
  *
  * Seeded: the seed is printed; HOSTNIC_CHURN_SEED=<seed> replays the same plan (placement, lifetimes, kill
- * intervals; the interleaving with the processes still varies).
+ * waves and delays; the interleaving with the processes still varies).
  */
 import { describe, expect, it } from 'vitest';
 import { MGMT, PODS1, agentClusterFixture } from './harness.ts';
@@ -19,8 +19,9 @@ const NODES = ['node-1', 'node-2'] as const;
 const KILLED = 'node-1';
 const PODS = 300;
 /** Parallel ADDs of one wave (moderate: each is a plugin process on 2 shared cores). */
-const WAVE = 12;
-const MIN_KILLS = 10;
+const WAVE = 15;
+/** SIGKILLs of node-1's agent, in as many distinct waves. */
+const KILLS = 12;
 /** How many waves a pod lives: 1..MAX_LIFE. */
 const MAX_LIFE = 3;
 /** Attempts of one ADD or DEL, as a runtime retries (the agent may be down for a few seconds). */
@@ -120,56 +121,60 @@ describe.skipIf(!isRoot)('churn: 300 pods on two nodes while one agent is SIGKIL
     const tally: Tally = { addRetries: 0, delRetries: 0, pings: 0, lostTraffic: [] };
     const started = Date.now();
 
-    let done = false;
+    // The kill plan, from the seed: KILLS distinct waves, each killed after a random delay into the wave (while
+    // its ADDs and DELs are in flight).
+    const waves = Math.ceil(PODS / WAVE);
+    const killWaves = new Map<number, number>();
+    while (killWaves.size < KILLS) killWaves.set(1 + Math.floor(random() * waves), Math.floor(random() * 1500));
     let kills = 0;
-    const killer = (async () => {
-      const rnd = seeded(seed ^ 0x5eed);
-      while (!done || kills < MIN_KILLS) {
-        // The kill moments are the test's input, drawn from the seed: 0.5 to 4 s apart.
-        await new Promise((r) => setTimeout(r, 500 + Math.floor(rnd() * 3500)));
-        await c().agent(KILLED).restart({ signal: 'SIGKILL' });
-        kills++;
-      }
-    })();
+    const restartMs: number[] = [];
+    const killDuring = async (wave: number): Promise<void> => {
+      const delay = killWaves.get(wave);
+      if (delay === undefined) return;
+      await new Promise((r) => setTimeout(r, delay));
+      const t = Date.now();
+      await c().agent(KILLED).restart({ signal: 'SIGKILL' });
+      restartMs.push(Date.now() - t);
+      kills++;
+    };
 
     const live: LivePod[] = [];
     let made = 0;
     let wave = 0;
-    try {
-      while (made < PODS || live.length > 0) {
-        wave++;
-        const ending = live.filter((p) => p.until <= wave || made >= PODS);
-        const batch: LivePod[] = [];
-        for (let i = 0; i < WAVE && made < PODS; i++, made++) {
-          const node = random() < 0.5 ? NODES[0] : NODES[1];
-          const key = `c${made}`;
-          const { ref, netns } = await c().createPod(node, 'default', key);
-          batch.push({ key, node, ref, remove: () => netns.remove(), ip: '', until: wave + 1 + Math.floor(random() * MAX_LIFE) });
-        }
-        await Promise.all([
-          ...batch.map(async (p) => {
-            await addPod(c(), p, tally);
-            await checkTraffic(c(), p, 'after its ADD', tally);
-          }),
-          ...ending.map(async (p) => {
-            await checkTraffic(c(), p, `before its DEL (wave ${wave}, ${kills} kills so far)`, tally);
-            await retried(`DEL of ${p.key}`, () => c().agent(p.node).plugin('DEL', p.ref), () => tally.delRetries++);
-            await p.remove();
-          }),
-        ]);
-        for (const p of ending) live.splice(live.indexOf(p), 1);
-        live.push(...batch);
+    while (made < PODS || live.length > 0) {
+      wave++;
+      const ending = live.filter((p) => p.until <= wave || made >= PODS);
+      const batch: LivePod[] = [];
+      for (let i = 0; i < WAVE && made < PODS; i++, made++) {
+        const node = random() < 0.5 ? NODES[0] : NODES[1];
+        const key = `c${made}`;
+        const { ref, netns } = await c().createPod(node, 'default', key);
+        batch.push({ key, node, ref, remove: () => netns.remove(), ip: '', until: wave + 1 + Math.floor(random() * MAX_LIFE) });
       }
-    } finally {
-      done = true;
-      await killer;
+      await Promise.all([
+        killDuring(wave),
+        ...batch.map(async (p) => {
+          await addPod(c(), p, tally);
+          await checkTraffic(c(), p, 'after its ADD', tally);
+        }),
+        ...ending.map(async (p) => {
+          await checkTraffic(c(), p, `before its DEL (wave ${wave}, ${kills} kills so far)`, tally);
+          await retried(`DEL of ${p.key}`, () => c().agent(p.node).plugin('DEL', p.ref), () => tally.delRetries++);
+          await p.remove();
+        }),
+      ]);
+      for (const p of ending) live.splice(live.indexOf(p), 1);
+      live.push(...batch);
+      console.log(`churn: wave ${wave}: ${made} made, ${live.length} live, ${kills} kills, ${Math.round((Date.now() - started) / 1000)} s`);
     }
     console.log(
       `churn: ${made} pods in ${wave} waves, ${kills} kills of ${KILLED}'s agent, ${tally.addRetries} ADD retries, ` +
-        `${tally.delRetries} DEL retries, ${tally.pings} pings, ${Math.round((Date.now() - started) / 1000)} s`,
+        `${tally.delRetries} DEL retries, ${tally.pings} pings, ${Math.round((Date.now() - started) / 1000)} s; ` +
+        `agent restarts took ${Math.min(...restartMs)}..${Math.max(...restartMs)} ms`,
     );
     expect(tally.lostTraffic, `seed ${seed}`).toEqual([]);
-    expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
+    expect(kills).toBe(KILLS);
     await expectNothingLeft(c(), NODES, `after the churn (seed ${seed})`, 120_000);
   }, 900_000);
 });
+
