@@ -307,6 +307,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     const retryMs = config.pool.sync * 1000;
     const slowCache = setTimeout(() => log.warn('pod cache not synced yet; not ready', { waitedSec: config.agent.cacheSyncTimeoutSec }), config.agent.cacheSyncTimeoutSec * 1000);
     await Promise.race([podCache.synced(stopping.signal).catch(() => undefined), new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]).finally(() => clearTimeout(slowCache));
+    // Said, so that a start that is slow to become ready shows which part it is in.
+    log.info('pod cache synced; replaying the journal and the spool');
     for (;;) {
       if (stopping.signal.aborted) return;
       try {
