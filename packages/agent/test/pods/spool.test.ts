@@ -57,7 +57,7 @@ describe('spool replay of many DELs (after a long outage)', () => {
     const spool = await mkdtemp(join(tmpdir(), 'hostnic-spool-many-'));
     try {
       for (let i = 0; i < 20; i++) {
-        const attachment = { containerId: `c${String(i).padStart(2, '0')}`, ifName: 'eth0', netns: '', podNamespace: 'default', podName: `p${i}`, infraContainerId: '' };
+        const attachment = { containerId: `c${String(i).padStart(2, '0')}`, ifName: 'eth0', netns: '', podNamespace: 'default', podName: `p${i}`, infraContainerId: '', kubernetesPod: true };
         const release: SpooledRelease = { version: 1, attachment, ip: `10.0.0.${i + 1}`, spooledAt: new Date().toISOString() };
         await writeFile(join(spool, `${attachment.containerId}_eth0.json`), JSON.stringify(release));
       }
