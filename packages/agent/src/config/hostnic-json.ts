@@ -95,6 +95,12 @@ export interface AgentSection {
   orphanPodGraceSec: number;
   /** Detached NICs named after this instance without a record are deleted after this grace, seconds. */
   orphanNicGraceSec: number;
+  /**
+   * On SIGTERM, requests in flight may finish for this long before they are aborted (an aborted ADD rolls
+   * back), seconds. The plugin's ADD timeout (200 s) by default, so that an ADD the runtime still waits for is
+   * not cut short; the DaemonSet's terminationGracePeriodSeconds must exceed it by the time a rollback takes.
+   */
+  stopDeadlineSec: number;
   /** Kubernetes client rate; --k8s-api-qps overrides it. */
   k8sApiQps: number;
   /** Kubernetes client burst; --k8s-api-burst overrides it. */
@@ -150,6 +156,7 @@ export function defaultAgentConfig(): AgentConfig {
       spoolReplayIntervalSec: 30,
       orphanPodGraceSec: 300,
       orphanNicGraceSec: 600,
+      stopDeadlineSec: 200,
       k8sApiQps: 80,
       k8sApiBurst: 100,
     },
@@ -235,6 +242,7 @@ const SCHEMA: { [S in SectionName]: Record<string, FieldSpec> } = {
     spoolReplayIntervalSec: duration(1, 'seconds'),
     orphanPodGraceSec: duration(0, 'seconds'),
     orphanNicGraceSec: duration(0, 'seconds'),
+    stopDeadlineSec: duration(1, 'seconds'),
     k8sApiQps: positive('requests per second'),
     k8sApiBurst: positive('requests'),
   },

@@ -51,9 +51,8 @@ export interface StartAgentOptions {
   /** Metrics bind address (the CLI defaults it to the node's address); undefined = every address. */
   metricsHost?: string | undefined;
   /**
-   * How long `close()` lets requests in flight finish before aborting them (an aborted ADD rolls back), default
-   * 200 s: the plugin's ADD timeout, so that an ADD the runtime still waits for is not cut short. The DaemonSet's
-   * terminationGracePeriodSeconds must exceed it by the time a rollback takes.
+   * How long `close()` lets requests in flight finish before aborting them (an aborted ADD rolls back);
+   * default `agent.stopDeadlineSec` of hostnic.json.
    */
   stopDeadlineMs?: number | undefined;
 }
@@ -313,6 +312,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     const retryMs = config.pool.sync * 1000;
     const slowCache = setTimeout(() => log.warn('pod cache not synced yet; not ready', { waitedSec: config.agent.cacheSyncTimeoutSec }), config.agent.cacheSyncTimeoutSec * 1000);
     await Promise.race([podCache.synced(stopping.signal).catch(() => undefined), new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]).finally(() => clearTimeout(slowCache));
+    // Said, so that a start that is slow to become ready shows which part it is in.
+    log.info('pod cache synced; replaying the journal and the spool');
     for (;;) {
       if (stopping.signal.aborted) return;
       try {
@@ -381,7 +382,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     close: () => {
       closing ??= (async () => {
         log.info('stopping');
-        const drained = await server.drain(o.stopDeadlineMs ?? 200_000);
+        const drained = await server.drain(o.stopDeadlineMs ?? config.agent.stopDeadlineSec * 1000);
         if (drained.aborted > 0) log.warn('requests in flight aborted at the stop deadline (rolled back)', drained);
         server.setReady(false, 'hostnic-agent is stopping');
         await closeAll(closers, log);

@@ -63,6 +63,24 @@ export function isTransient(e: unknown): boolean {
   return false;
 }
 
+/**
+ * A pod's vxnet has no usable NIC on this node and making one (or looking the vxnet up) failed: names the
+ * vxnet, and for an IaaS that does not answer says that only pods of vxnets with a NIC are served meanwhile.
+ * The cause stays attached, so `isTransient` still sees what failed.
+ */
+export class NicUnavailableError extends Error {
+  override name = 'NicUnavailableError';
+  readonly vxnetId: string;
+
+  constructor(vxnetId: string, cause: unknown) {
+    const why = isTransient(cause)
+      ? ' and none can be made now (the QingCloud API did not answer; pods of vxnets with a NIC here are still served, this ADD succeeds on a retry once it answers)'
+      : '';
+    super(`no NIC on this node for vxnet ${vxnetId}${why}: ${errorText(cause)}`, { cause });
+    this.vxnetId = vxnetId;
+  }
+}
+
 /** The runtime's errorText, under the name the pod code uses. */
 export const messageOf = errorText;
 

@@ -45,7 +45,7 @@ import { GonePodTracker, goneReason } from './gone.ts';
 import { addFailureKind, delFailureKind } from './failures.ts';
 import type { IpamFailure } from './failures.ts';
 import type { GoneReason, PodPresence } from './gone.ts';
-import { CniCode, PodError, messageOf, stepError } from './errors.ts';
+import { CniCode, NicUnavailableError, PodError, messageOf, stepError } from './errors.ts';
 import { attachmentOfJournal, joinIps, journaledPod, journaledPods } from './journal.ts';
 import type { JournaledPod, PodIntentKind } from './journal.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, proxyArpDevOf, resultOfRecord } from './records.ts';
@@ -269,9 +269,12 @@ export class PodService {
       await fp('add:allocated');
       await journal({ ips: joinIps([allocation.address]), hostVeth });
 
-      const vxnet = await step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal));
+      const noNic = (e: unknown): never => {
+        throw signal?.aborted === true || e instanceof PodError ? e : new NicUnavailableError(allocation.pool, e);
+      };
+      const vxnet = await step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal).catch(noNic));
       // Held until the record is written or the ADD rolled back: the idle release leaves this NIC alone.
-      lease = await step('ensure-nic', CniCode.nic, () => this.#o.nics.leaseNic(vxnet, signal));
+      lease = await step('ensure-nic', CniCode.nic, () => this.#o.nics.leaseNic(vxnet, signal).catch(noNic));
       const nic = lease.nic;
       await fp('add:nic-leased');
       signal?.throwIfAborted();

@@ -33,6 +33,9 @@ export const SPOOL_DEFAULT_CONFIG: PluginConfig = {
   hairpin: false,
 };
 
+/** Spooled DELs replayed at the same time. */
+const REPLAY_CONCURRENCY = 8;
+
 export interface SpoolReplayOptions {
   /** Used when DEL has no record (default SPOOL_DEFAULT_CONFIG). */
   readonly config?: PluginConfig;
@@ -55,23 +58,23 @@ export async function replaySpool(dir: string, pods: Pick<PodService, 'del'>, op
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out;
     throw e;
   }
-  for (const name of names) {
+  const replayOne = async (name: string): Promise<void> => {
     const path = join(dir, name);
     let release: SpooledRelease;
     try {
       release = decodeSpooledRelease(await readFile(path, 'utf8'));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // replayed by a concurrent run
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // replayed by a concurrent run
       const reason = messageOf(e);
       // Written by a newer plugin mid-rollout (or before a rollback): kept for an agent that reads it.
       if (e instanceof ProtocolSkewError) {
         out.failed.push({ file: name, reason });
-        continue;
+        return;
       }
       await mkdir(join(dir, 'bad'), { recursive: true, mode: 0o700 });
       await rename(path, join(dir, 'bad', name)).catch(() => undefined);
       out.bad.push({ file: name, reason });
-      continue;
+      return;
     }
     const attachment: Attachment = { ...release.attachment };
     if (attachment.infraContainerId === '') attachment.infraContainerId = attachment.containerId;
@@ -85,6 +88,16 @@ export async function replaySpool(dir: string, pods: Pick<PodService, 'del'>, op
     } catch (e) {
       out.failed.push({ file: name, reason: messageOf(e) });
     }
-  }
+  };
+  // Each file is one pod's DEL under its own lock: replayed several at a time, so that a restart after a long
+  // outage (many DELs spooled) is not held back by their sum; the lists are sorted for a stable report.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let name = names[next++]; name !== undefined; name = names[next++]) await replayOne(name);
+  };
+  await Promise.all(Array.from({ length: Math.min(REPLAY_CONCURRENCY, names.length) }, worker));
+  out.released.sort();
+  out.bad.sort((a, b) => a.file.localeCompare(b.file));
+  out.failed.sort((a, b) => a.file.localeCompare(b.file));
   return out;
 }

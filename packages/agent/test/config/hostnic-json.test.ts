@@ -171,7 +171,7 @@ describe('hostnic.json', () => {
   });
 
   it('every period, timeout and grace has an upper bound that fits a Node timer', () => {
-    const seconds = ['attachTimeoutSec', 'linkTimeoutSec', 'releaseCooldownSec', 'jobPollIntervalSec', 'cacheSyncTimeoutSec', 'spoolReplayIntervalSec', 'orphanPodGraceSec', 'orphanNicGraceSec'];
+    const seconds = ['attachTimeoutSec', 'linkTimeoutSec', 'releaseCooldownSec', 'jobPollIntervalSec', 'cacheSyncTimeoutSec', 'spoolReplayIntervalSec', 'orphanPodGraceSec', 'orphanNicGraceSec', 'stopDeadlineSec'];
     const cases: { section: 'pool' | 'agent'; key: string; max: number }[] = [
       { section: 'pool', key: 'sync', max: 2147483 },
       { section: 'pool', key: 'nodeSync', max: 2147483 },

@@ -1,4 +1,5 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '@hostnic/protocol';
@@ -48,5 +49,46 @@ describe.skipIf(!isRoot)('spool replay', () => {
     expect(state.links.find((l) => l.name === record?.hostVeth)).toBeUndefined();
 
     expect(await replaySpool(join(h.dir, 'nowhere'), h.service)).toEqual({ released: [], bad: [], failed: [] });
+  });
+});
+
+describe('spool replay of many DELs (after a long outage)', () => {
+  it('replays them several at a time, each once', async () => {
+    const spool = await mkdtemp(join(tmpdir(), 'hostnic-spool-many-'));
+    try {
+      for (let i = 0; i < 20; i++) {
+        const attachment = { containerId: `c${String(i).padStart(2, '0')}`, ifName: 'eth0', netns: '', podNamespace: 'default', podName: `p${i}`, infraContainerId: '', kubernetesPod: true };
+        const release: SpooledRelease = { version: 1, attachment, ip: `10.0.0.${i + 1}`, spooledAt: new Date().toISOString() };
+        await writeFile(join(spool, `${attachment.containerId}_eth0.json`), JSON.stringify(release));
+      }
+      let running = 0;
+      let most = 0;
+      const deleted: string[] = [];
+      const gates: (() => void)[] = [];
+      const pods = {
+        del: async (r: Parameters<Parameters<typeof replaySpool>[1]['del']>[0]): Promise<void> => {
+          running++;
+          most = Math.max(most, running);
+          // Held until the test lets the DELs in flight go: shows how many run at once.
+          await new Promise<void>((resolve) => gates.push(resolve));
+          deleted.push(r.attachment.containerId);
+          running--;
+        },
+      };
+      const replay = replaySpool(spool, pods);
+      while (deleted.length < 20) {
+        await new Promise((r) => setImmediate(r));
+        // Let them go once as many are in flight as can be (all 8 workers, fewer at the tail).
+        if (running === Math.min(8, 20 - deleted.length)) for (const open of gates.splice(0)) open();
+      }
+      const out = await replay;
+      expect(most).toBe(8);
+      expect(deleted.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `c${String(i).padStart(2, '0')}`));
+      expect(out.released).toHaveLength(20);
+      expect(out.released[0]).toBe('c00_eth0.json');
+      expect(await readdir(spool)).toEqual([]);
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * directly through the library, one `hostnic-agent run` per node in the node's namespace, and the bundled
  * plugin run as kubelet would. Used by end-to-end tests, benchmarks and the demo.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -63,6 +63,11 @@ export interface NodeAgent extends Restartable {
   readonly node: SandboxNode;
   readonly socket: string;
   readonly spoolDir: string;
+  /**
+   * The node's boot id as the agent reads it (HOSTNIC_BOOT_ID_FILE): sandbox nodes share the machine's
+   * kernel, so a test simulates a node reboot by writing a new id here and restarting the agent.
+   */
+  readonly bootIdFile: string;
   /** Runs the bundled plugin in the node namespace as kubelet would. */
   plugin(command: 'ADD' | 'DEL' | 'CHECK', pod: PodRef, prevResult?: unknown, options?: PluginRunOptions): Promise<RunResult>;
 }
@@ -300,7 +305,8 @@ async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extra
 
 /** Waits until the agent reports ready on its socket; the error carries its output. */
 async function agentReady(a: NodeAgent, kube: FakeKubeApiServer | undefined): Promise<void> {
-  await until(`the agent on ${a.node.name} to be ready`, 60_000, async () => {
+  // Generous: a start loads the sources and may run beside many other processes on a loaded machine.
+  await until(`the agent on ${a.node.name} to be ready`, 120_000, async () => {
     const s = await socketGet(a.socket, '/v1/status');
     return s !== undefined && (s.body as { ready?: boolean }).ready === true ? true : undefined;
   }).catch((e: unknown) => {
@@ -445,7 +451,9 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
       const argv = agentRunArgv(node, { hostnicJson, qcConfig, kubeconfig, socket, spoolDir, metricsPort: 19191 });
-      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf') };
+      const bootIdFile = join(dir, name, 'boot_id');
+      await writeFile(bootIdFile, `${randomUUID()}\n`);
+      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf'), HOSTNIC_BOOT_ID_FILE: bootIdFile };
       const running = restartable(
         (env) => {
           const child = startChild(argv, { ...agentEnv, ...env }, REPO, logFile(name));
@@ -458,6 +466,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         node,
         socket,
         spoolDir,
+        bootIdFile,
         get child() {
           return running.child;
         },

@@ -11,7 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { DEFAULT_TIMEOUTS } from '@hostnic/cni-plugin/netconf';
 import { REPO } from '../../src/stack/index.ts';
+
+/** What the agent needs after its stop deadline to roll back the aborted ADDs and exit. */
+const ROLLBACK_SEC = 10;
 
 interface Manifest {
   readonly apiVersion: string;
@@ -152,7 +156,7 @@ describe('deploy/hostnic.yaml', () => {
     expect(((await stat(join(hostRoot, 'opt/cni/bin/hostnic'))).mode & 0o111) !== 0).toBe(true);
   });
 
-  it('the DaemonSet\'s agent command line validates with the seed README\'s configuration', async () => {
+  it('the DaemonSet\'s agent command line validates with the seed README\'s configuration; its grace period fits the stop deadline', async () => {
     const ds = podSpec(all.find((m) => m.kind === 'DaemonSet'));
     const agent = ds.containers[0];
     if (agent === undefined) throw new Error('no agent container');
@@ -171,6 +175,15 @@ describe('deploy/hostnic.yaml', () => {
     });
     expect(res.status, `${String(res.stdout)}${String(res.stderr)}`).toBe(0);
     expect(String(res.stdout) + String(res.stderr)).toContain('calico');
+
+    // A rollout: the agent lets ADDs run until its stop deadline (not shorter than the plugin's ADD timeout,
+    // so no ADD the runtime still waits for is cut), then rolls back the rest; the kubelet's SIGKILL comes at
+    // the grace period, which must leave time for that rollback.
+    const effective = JSON.parse(String(res.stdout)) as { config: { agent: { stopDeadlineSec: number } } };
+    const stopDeadlineSec = effective.config.agent.stopDeadlineSec;
+    const grace = (all.find((m) => m.kind === 'DaemonSet') as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds?: number } } } }).spec.template.spec.terminationGracePeriodSeconds;
+    expect(stopDeadlineSec * 1000).toBeGreaterThanOrEqual(DEFAULT_TIMEOUTS.addMs);
+    expect(grace, 'terminationGracePeriodSeconds of the DaemonSet').toBeGreaterThanOrEqual(stopDeadlineSec + ROLLBACK_SEC);
   });
 
   it('the Deployment runs the controller with flags it knows, probes it serves, and two replicas', () => {
