@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { VxnetOption } from '@hostnic/sandbox/cluster';
+import pkg from '../../package.json' with { type: 'json' };
 import { socketGet } from '../stack/index.ts';
 import { down } from './down.ts';
 import { addPod, delPod, parsePod, PluginFailedError } from './pods.ts';
@@ -53,6 +54,8 @@ async function status(name: string): Promise<SandboxState & { readonly agentsRea
 function program(): Command {
   const cli = new Command('hostnic-sandbox')
     .description('A whole hostnic cluster on this machine (network namespaces, fakes, real agents and controller); needs root')
+    // Run from the sources of a checkout (never bundled), so there is no build to record a revision.
+    .version(pkg.version, '--version', 'print the version and exit')
     .exitOverride();
 
   cli
