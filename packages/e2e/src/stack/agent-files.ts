@@ -18,6 +18,9 @@ export function qingcloudConfigYaml(qc: SandboxNetwork['qingcloud']): string {
   ].join('\n');
 }
 
+/** The CNI network config of the sandbox (ConfigMap hostnic-cfg-cm's `hostnic-cni`), before any node's paths. */
+export const SANDBOX_CNI_CONFIG: Readonly<Record<string, unknown>> = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18' };
+
 /** hostnic.json with the sandbox's short timers, `extra`'s sections merged in (e.g. `{ agent: { warmNicsPerVxnet: 1 } }`). */
 export function sandboxHostnicJson(extra: Sections = {}): Record<string, unknown> {
   return {

@@ -9,10 +9,7 @@ import { join, posix } from 'node:path';
 import type { SandboxNetwork, SandboxNode } from '@hostnic/sandbox/cluster';
 import { containerMounts, installAsDocumented, writeMountedFiles } from '@hostnic/sandbox/install';
 import type { DocumentedInstall, DocumentedInstallSettings, InstallStep } from '@hostnic/sandbox/install';
-import { qingcloudConfigYaml, sandboxHostnicJson } from './agent-files.ts';
-
-/** The CNI network config the sandbox's ConfigMap hostnic-cfg-cm carries (key `hostnic-cni`). */
-const HOSTNIC_CNI = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18' };
+import { qingcloudConfigYaml, SANDBOX_CNI_CONFIG, sandboxHostnicJson } from './agent-files.ts';
 
 /** Where the agent and the controller read their files inside their containers (their defaults, the mounts). */
 const AGENT_HOSTNIC_JSON = '/etc/hostnic/hostnic.json';
@@ -33,7 +30,7 @@ export function sandboxInstallSettings(input: DocumentedInstallInput): Documente
   return {
     qingcloudConfig: qingcloudConfigYaml(input.qc),
     hostnic: `${JSON.stringify(sandboxHostnicJson(input.agentConfig), null, 2)}\n`,
-    hostnicCni: `${JSON.stringify(HOSTNIC_CNI, null, 2)}\n`,
+    hostnicCni: `${JSON.stringify(SANDBOX_CNI_CONFIG, null, 2)}\n`,
     // Not a QKE cluster: no clusterID or securityGroup, as the README says for that case.
     clusterConfig: `zone: ${input.qc.zone}\n`,
     vxnets: input.vxnets,
