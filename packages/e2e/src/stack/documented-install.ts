@@ -4,7 +4,7 @@
  * given their files the way the DaemonSet and the Deployment mount them, from the objects kubectl created
  * and read back through the apiserver.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { SandboxNetwork, SandboxNode } from '@hostnic/sandbox/cluster';
 import { containerMounts, installAsDocumented, writeMountedFiles } from '@hostnic/sandbox/install';
@@ -76,10 +76,15 @@ async function layOut(workload: DocumentedInstall['daemonSet'], container: strin
   };
 }
 
-/** The controller's QingCloud config.yaml, laid out under `root` as the Deployment mounts Secret qcsecret. */
-export async function controllerFiles(install: DocumentedInstall, root: string): Promise<{ qcConfig: string }> {
+/**
+ * The controller's QingCloud config.yaml, laid out under `root` as the Deployment mounts Secret qcsecret, and
+ * its kubeconfig (standing for the service account token its pod gets).
+ */
+export async function controllerFiles(install: DocumentedInstall, root: string, kubeconfigText: string): Promise<{ qcConfig: string; kubeconfig: string }> {
   const at = await layOut(install.deployment, 'hostnic-controller', install, root);
-  return { qcConfig: at(CONTROLLER_QC_CONFIG) };
+  const kubeconfig = join(root, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigText, { mode: 0o600 });
+  return { qcConfig: at(CONTROLLER_QC_CONFIG), kubeconfig };
 }
 
 export interface NodeAgentFiles {
