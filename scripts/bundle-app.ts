@@ -49,6 +49,24 @@ interface PackageJson {
   optionalDependencies?: Record<string, string>;
 }
 
+/**
+ * The revision the bundle is built from: HOSTNIC_REVISION when set (a build without .git, like the
+ * Dockerfile's, passes it in), else git's short commit id with `-dirty` when tracked files differ from it,
+ * else none. A bundle that turbo replays from its cache keeps the revision it was first built at, which
+ * built the same sources.
+ */
+export function sourceRevision(dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const given = env['HOSTNIC_REVISION'];
+  if (given !== undefined && given !== '') return given;
+  const git = (args: string[]): { ok: boolean; out: string } => {
+    const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+    return { ok: r.status === 0, out: (r.stdout ?? '').trim() };
+  };
+  const head = git(['rev-parse', '--short=12', 'HEAD']);
+  if (!head.ok || head.out === '') return undefined;
+  return git(['diff', '--quiet', 'HEAD', '--']).ok ? head.out : `${head.out}-dirty`;
+}
+
 async function readPackage(dir: string): Promise<PackageJson> {
   return JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as PackageJson;
 }
@@ -140,6 +158,8 @@ export async function bundleApp(options: BundleOptions): Promise<BundleOutput> {
     conditions: ['@hostnic/source'],
     external: [...options.native],
     banner: { js: REQUIRE_SHIM },
+    // What `--version` prints beside the package version (@hostnic/runtime's version.ts reads it).
+    define: { __HOSTNIC_REVISION__: JSON.stringify(sourceRevision(options.packageDir) ?? '') },
     // keepNames: function and class names survive minifying, so stack traces and error names still read.
     minify: true,
     keepNames: true,

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { IaasClient, type IaasClientOptions } from './client.ts';
+import { cliVersion } from './cli-version.ts';
 import { IaasClientError } from './errors.ts';
 import { renderTable } from './table.ts';
 import type { Job, Nic, Vxnet } from './types.ts';
@@ -52,6 +53,7 @@ function positiveInt(value: string): number {
 export function buildProgram(io: CliIo, clientOptions: Omit<IaasClientOptions, 'config'> = {}): Command {
   const program = new Command('hostnic-iaas')
     .description('Look at the QingCloud resources hostnic uses (vxnets, NICs, jobs)')
+    .version(cliVersion(), '--version', 'print the version (and the git revision of the build) and exit')
     .option('-c, --config <file>', 'QingCloud config.yaml', defaultConfigPath(io.env))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })

@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { errorText } from './errors.ts';
+import { versionText } from './version.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -18,11 +19,14 @@ export interface CliOutput {
   stderr: (text: string) => void;
 }
 
-/** A program that writes to `io`, throws instead of exiting, and answers `--version` with `version`. */
+/**
+ * A program that writes to `io`, throws instead of exiting, and answers `--version` with `version` (the
+ * package's) and the git revision the bundle recorded.
+ */
 export function newProgram(name: string, description: string, version: string, io: CliOutput): Command {
   return new Command(name)
     .description(description)
-    .version(version, '--version', 'print the version and exit')
+    .version(versionText(version), '--version', 'print the version (and the git revision of the build) and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');

@@ -17,5 +17,6 @@ export { UndoStack, describeUndoFailures } from './undo.ts';
 export type { UndoFailure } from './undo.ts';
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, newProgram, processIo, runProgram, stopSignal } from './cli.ts';
 export type { CliOutput } from './cli.ts';
+export { buildRevision, versionText } from './version.ts';
 export { closeServer, listen, probeReply, readOnlyHandler } from './http.ts';
 export type { Listening, Reply, Route } from './http.ts';

@@ -1,6 +1,6 @@
 import { createServer, get } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, listen, newProgram, probeReply, readOnlyHandler, runProgram } from '../src/index.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isMainModule, listen, newProgram, probeReply, readOnlyHandler, runProgram, versionText } from '../src/index.ts';
 
 function io() {
   const out: string[] = [];
@@ -25,6 +25,11 @@ describe('runProgram', () => {
     const o = io();
     expect(await runProgram(build(o.io), ['--version'], o.io)).toBe(EXIT_OK);
     expect(o.out.join('')).toBe('9.8.7\n');
+  });
+
+  it('adds the revision a bundle recorded to the version (run from sources there is none)', () => {
+    expect(versionText('9.8.7')).toBe('9.8.7');
+    expect(versionText('9.8.7', '1a2b3c4d5e6f-dirty')).toBe('9.8.7 (revision 1a2b3c4d5e6f-dirty)');
   });
 
   it('returns the code the action set, 2 on usage errors, 1 with the message on a throw', async () => {

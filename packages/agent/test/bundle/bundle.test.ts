@@ -5,7 +5,8 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleToTemp, runIsolated } from '../../../../scripts/bundle-app.ts';
+import { bundleToTemp, runIsolated, sourceRevision } from '../../../../scripts/bundle-app.ts';
+import pkg from '../../package.json' with { type: 'json' };
 
 describe('hostnic-agent bundle', () => {
   let out: Awaited<ReturnType<typeof bundleToTemp>>;
@@ -46,5 +47,11 @@ describe('hostnic-agent bundle', () => {
     const r = runIsolated(dir, [script, join(dir, 'state')]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('{"ip":"10.0.0.5"}');
+  });
+
+  it('answers --version with the package version and the git revision it was built from', () => {
+    const r = runIsolated(dir, ['hostnic-agent.mjs', '--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${pkg.version} (revision ${sourceRevision(resolve(import.meta.dirname, '../..')) ?? '?'})\n`);
   });
 });

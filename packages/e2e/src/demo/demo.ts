@@ -1,7 +1,8 @@
 /**
  * The demo behind `npm start`: hostnic on one machine, narrated. A VPC with a management vxnet and two pod
- * vxnets, two nodes, the fake QingCloud and kube-apiserver, `hostnic-controller` and one `hostnic-agent` per
- * node as real processes, pods as network namespaces wired by the real plugin; then the traffic that shows
+ * vxnets, two nodes, the fake QingCloud and an empty kube-apiserver; hostnic installed by the README's steps
+ * with kubectl; `hostnic-controller` and one `hostnic-agent` per node as real processes reading the files
+ * their manifests mount, pods as network namespaces wired by the installed plugin; then the traffic that shows
  * what hostnic is for (pod to pod across nodes, the VPC reaching a pod at its own address), the operator's
  * view, and a clean teardown.
  */
@@ -80,6 +81,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     agentsOn: ['node-1', 'node-2'],
     vxnets: [{ id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true }, ...POD_VXNETS],
     ipam: { kind: 'controller', vxnets: POD_VXNETS.map((v) => v.id), blockSize: 27, ipamConfig: { 'subnet-auto-assign': 'on', ipam: '{}' } },
+    install: 'documented',
+    installCni: true,
+    onInstallStep: (s) => {
+      if (s.index === 1) step("Installing hostnic by the README's steps: kubectl, as written, into an empty cluster");
+    },
     onProgress: (m) => out(`    ${m}`),
   });
   try {

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { VxnetOption } from '@hostnic/sandbox/cluster';
+import pkg from '../../package.json' with { type: 'json' };
 import { socketGet } from '../stack/index.ts';
 import { down } from './down.ts';
 import { addPod, delPod, parsePod, PluginFailedError } from './pods.ts';
@@ -32,6 +33,7 @@ function requireRoot(command: string): void {
 
 function describe(state: SandboxState): string {
   const lines = [`sandbox ${state.name} (prefix ${state.prefix}, state in ${state.dir})`, `KUBECONFIG=${state.kubeconfig}`, `vpc namespace: ${state.vpcNamespace}`];
+  if (state.install !== undefined) lines.push(`installed by the README's ${state.install.steps.length} steps, run with kubectl as written`);
   for (const v of state.vxnets) lines.push(`vxnet ${v.id} ${v.cidr} gateway ${v.gateway}`);
   for (const n of state.nodes) {
     lines.push(`${n.name}: namespace ${n.namespace}, ip ${n.ip}, instance ${n.instanceId}`);
@@ -53,6 +55,8 @@ async function status(name: string): Promise<SandboxState & { readonly agentsRea
 function program(): Command {
   const cli = new Command('hostnic-sandbox')
     .description('A whole hostnic cluster on this machine (network namespaces, fakes, real agents and controller); needs root')
+    // Run from the sources of a checkout (never bundled), so there is no build to record a revision.
+    .version(pkg.version, '--version', 'print the version and exit')
     .exitOverride();
 
   cli
@@ -61,10 +65,17 @@ function program(): Command {
     .option('--nodes <n>', 'number of nodes', positiveInt('--nodes', 20), 2)
     .option('--vxnets <list>', 'pod vxnets, <id>=<cidr>[:vlan],... (default vxnet-pods001=172.16.3.0/24,vxnet-pods002=172.16.4.0/24:vlan)')
     .option('--name <name>', 'sandbox name', 'default')
+    .option('--install-as-documented', "start from an empty cluster and install hostnic with kubectl by the README's steps, as written")
     .option('--json', 'print one JSON object')
-    .action(async (o: { nodes: number; vxnets?: string; name: string; json?: boolean }) => {
+    .action(async (o: { nodes: number; vxnets?: string; name: string; json?: boolean; installAsDocumented?: boolean }) => {
       requireRoot('up');
-      const state = await up(sandboxDirs(o.name), { nodes: o.nodes, vxnets: parseVxnets(o.vxnets) });
+      const state = await up(sandboxDirs(o.name), {
+        nodes: o.nodes,
+        vxnets: parseVxnets(o.vxnets),
+        installAsDocumented: o.installAsDocumented === true,
+        // Progress goes to stderr, so that stdout stays the description (or the JSON) alone.
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
       out(o.json === true ? `${JSON.stringify(state, null, 2)}\n` : describe(state));
     });
 
@@ -143,13 +154,14 @@ function program(): Command {
     .requiredOption('--state-dir <dir>')
     .requiredOption('--nodes <n>', '', positiveInt('--nodes', 20))
     .requiredOption('--vxnets-json <json>')
-    .action(async (o: { stateDir: string; nodes: number; vxnetsJson: string }) => {
+    .option('--install-as-documented')
+    .action(async (o: { stateDir: string; nodes: number; vxnetsJson: string; installAsDocumented?: boolean }) => {
       const stop = new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
       const dirs = sandboxDirs(basename(o.stateDir), dirname(o.stateDir));
-      await supervise(dirs, { nodes: o.nodes, vxnets: JSON.parse(o.vxnetsJson) as VxnetOption[] }, stop);
+      await supervise(dirs, { nodes: o.nodes, vxnets: JSON.parse(o.vxnetsJson) as VxnetOption[], installAsDocumented: o.installAsDocumented === true }, stop);
     });
   return cli;
 }

@@ -78,6 +78,8 @@ export interface SandboxState {
   readonly vxnets: readonly { readonly id: string; readonly cidr: string; readonly gateway: string }[];
   readonly nodes: readonly NodeState[];
   readonly controller: { readonly log: string };
+  /** The README's install steps as they ran, when started with `--install-as-documented`. */
+  readonly install?: { readonly steps: readonly { readonly index: number; readonly total: number; readonly name: string; readonly command: string }[] };
   /** The process that holds the fakes (kube-apiserver, QingCloud) and started the others. */
   readonly supervisor: { readonly pid: number; readonly log: string };
 }

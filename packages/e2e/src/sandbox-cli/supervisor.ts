@@ -14,6 +14,8 @@ export interface SupervisorOptions {
   readonly nodes: number;
   /** Every vxnet of the VPC, the management one included; the others make VxNetPool v-pool. */
   readonly vxnets: readonly VxnetOption[];
+  /** Start from an empty cluster and run the README's install steps with kubectl (see StackOptions.install). */
+  readonly installAsDocumented?: boolean;
 }
 
 export async function supervise(dirs: SandboxDirs, options: SupervisorOptions, stop: Promise<void>): Promise<void> {
@@ -31,6 +33,7 @@ export async function supervise(dirs: SandboxDirs, options: SupervisorOptions, s
     dir: dirs.stackDir,
     logDir: dirs.logDir,
     installCni: true,
+    install: options.installAsDocumented === true ? 'documented' : 'stack',
     onProgress: (message) => process.stdout.write(`${message}\n`),
   });
   try {
@@ -52,6 +55,7 @@ export async function supervise(dirs: SandboxDirs, options: SupervisorOptions, s
         log: join(dirs.logDir, `${a.node.name}.log`),
       })),
       controller: { log: join(dirs.logDir, 'controller.log') },
+      ...(stack.install === undefined ? {} : { install: { steps: stack.install.steps } }),
       supervisor: { pid: process.pid, log: join(dirs.logDir, 'supervisor.log') },
     };
     await writeState(dirs, state);

@@ -34,7 +34,10 @@ export function parseVxnets(spec: string | undefined): VxnetOption[] {
 export interface UpOptions {
   readonly nodes: number;
   readonly vxnets: readonly VxnetOption[];
+  readonly installAsDocumented?: boolean;
   readonly timeoutMs?: number;
+  /** Each line the supervisor prints while the sandbox comes up (its progress, the install steps). */
+  readonly onProgress?: (line: string) => void;
 }
 
 function tail(file: string): string {
@@ -52,7 +55,10 @@ export async function up(dirs: SandboxDirs, options: UpOptions): Promise<Sandbox
   try {
     const child = spawn(
       process.execPath,
-      ['--conditions=@hostnic/source', MAIN, 'supervise', '--state-dir', dirs.root, '--nodes', String(options.nodes), '--vxnets-json', JSON.stringify(options.vxnets)],
+      [
+        '--conditions=@hostnic/source', MAIN, 'supervise', '--state-dir', dirs.root, '--nodes', String(options.nodes), '--vxnets-json', JSON.stringify(options.vxnets),
+        ...(options.installAsDocumented === true ? ['--install-as-documented'] : []),
+      ],
       { cwd: REPO, env: { ...process.env, KUBECONFIG: '' }, stdio: ['ignore', fd, fd], detached: true },
     );
     child.on('exit', () => (exited = true));
@@ -60,8 +66,17 @@ export async function up(dirs: SandboxDirs, options: UpOptions): Promise<Sandbox
   } finally {
     closeSync(fd);
   }
+  let printed = 0;
+  const progress = (): void => {
+    if (options.onProgress === undefined || !existsSync(log)) return;
+    const lines = readFileSync(log, 'utf8').split('\n');
+    // The last element is a line still being written (or empty): it is printed once complete.
+    for (const line of lines.slice(printed, -1)) options.onProgress(line);
+    printed = Math.max(printed, lines.length - 1);
+  };
   try {
     return await until(`sandbox ${dirs.name} to be up`, options.timeoutMs ?? 180_000, async () => {
+      progress();
       if (existsSync(dirs.stateFile)) return readState(dirs);
       if (exited) throw new Error("the sandbox supervisor exited before it was up");
       return undefined;

@@ -21,7 +21,9 @@ import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
 import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '@hostnic/sandbox/cluster';
 import { serviceAccountUser, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer, KubeObject } from '@hostnic/sandbox/kube';
-import { writeAgentConfigs } from './agent-files.ts';
+import type { DocumentedInstall, InstallStep } from '@hostnic/sandbox/install';
+import { SANDBOX_CNI_CONFIG, writeAgentConfigs } from './agent-files.ts';
+import { agentFiles, controllerFiles, describeStep, runDocumentedInstall } from './documented-install.ts';
 import { portGet, run, socketGet, startChild, until } from './processes.ts';
 import type { Child, RunResult } from './processes.ts';
 import { RELAY_SCRIPT, unixBridge } from './relay.ts';
@@ -130,6 +132,16 @@ export interface StackOptions {
    */
   readonly installCni?: boolean | undefined;
   /**
+   * How hostnic gets into the cluster. `stack` (default): the fake apiserver starts with deploy/hostnic.yaml's
+   * CRDs and RBAC, and VxNetPool v-pool and hostnic-ipam-config are put in directly. `documented`: it starts
+   * empty, the root README's install steps run with kubectl as written (`ipam.kind` must be `controller`),
+   * and the controller and agents read the files their manifests mount, laid out from the objects kubectl
+   * created; the plugin is installed with install-cni, as the DaemonSet's init container does.
+   */
+  readonly install?: 'stack' | 'documented' | undefined;
+  /** Told each README step before it runs (`install: 'documented'`). */
+  readonly onInstallStep?: ((step: InstallStep) => void) | undefined;
+  /**
    * Runs once the sandbox, the fake apiserver and the IPAM pools are up and before any agent starts: what a
    * node held before this agent came (e.g. the Go agent's layout for an upgrade test) is laid out here.
    */
@@ -145,6 +157,8 @@ export interface HostnicStack {
   readonly agents: ReadonlyMap<string, NodeAgent>;
   /** The controller process, when `ipam.kind` is `controller`. */
   readonly controller: ControllerProcess | undefined;
+  /** What the README's install steps created (`install: 'documented'`). */
+  readonly install: DocumentedInstall | undefined;
   agent(node: string): NodeAgent;
   /** Creates the Pod object (and its namespace if new) and the pod's netns on the node. */
   createPod(node: string, namespace: string, name: string): Promise<{ ref: PodRef; netns: PodNamespace }>;
@@ -303,6 +317,39 @@ async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extra
   }
 }
 
+interface AgentInputs {
+  readonly hostnicJson: string;
+  readonly qcConfig: string;
+  readonly kubeconfig: string;
+  /** The plugin's network config on this node. */
+  readonly cniConfig: Record<string, unknown>;
+  /** The `hostnic-cni` key as mounted, when the install laid it out; else the stack writes one. */
+  readonly cniConfigSource?: string;
+}
+
+/**
+ * An agent's files on one node: laid out from the README install's objects as the DaemonSet mounts them
+ * (the kubeconfig stands for the service account's token mount), else written by the stack.
+ */
+async function agentInputs(
+  etc: string,
+  node: SandboxNode,
+  kubeconfigText: string,
+  install: DocumentedInstall | undefined,
+  writeOwn: () => Promise<{ qcConfig: string; kubeconfig: string; hostnicJson: string }>,
+): Promise<AgentInputs> {
+  if (install === undefined) {
+    const own = await writeOwn();
+    const cniConfig = { ...SANDBOX_CNI_CONFIG, socketPath: node.paths.socket, spoolDir: join(node.paths.stateDir, 'spool') };
+    return { ...own, cniConfig };
+  }
+  const files = await agentFiles(install, node);
+  await mkdir(etc, { recursive: true });
+  const kubeconfig = join(etc, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigText);
+  return { hostnicJson: files.hostnicJson, qcConfig: files.qcConfig, kubeconfig, cniConfig: files.cniConfig, cniConfigSource: files.cniConfigMounted };
+}
+
 /** Waits until the agent reports ready on its socket; the error carries its output. */
 async function agentReady(a: NodeAgent, kube: FakeKubeApiServer | undefined): Promise<void> {
   // Generous: a start loads the sources and may run beside many other processes on a loaded machine.
@@ -316,6 +363,11 @@ async function agentReady(a: NodeAgent, kube: FakeKubeApiServer | undefined): Pr
 
 export async function startHostnicStack(options: StackOptions): Promise<HostnicStack> {
   const say = options.onProgress ?? (() => undefined);
+  const documented = options.install === 'documented';
+  if (documented && options.ipam.kind !== 'controller') {
+    throw new Error("install: 'documented' needs ipam.kind 'controller': the README's steps make the pools through VxNetPool v-pool");
+  }
+  const installCniOnNodes = documented || options.installCni === true;
   if (!existsSync(PLUGIN)) {
     say('building the CNI plugin bundle');
     const built = await run(['npm', 'run', 'build'], process.env, '', PLUGIN_PACKAGE);
@@ -348,16 +400,23 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     }
   };
   try {
-    say('starting the fake kube-apiserver with deploy/hostnic.yaml (CRDs and RBAC enforced)');
+    say(documented
+      ? 'starting an empty fake kube-apiserver (no hostnic CRDs; RBAC enforced from the objects kubectl will create)'
+      : 'starting the fake kube-apiserver with deploy/hostnic.yaml (CRDs and RBAC enforced)');
     kube = await startFakeKubeApiServer({
       users: {
         [AGENT_TOKEN]: serviceAccountUser('kube-system', 'hostnic-node'),
         [CONTROLLER_TOKEN]: serviceAccountUser('kube-system', 'hostnic-controller'),
       },
     });
-    const manifests = await deployManifests();
-    for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
-    kube.enableRbac(manifests);
+    if (documented) {
+      // The service accounts' requests are judged against the Roles and bindings as kubectl creates them.
+      kube.enableRbac();
+    } else {
+      const manifests = await deployManifests();
+      for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
+      kube.enableRbac(manifests);
+    }
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfig());
     const kubeconfigFile = join(dir, 'kubeconfig');
@@ -378,8 +437,21 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     }
 
     const ipam = options.ipam;
+    let install: DocumentedInstall | undefined;
     if (ipam.kind === 'direct') {
       await makePoolsDirectly(kc, sb, ipam);
+    } else if (documented) {
+      say("running the README's install steps with kubectl, as written");
+      install = await runDocumentedInstall({
+        dir,
+        adminKubeconfig: kubeconfigFile,
+        repo: REPO,
+        input: { qc, vxnets: ipam.vxnets, blockSize: ipam.blockSize, ipamConfig: ipam.ipamConfig, agentConfig: options.agentConfig },
+        onStep: (step) => {
+          options.onInstallStep?.(step);
+          say(describeStep(step));
+        },
+      });
     } else {
       kube.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hostnic-ipam-config', namespace: 'kube-system' }, data: { ...ipam.ipamConfig } });
       kube.put('vxnetpools', {
@@ -390,7 +462,10 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       });
     }
     if (ipam.kind === 'controller' && ipam.external !== true) {
-      const { qcConfig, kubeconfig: controllerKubeconfig } = await writeAgentConfigs(join(dir, 'controller'), qc, kube.kubeconfig({ token: CONTROLLER_TOKEN }));
+      const controllerKubeconfigText = kube.kubeconfig({ token: CONTROLLER_TOKEN });
+      const { qcConfig, kubeconfig: controllerKubeconfig } = install === undefined
+        ? await writeAgentConfigs(join(dir, 'controller'), qc, controllerKubeconfigText)
+        : await controllerFiles(install, join(dir, 'controller-root'), controllerKubeconfigText);
       say('starting hostnic-controller (VxNetPool v-pool → VIPs, IPPools, blocks)');
       const port = await freePort();
       const argv = [
@@ -437,12 +512,12 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     for (const name of options.agentsOn) {
       const node = sb.node(name);
       await relay(name);
-      const { qcConfig, kubeconfig, hostnicJson } = await writeAgentConfigs(join(dir, name), qc, kubeconfigText, options.agentConfig);
       const socket = node.paths.socket;
       const spoolDir = join(node.paths.stateDir, 'spool');
-      const conf = { cniVersion: '1.0.0', name: 'hostnic', type: 'hostnic', serviceCIDR: '10.233.0.0/18', socketPath: socket, spoolDir };
-      const pluginCommand = options.installCni === true ? [join(node.paths.cniBinDir, 'hostnic')] : [process.execPath, PLUGIN];
-      if (options.installCni === true) {
+      const inputs = await agentInputs(join(dir, name), node, kubeconfigText, install, () => writeAgentConfigs(join(dir, name), qc, kubeconfigText, options.agentConfig));
+      const conf = inputs.cniConfig;
+      const pluginCommand = installCniOnNodes ? [join(node.paths.cniBinDir, 'hostnic')] : [process.execPath, PLUGIN];
+      if (installCniOnNodes) {
         await installCni(node.paths, join(dir, name), conf);
       } else {
         await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
@@ -450,10 +525,16 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         await writeFile(join(dir, name, '10-hostnic.conf'), JSON.stringify(conf));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
-      const argv = agentRunArgv(node, { hostnicJson, qcConfig, kubeconfig, socket, spoolDir, metricsPort: 19191 });
+      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 });
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
-      const agentEnv = { ...process.env, MY_NODE_NAME: name, KUBECONFIG: '', HOSTNIC_CNI_CONFIG_SOURCE: join(dir, name, '10-hostnic.conf'), HOSTNIC_BOOT_ID_FILE: bootIdFile };
+      const agentEnv = {
+        ...process.env,
+        MY_NODE_NAME: name,
+        KUBECONFIG: '',
+        HOSTNIC_CNI_CONFIG_SOURCE: inputs.cniConfigSource ?? join(dir, name, '10-hostnic.conf'),
+        HOSTNIC_BOOT_ID_FILE: bootIdFile,
+      };
       const running = restartable(
         (env) => {
           const child = startChild(argv, { ...agentEnv, ...env }, REPO, logFile(name));
@@ -497,6 +578,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       sandbox: sb,
       agents,
       controller,
+      install,
       agent: (name) => {
         const a = agents.get(name);
         if (a === undefined) throw new Error(`no agent on ${name}`);

@@ -59,9 +59,9 @@ describe.skipIf(!ENGINE)('the hostnic image', () => {
 
   it('runs its three commands and the pinned Node', () => {
     expect(ok(podmanRun(IMAGE, ['node', '--version'])).trim()).toBe(`v${ROOT_PACKAGE.devDependencies.node}`);
-    expect(ok(podmanRun(IMAGE, ['hostnic-agent', '--help']))).toMatch(/^Usage: hostnic-agent /);
-    expect(ok(podmanRun(IMAGE, ['hostnic-controller', '--help']))).toMatch(/^Usage: hostnic-controller /);
-    expect(ok(podmanRun(IMAGE, ['hostnic-iaas', '--help']))).toMatch(/^Usage: hostnic-iaas /);
+    expect(ok(podmanRun(IMAGE, ['hostnic-agent', '--version']))).toMatch(/^\d+\.\d+\.\d+ \(revision [0-9a-f]{12}(-dirty)?\)\n$/);
+    expect(ok(podmanRun(IMAGE, ['hostnic-controller', '--version']))).toMatch(/^\d+\.\d+\.\d+ \(revision [0-9a-f]{12}(-dirty)?\)\n$/);
+    expect(ok(podmanRun(IMAGE, ['hostnic-iaas', '--version']))).toMatch(/^\d+\.\d+\.\d+ \(revision [0-9a-f]{12}(-dirty)?\)\n$/);
   });
 
   it('has the programs the agent drives, each finding its libraries', () => {

@@ -3,34 +3,22 @@
  * `pod add` that reaches its node, its gateway and is reached from the VPC router, then every `up` process
  * SIGKILLed, and `down` still removes every namespace, link, process and file.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listNamedNetns } from '@hostnic/netlink';
-import { REPO } from '../../src/stack/index.ts';
 import { processesNaming } from '../../src/sandbox-cli/down.ts';
 import type { SandboxState } from '../../src/sandbox-cli/state.ts';
+import { exec, ping, sandboxCli } from './helpers.ts';
 
-const exec = promisify(execFile);
-const BIN = join(REPO, 'node_modules/.bin/hostnic-sandbox');
 const NAME = `t${randomBytes(3).toString('hex')}`;
 let root: string;
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await exec(BIN, [...args], { env: { ...process.env, HOSTNIC_SANDBOX_DIR: root }, cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
-}
-
-async function ping(netns: string, ip: string): Promise<boolean> {
-  return exec('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', ip]).then(
-    () => true,
-    () => false,
-  );
+  return (await sandboxCli(root, ...args)).stdout;
 }
 
 let state: SandboxState;

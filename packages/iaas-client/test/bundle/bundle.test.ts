@@ -2,7 +2,8 @@
 import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleToTemp, runIsolated } from '../../../../scripts/bundle-app.ts';
+import { bundleToTemp, runIsolated, sourceRevision } from '../../../../scripts/bundle-app.ts';
+import pkg from '../../package.json' with { type: 'json' };
 
 describe('hostnic-iaas bundle', () => {
   let bundle: Awaited<ReturnType<typeof bundleToTemp>>;
@@ -17,5 +18,11 @@ describe('hostnic-iaas bundle', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Usage: hostnic-iaas /);
+  });
+
+  it('answers --version with the package version and the git revision it was built from', () => {
+    const r = runIsolated(bundle.dir, ['hostnic-iaas.mjs', '--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${pkg.version} (revision ${sourceRevision(resolve(import.meta.dirname, '../..')) ?? '?'})\n`);
   });
 });

@@ -1,12 +1,14 @@
 /**
- * The README's install steps, run with the real kubectl against a fake apiserver that starts without
- * hostnic's CRDs; then the files the manifests mount into the agent and the controller.
+ * The README's install steps, read from its install block and run with the real kubectl against a fake
+ * apiserver that starts without hostnic's CRDs; then the files the manifests mount into the agent and the
+ * controller.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { containerMounts, installAsDocumented, MountError, writeMountedFiles } from '../../src/install/index.ts';
+import { parse as parseYaml } from 'yaml';
+import { checkStepFiles, containerMounts, installAsDocumented, MountError, operatorFiles, readmeInstallSteps, ReadmeStepsError, writeMountedFiles } from '../../src/install/index.ts';
 import type { DocumentedInstallSettings, InstallStep } from '../../src/install/index.ts';
 import { startFakeKubeApiServer } from '../../src/kube/index.ts';
 import type { FakeKubeApiServer } from '../../src/kube/index.ts';
@@ -49,14 +51,18 @@ test('the README steps run in order through kubectl and create what hostnic runs
   const install = await installAsDocumented({
     kubectl: { kubeconfig, cacheDir: join(d, 'cache') }, repo: REPO, workDir: d, settings: SETTINGS, onStep: (step) => seen.push(step),
   });
-  expect(seen.map((step) => step.command)).toEqual([
+  // The seed README's six steps, in its order, and exactly the commands of the root README's block.
+  const commands = seen.map((step) => step.command);
+  expect(commands).toEqual([
     'kubectl create secret generic qcsecret --from-file=./config.yaml -n kube-system',
     'kubectl apply -f hostnic-cm.yaml',
     'kubectl apply -f clusterconfig-cm.yaml',
-    `kubectl apply -f ${join(REPO, 'deploy/hostnic.yaml')}`,
+    'kubectl apply -f deploy/hostnic.yaml',
     'kubectl apply -f vxnetpool.yaml',
     'kubectl apply -f hostnic-ipam-config.yaml',
   ]);
+  expect(commands).toEqual(readmeInstallSteps(await readFile(join(REPO, 'README.md'), 'utf8')).map((step) => step.command));
+  expect(seen.map((step) => step.name)).toContain('hostnic: CRDs, service accounts and RBAC, DaemonSet hostnic-node, Deployment hostnic-controller');
   expect(seen.map((step) => `${step.index}/${step.total}`)).toEqual(['1/6', '2/6', '3/6', '4/6', '5/6', '6/6']);
   expect(install.steps).toEqual(seen);
 
@@ -88,14 +94,48 @@ test('the README steps run in order through kubectl and create what hostnic runs
   expect(() => containerMounts(install.daemonSet, 'sidecar', install)).toThrow(MountError);
 });
 
-test('without a clusterconfig the step is left out; a failing step names its command', async () => {
-  const { s, d, kubeconfig } = await setup();
-  const { clusterConfig: _omitted, ...settings } = SETTINGS;
-  const options = { kubectl: { kubeconfig, cacheDir: join(d, 'cache') }, repo: REPO, workDir: d, settings };
-  const install = await installAsDocumented(options);
-  expect(install.steps.map((step) => step.name)).not.toContain('ConfigMap kube-system/clusterconfig (qingcloud.yaml)');
-  expect(install.steps).toHaveLength(5);
-  expect(s.get('configmaps', 'clusterconfig', 'kube-system')).toBeUndefined();
+test('a failing step names its command', async () => {
+  const { d, kubeconfig } = await setup();
+  const options = { kubectl: { kubeconfig, cacheDir: join(d, 'cache') }, repo: REPO, workDir: d, settings: SETTINGS };
+  await installAsDocumented(options);
   // Run again, the Secret exists: `kubectl create` refuses it, as it would on a real cluster.
   await expect(installAsDocumented(options)).rejects.toThrow(/kubectl create secret generic qcsecret .*already exists/);
+});
+
+/** What identifies the object a manifest file holds, and the keys of its data or spec. */
+function shape(yamlText: string): unknown {
+  const doc = parseYaml(yamlText) as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string }; data?: object; spec?: object };
+  return { apiVersion: doc.apiVersion, kind: doc.kind, name: doc.metadata?.name, namespace: doc.metadata?.namespace, keys: Object.keys(doc.data ?? doc.spec ?? {}).sort() };
+}
+
+test('the sandbox writes each file the README has the operator write, holding the same object', async () => {
+  const steps = readmeInstallSteps(await readFile(join(REPO, 'README.md'), 'utf8'));
+  const files = operatorFiles(SETTINGS);
+  const readmeFiles = steps.flatMap((step) => step.files);
+  expect(readmeFiles.map((f) => f.name)).toEqual([...files.keys()]);
+  for (const f of readmeFiles) {
+    const ours = files.get(f.name) ?? '';
+    if (f.name === 'config.yaml') {
+      // The sandbox's config.yaml has every key the README's has (and its fake endpoint besides).
+      expect(Object.keys(parseYaml(ours) as object)).toEqual(expect.arrayContaining(Object.keys(parseYaml(f.content) as object)));
+    } else {
+      expect(shape(ours), f.name).toEqual(shape(f.content));
+    }
+  }
+});
+
+const block = (body: string): string => `# x\n\n<!-- install-steps -->\n\`\`\`sh\n${body}\n\`\`\`\n`;
+
+test('the README block is read into files and commands; anything else is refused with the line', () => {
+  expect(readmeInstallSteps(block('# 1. First\n#    more\ncat >a.yaml <<EOF\nk: v\nEOF\nkubectl apply -f a.yaml\n\nkubectl get ns'))).toEqual([
+    { title: 'First more', files: [{ name: 'a.yaml', content: 'k: v\n' }], command: 'kubectl apply -f a.yaml', args: ['apply', '-f', 'a.yaml'] },
+    { title: 'kubectl get ns', files: [], command: 'kubectl get ns', args: ['get', 'ns'] },
+  ]);
+  expect(() => readmeInstallSteps('# no block\n')).toThrow(ReadmeStepsError);
+  expect(() => readmeInstallSteps(block('helm install hostnic'), 'R.md')).toThrow('R.md:5: "helm install hostnic": the install block may hold only comments');
+  expect(() => readmeInstallSteps(block('kubectl apply -f "$FILE"'), 'R.md')).toThrow('R.md:5: "kubectl apply -f "$FILE"" uses shell quoting');
+  expect(() => readmeInstallSteps(block('cat >a.yaml <<EOF\nk: v'), 'R.md')).toThrow('R.md:5: the heredoc for a.yaml has no closing EOF line');
+  const steps = readmeInstallSteps(block('cat >extra.yaml <<EOF\nk: v\nEOF\nkubectl apply -f extra.yaml'));
+  expect(() => checkStepFiles(steps, operatorFiles(SETTINGS))).toThrow('writes extra.yaml, which the sandbox has no content for');
+  expect(() => checkStepFiles([], operatorFiles(SETTINGS))).toThrow("the README's install steps no longer write config.yaml");
 });
