@@ -206,6 +206,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     logger: log,
     failpoint,
     bootId,
+    routeTableBase: config.pool.routeTableBase,
   });
 
   // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.

@@ -13,4 +13,4 @@ export { GonePodTracker, RECREATED_MARGIN_MS, goneReason } from './gone.ts';
 export type { GoneCandidate, GoneReason, PodPresence } from './gone.ts';
 export { IPAM_FAILURES, IpamFailure, addFailureKind, delFailureKind } from './failures.ts';
 export { SweepLooks, orphansOf } from './sweep.ts';
-export type { KernelView, Orphan, OrphanKind, OwnedView } from './sweep.ts';
+export type { KernelView, Orphan, OrphanKind, OwnedView, SweepShape } from './sweep.ts';

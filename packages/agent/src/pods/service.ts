@@ -18,6 +18,8 @@ import { podHandleId } from '@hostnic/ipam';
 import type { AllocateRequest, Allocation } from '@hostnic/ipam';
 import {
   CURRENT_NETNS,
+  NIC_RULE_PRIORITY,
+  applyBatchOrThrow,
   checkPod,
   countArpReply,
   deleteLink,
@@ -31,6 +33,8 @@ import {
   removeArpReply,
   removeProxyNeighbour,
   removeRule,
+  routeFlushTableOp,
+  ruleDelOp,
   unwirePod,
   wirePod,
 } from '@hostnic/netlink';
@@ -50,7 +54,7 @@ import { attachmentOfJournal, joinIps, journaledPod, journaledPods } from './jou
 import type { JournaledPod, PodIntentKind } from './journal.ts';
 import { arpOfRecord, attachmentKey, ipOfResult, proxyArpDevOf, resultOfRecord } from './records.ts';
 import { SweepLooks, orphanId, orphansOf } from './sweep.ts';
-import type { KernelView, Orphan } from './sweep.ts';
+import type { KernelView, Orphan, OwnedView, SweepShape } from './sweep.ts';
 import type { PodServiceRecord } from './records.ts';
 import type { VxnetLookup } from './vxnets.ts';
 
@@ -77,6 +81,8 @@ export interface PodStore {
   finishIntent(id: string): Promise<void>;
   listIntents(): Promise<Intent[]>;
   listNics(): Promise<NicRecord[]>;
+  /** Route tables bound to a NIC record or reserved for one (the sweep leaves them alone). */
+  listRouteTables(): Promise<readonly { table: number }[]>;
 }
 
 /** The pod's annotations (the Kubernetes read); a rejection means the API server could not be asked. */
@@ -117,6 +123,8 @@ export interface PodServiceOptions {
   failpoint?: Failpoint;
   /** The kernel's boot id, written into every record (see releaseOtherBoots). */
   bootId?: string | undefined;
+  /** hostnic.json pool.routeTableBase: the sweep considers tables and `br_<N>` bridges from here up (default 260). */
+  routeTableBase?: number | undefined;
 }
 
 const silent: PodLogger = { info: () => undefined, warn: () => undefined };
@@ -591,36 +599,91 @@ export class PodService {
    * operation took meanwhile. Run at start and on the sync timer.
    * @returns what was removed, what waits for its second look, and the removals that failed
    */
-  async sweepNode(vethPrefix = 'vnic'): Promise<{ removed: Orphan[]; waiting: number; failed: string[] }> {
+  async sweepNode(): Promise<{ removed: Orphan[]; waiting: number; failed: string[] }> {
+    const { kernel, found } = await this.#lookForOrphans();
+    const due = this.#sweepLooks.observe(found);
+    const { removed, failed } = await this.#removeConfirmed(kernel, due);
+    if (removed.length + failed.length > 0) this.#log.warn('node sweep removed kernel objects nothing owned', { removed, failed });
+    return { removed, waiting: found.length - due.length, failed };
+  }
+
+  /**
+   * The sweep on demand (`hostnic-agent check`): what is orphaned now; with `fix`, removes each orphan a second
+   * look taken right away confirms (the store is read after the kernel each time, so an operation in flight,
+   * which journals before it touches the kernel, keeps its objects).
+   */
+  async checkNode(fix: boolean): Promise<{ found: Orphan[]; removed: Orphan[]; failed: string[] }> {
+    const { kernel, found } = await this.#lookForOrphans();
+    if (!fix) return { found, removed: [], failed: [] };
+    const { removed, failed } = await this.#removeConfirmed(kernel, found);
+    if (removed.length + failed.length > 0) this.#log.warn('node check removed kernel objects nothing owned', { removed, failed });
+    return { found, removed, failed };
+  }
+
+  async #lookForOrphans(): Promise<{ kernel: KernelView; found: Orphan[] }> {
     const kernel = await this.#kernelView();
-    const owned = async (): Promise<Parameters<typeof orphansOf>[1]> => ({
+    return { kernel, found: orphansOf(kernel, await this.#ownedView(), this.#sweepShape()) };
+  }
+
+  #sweepShape(): SweepShape {
+    return { vethPrefix: 'vnic', routeTableBase: this.#o.routeTableBase ?? 260 };
+  }
+
+  /** The store, read after the kernel: an object made after its intent is never missed. */
+  async #ownedView(): Promise<OwnedView> {
+    return {
       pods: await this.#o.store.listPods(),
       nics: await this.#o.store.listNics(),
       intents: await this.#o.store.listIntents(),
-    });
-    const found = orphansOf(kernel, await owned(), vethPrefix);
-    const due = this.#sweepLooks.observe(found);
-    const still = new Set(orphansOf(kernel, await owned(), vethPrefix).map(orphanId));
+      tables: await this.#o.store.listRouteTables(),
+    };
+  }
+
+  /** Removes those of `candidates` that a last read of the store still finds orphaned. */
+  async #removeConfirmed(kernel: KernelView, candidates: readonly Orphan[]): Promise<{ removed: Orphan[]; failed: string[] }> {
     const removed: Orphan[] = [];
     const failed: string[] = [];
-    for (const o of due) {
+    if (candidates.length === 0) return { removed, failed };
+    const still = new Set(orphansOf(kernel, await this.#ownedView(), this.#sweepShape()).map(orphanId));
+    for (const o of candidates) {
       if (!still.has(orphanId(o))) continue;
       try {
-        if (o.kind === 'veth') await deleteLink(o.key, { netns: this.#hostNetns });
-        else if (o.kind === 'rule') await removeRule(podRule(o.key), { netns: this.#hostNetns });
-        else if (o.kind === 'proxy-arp') await removeProxyNeighbour({ ip: o.key, dev: o.dev }, { netns: this.#hostNetns });
-        else await removeArpReplies({ ip: o.key }, this.#ebtables());
+        await this.#removeOrphan(kernel, o);
         removed.push(o);
       } catch (e) {
         failed.push(`${o.kind} ${o.key}: ${messageOf(e)}`);
       }
     }
-    if (removed.length + failed.length > 0) this.#log.warn('node sweep removed kernel objects nothing owned', { removed, failed });
-    return { removed, waiting: found.length - due.length, failed };
+    return { removed, failed };
+  }
+
+  async #removeOrphan(kernel: KernelView, o: Orphan): Promise<void> {
+    const netns = { netns: this.#hostNetns };
+    switch (o.kind) {
+      case 'veth':
+      case 'bridge':
+        return deleteLink(o.key, netns);
+      case 'rule':
+        return removeRule(podRule(o.key), netns);
+      case 'arp-reply':
+        await removeArpReplies({ ip: o.key }, this.#ebtables());
+        return;
+      case 'proxy-arp':
+        return removeProxyNeighbour({ ip: o.key, dev: o.dev }, { netns: this.#hostNetns });
+      case 'table': {
+        const table = Number(o.key);
+        const ops = (kernel.tableRules ?? [])
+          .filter((r) => r.priority === NIC_RULE_PRIORITY && r.table === table)
+          .map((r) => ruleDelOp({ priority: NIC_RULE_PRIORITY, table, ...(r.src === undefined ? {} : { src: r.src }) }));
+        if ((kernel.tableRoutes ?? []).some((r) => r.table === table)) ops.push(routeFlushTableOp(table));
+        await applyBatchOrThrow(ops, netns);
+        return;
+      }
+    }
   }
 
   async #kernelView(): Promise<KernelView> {
-    const snap = await readSnapshot({ netns: this.#hostNetns, parts: ['links', 'rules'] });
+    const snap = await readSnapshot({ netns: this.#hostNetns, parts: ['links', 'rules', 'routes'] });
     const proxyArps = await listProxyNeighbours({ netns: this.#hostNetns });
     const listed = await listEbtablesChain('nat', 'PREROUTING', this.#ebtables());
     const arpReplies: { ip: string; mac: string }[] = [];
@@ -629,6 +692,8 @@ export class PodService {
       const mac = r.options.get('--arpreply-mac');
       if (r.options.get('-j') === 'arpreply' && ip !== undefined && mac !== undefined) arpReplies.push({ ip, mac });
     }
+    const tableRules: { priority: number; table: number; src?: string | undefined }[] = [];
+    for (const r of snap.rules) if (r.action === 'lookup' && r.table !== undefined) tableRules.push({ priority: r.priority, table: r.table, src: r.src });
     return {
       vethNames: snap.links.filter((l) => l.kind === 'veth').map((l) => l.name),
       ruleIps: snap.rules
@@ -636,6 +701,11 @@ export class PodService {
         .map((r) => (r.dst ?? '').slice(0, -3)),
       arpReplies,
       proxyArps,
+      tableRules,
+      tableRoutes: snap.routes.filter((r) => r.table < 253 || r.table > 255).map((r) => ({ table: r.table, dev: r.dev })),
+      bridges: snap.links
+        .filter((l) => l.kind === 'bridge')
+        .map((l) => ({ name: l.name, ports: snap.links.filter((p) => p.master === l.name).map((p) => p.name) })),
     };
   }
 

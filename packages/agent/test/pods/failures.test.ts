@@ -33,6 +33,7 @@ function storeFailingPutPod(h: PodHarness): PodStore {
     finishIntent: (id) => s.finishIntent(id),
     listIntents: () => s.listIntents(),
     listNics: () => s.listNics(),
+    listRouteTables: () => s.listRouteTables(),
   };
 }
 

@@ -32,6 +32,7 @@ function awaitPoints(h: PodHarness, at: (n: number) => Promise<void>): { store: 
       finishIntent: gated((id: string) => s.finishIntent(id)),
       listIntents: gated(() => s.listIntents()),
       listNics: gated(() => s.listNics()),
+      listRouteTables: gated(() => s.listRouteTables()),
     },
   };
 }

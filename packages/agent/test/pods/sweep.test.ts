@@ -16,7 +16,7 @@ describe('orphansOf', () => {
 
   it('counts only objects of our shape that nothing owns; an ADD in flight owns what it journaled', () => {
     const nic = { nicId: '52:54:00:00:00:01', bridge: 'br_260' } as never;
-    expect(orphansOf(kernel, { pods: [], nics: [nic], intents: [] }, 'vnic')).toEqual([
+    expect(orphansOf(kernel, { pods: [], nics: [nic], intents: [] })).toEqual([
       { kind: 'veth', key: 'vnic0123456789a' },
       { kind: 'veth', key: 'vnicabcdefabcde' },
       { kind: 'rule', key: '172.16.3.9' },
@@ -25,14 +25,61 @@ describe('orphansOf', () => {
       { kind: 'proxy-arp', key: '172.16.3.9', dev: 'br_260' },
     ]);
     const inFlight = intent({ containerId: 'c1', ifName: 'eth0', hostVeth: 'vnic0123456789a', ips: '172.16.3.9' });
-    expect(orphansOf(kernel, { pods: [], nics: [nic], intents: [inFlight] }, 'vnic')).toEqual([
+    expect(orphansOf(kernel, { pods: [], nics: [nic], intents: [inFlight] })).toEqual([
       { kind: 'veth', key: 'vnicabcdefabcde' },
       { kind: 'rule', key: '172.16.3.10' },
     ]);
   });
 });
 
-describe.skipIf(!isRoot)('PodService.sweepNode against the sandbox', () => {
+describe('orphansOf: route tables and bridges', () => {
+  const nic = { nicId: '52:54:00:00:00:01', routeTable: 260, bridge: 'br_260', linkName: 'hostnic_pods001' } as never;
+  const kernel = {
+    vethNames: [],
+    ruleIps: [],
+    arpReplies: [],
+    proxyArps: [],
+    tableRules: [
+      { priority: 1536, table: 260, src: '172.16.3.0/24' },
+      { priority: 1536, table: 262, src: '172.16.5.0/24' },
+      // Not ours: another priority, a table below the base.
+      { priority: 1600, table: 263, src: '10.1.0.0/16' },
+      { priority: 1536, table: 100, src: '10.2.0.0/16' },
+    ],
+    tableRoutes: [
+      { table: 261, dev: 'br_261' },
+      { table: 264, dev: 'hostnic_gone' },
+      // Not ours: a table of our range routed through somebody else's link.
+      { table: 265, dev: 'eth0' },
+    ],
+    bridges: [
+      { name: 'br_260', ports: ['hostnic_pods001'] },
+      { name: 'br_261', ports: [] },
+      // Holds a recorded NIC: in use whatever its number.
+      { name: 'br_270', ports: ['hostnic_pods001'] },
+      { name: 'br_99', ports: [] },
+      { name: 'docker0', ports: [] },
+    ],
+  };
+
+  it('finds tables of our shape and range and bridges br_N that no record, reservation or intent holds', () => {
+    expect(orphansOf(kernel, { pods: [], nics: [nic], intents: [] })).toEqual([
+      { kind: 'table', key: '261' },
+      { kind: 'table', key: '262' },
+      { kind: 'table', key: '264' },
+      { kind: 'bridge', key: 'br_261' },
+    ]);
+  });
+
+  it('keeps a reserved table and its bridge, and honours the configured base', () => {
+    expect(orphansOf(kernel, { pods: [], nics: [nic], intents: [], tables: [{ table: 261 }] }, { routeTableBase: 262 })).toEqual([
+      { kind: 'table', key: '262' },
+      { kind: 'table', key: '264' },
+    ]);
+  });
+});
+
+describe.skipIf(!isRoot)('PodService.sweepNode and checkNode against the sandbox', () => {
   let h: PodHarness;
 
   beforeEach(async () => {
@@ -81,5 +128,58 @@ describe.skipIf(!isRoot)('PodService.sweepNode against the sandbox', () => {
     // The recorded pod is whole.
     await h.service.check({ attachment: kept.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
     await h.service.del({ attachment: kept.attachment, config: CONFIG, timeoutMs: 30_000 });
+  });
+
+  it('checkNode lists orphaned tables and bridges, removes them with fix, and keeps the recorded NIC and what is not ours', async () => {
+    const pod = await h.podNetns('kept');
+    const kept = h.addRequest(pod);
+    const { result } = await h.service.add(kept);
+    const nic = await h.store.nicForVxnet('vxnet-pods001');
+    if (!nic) throw new Error('no NIC');
+    const ex = (args: string[]): Promise<unknown> => h.sandbox.exec('node-1', args);
+    // Left by a NIC whose record was lost: its bridge, table routes and rule 1536.
+    const orphanTable = nic.routeTable + 7;
+    await ex(['ip', 'link', 'add', `br_${orphanTable}`, 'type', 'bridge']);
+    await ex(['ip', 'link', 'set', `br_${orphanTable}`, 'up']);
+    await ex(['ip', 'route', 'add', '10.77.0.0/24', 'dev', `br_${orphanTable}`, 'table', String(orphanTable)]);
+    await ex(['ip', 'rule', 'add', 'priority', '1536', 'from', '10.77.0.0/24', 'lookup', String(orphanTable)]);
+    // Not ours: a table below the base, a bridge of another name.
+    await ex(['ip', 'rule', 'add', 'priority', '1536', 'from', '10.78.0.0/24', 'lookup', '120']);
+    await ex(['ip', 'link', 'add', 'notours-br', 'type', 'bridge']);
+
+    const listed = await h.service.checkNode(false);
+    expect(listed.found).toEqual([
+      { kind: 'table', key: String(orphanTable) },
+      { kind: 'bridge', key: `br_${orphanTable}` },
+    ]);
+    expect(listed.removed).toEqual([]);
+    // Listing changes nothing.
+    expect((await h.service.checkNode(false)).found).toHaveLength(2);
+
+    const fixed = await h.service.checkNode(true);
+    expect(fixed.failed).toEqual([]);
+    expect(fixed.removed).toEqual(listed.found);
+    expect(await h.service.checkNode(false)).toEqual({ found: [], removed: [], failed: [] });
+
+    const state = await nodeSnapshot(h);
+    expect(state.links.map((l) => l.name)).toEqual(expect.arrayContaining([nic.bridge, nic.linkName, 'notours-br']));
+    expect(state.links.find((l) => l.name === `br_${orphanTable}`)).toBeUndefined();
+    expect(state.rules.filter((r) => r.priority === 1536).map((r) => r.table).sort()).toEqual([120, nic.routeTable].sort());
+    // The recorded pod is whole.
+    await h.service.check({ attachment: kept.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    await h.service.del({ attachment: kept.attachment, config: CONFIG, timeoutMs: 30_000 });
+  });
+
+  it('the periodic sweep removes an orphaned table only at its second look', async () => {
+    const pod = await h.podNetns('kept');
+    await h.service.add(h.addRequest(pod));
+    const nic = await h.store.nicForVxnet('vxnet-pods001');
+    if (!nic) throw new Error('no NIC');
+    const orphanTable = nic.routeTable + 9;
+    await h.sandbox.exec('node-1', ['ip', 'rule', 'add', 'priority', '1536', 'from', '10.79.0.0/24', 'lookup', String(orphanTable)]);
+    expect(await h.service.sweepNode()).toEqual({ removed: [], waiting: 1, failed: [] });
+    expect(await h.service.sweepNode()).toEqual({ removed: [{ kind: 'table', key: String(orphanTable) }], waiting: 0, failed: [] });
+    const state = await nodeSnapshot(h);
+    expect(state.rules.filter((r) => r.priority === 1536).map((r) => r.table)).toEqual([nic.routeTable]);
   });
 });
