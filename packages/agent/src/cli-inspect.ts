@@ -26,8 +26,15 @@ export interface AgentAnswer {
 
 /** GET `urlPath` on the agent's socket; connection problems become an InspectError saying what to check. */
 export function agentGet(socketPath: string, urlPath: string, timeoutMs: number): Promise<AgentAnswer> {
+  return agentRequest(socketPath, 'GET', urlPath, timeoutMs);
+}
+
+/** One request on the agent's socket, with a JSON body when given; errors as for {@link agentGet}. */
+export function agentRequest(socketPath: string, method: 'GET' | 'POST', urlPath: string, timeoutMs: number, body?: unknown): Promise<AgentAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: urlPath, method: 'GET', headers: { accept: 'application/json' } }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = request({ socketPath, path: urlPath, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -43,7 +50,7 @@ export function agentGet(socketPath: string, urlPath: string, timeoutMs: number)
       });
     });
     req.setTimeout(timeoutMs, () => {
-      req.destroy(new InspectError(`hostnic-agent did not answer GET ${urlPath} on ${socketPath} within ${timeoutMs} ms`));
+      req.destroy(new InspectError(`hostnic-agent did not answer ${method} ${urlPath} on ${socketPath} within ${timeoutMs} ms`));
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof InspectError) return reject(err);
@@ -55,7 +62,7 @@ export function agentGet(socketPath: string, urlPath: string, timeoutMs: number)
             : `cannot reach hostnic-agent at ${socketPath}: ${err.message}`;
       reject(new InspectError(why));
     });
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
@@ -87,11 +94,16 @@ function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, 
 }
 
 export function renderTable(kind: InspectKind, rows: Record<string, unknown>[]): string {
-  if (rows.length === 0) return `no ${kind}\n`;
+  return renderRows(kind, PREFERRED_COLUMNS[kind], rows);
+}
+
+/** A plain-text table of `rows`, `preferred` columns first; `no <what>` when there is none. */
+export function renderRows(what: string, preferred: readonly string[], rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return `no ${what}\n`;
   const flat = rows.map((r) => flatten(r));
   const seen = new Set<string>();
   for (const r of flat) for (const k of Object.keys(r)) seen.add(k);
-  const columns = [...PREFERRED_COLUMNS[kind].filter((c) => seen.has(c)), ...[...seen].filter((c) => !PREFERRED_COLUMNS[kind].includes(c))];
+  const columns = [...preferred.filter((c) => seen.has(c)), ...[...seen].filter((c) => !preferred.includes(c))];
   const header = columns.map((c) => c.toUpperCase());
   const cells = flat.map((r) => columns.map((c) => r[c] ?? ''));
   const widths = columns.map((_, i) => Math.max(header[i]?.length ?? 0, ...cells.map((row) => row[i]?.length ?? 0)));

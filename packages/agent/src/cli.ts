@@ -13,6 +13,8 @@ import { INSPECT_KINDS, InspectError, agentGet, describeFailure, renderTable, ro
 import type { InspectKind } from './cli-inspect.ts';
 import { writeDiagsBundle } from './cli-diags.ts';
 import { KUBELET_POD_LOGS } from './diags/parts.ts';
+import { EXIT_ORPHANS_FOUND, checkCommand, clearNicsCommand } from './cli-operator.ts';
+import type { OperatorRequest } from './cli-operator.ts';
 import {
   PATH_ENV,
   installCni,
@@ -220,10 +222,17 @@ async function diagsCommand(io: CliIo, opts: Record<string, unknown>): Promise<n
   return EXIT_OK;
 }
 
+function timeoutOf(opts: Record<string, unknown>): number {
+  return typeof opts['timeout'] === 'number' ? opts['timeout'] : 5000;
+}
+
+async function operatorRequest(io: CliIo, opts: Record<string, unknown>): Promise<OperatorRequest> {
+  return { socket: (await clientPaths(io, opts)).socket, timeoutMs: timeoutOf(opts), json: opts['json'] === true };
+}
+
 async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string, unknown>): Promise<number> {
-  const paths = await clientPaths(io, opts);
-  const timeoutMs = typeof opts['timeout'] === 'number' ? opts['timeout'] : 5000;
-  const answer = await agentGet(paths.socket, `/v1/${kind}`, timeoutMs);
+  const { socket } = await clientPaths(io, opts);
+  const answer = await agentGet(socket, `/v1/${kind}`, timeoutOf(opts));
   if (answer.status < 200 || answer.status > 299) {
     throw new InspectError(`hostnic-agent answered ${answer.status} to GET /v1/${kind}: ${describeFailure(answer)}`);
   }
@@ -234,6 +243,14 @@ async function inspectCommand(io: CliIo, kind: InspectKind, opts: Record<string,
   const rows = rowsOf(kind, answer.body);
   io.stdout(rows === undefined ? `${JSON.stringify(answer.body, null, 2)}\n` : renderTable(kind, rows));
   return EXIT_OK;
+}
+
+/** The flags every command talking to the running agent takes. */
+function agentClientFlags(cmd: Command, defaultTimeoutMs: number): Command {
+  addPathFlags(cmd, ['socket', 'config']);
+  return cmd
+    .option('--json', 'print the answer as JSON')
+    .option('--timeout <ms>', 'request timeout', intOption('--timeout', 1, 3_600_000), defaultTimeoutMs);
 }
 
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
@@ -278,13 +295,36 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .command('inspect')
     .description("Show the running agent's pods, NICs or pools (GET /v1/<what> on its socket)")
     .addArgument(new Argument('<what>', INSPECT_KINDS.join(' | ')).choices(INSPECT_KINDS));
-  addPathFlags(inspect, ['socket', 'config']);
-  inspect
-    .option('--json', 'print the answer as JSON')
-    .option('--timeout <ms>', 'request timeout', intOption('--timeout', 1, 600_000), 5000)
-    .action(async (what: InspectKind, _o: unknown, cmd: Command) => {
-      setCode(await inspectCommand(io, what, cmd.opts()));
-    });
+  agentClientFlags(inspect, 5000).action(async (what: InspectKind, _o: unknown, cmd: Command) => {
+    setCode(await inspectCommand(io, what, cmd.opts()));
+  });
+
+  const check = program
+    .command('check')
+    .description(
+      'List the kernel objects of this node that look like hostnic\'s but that no pod or NIC record and no ' +
+        'operation in flight owns: host veths, rules 1535, ARP replies, route tables from routeTableBase, br_N ' +
+        'bridges (the original\'s ipam-check). With --fix, remove them. Exit 0: nothing found (or all removed); ' +
+        `${EXIT_ORPHANS_FOUND}: found, not removed; 1: a removal failed.`,
+    )
+    .option('--fix', 'remove what is found');
+  agentClientFlags(check, 60_000).action(async (_o: unknown, cmd: Command) => {
+    const opts = cmd.opts();
+    setCode(await checkCommand(io, await operatorRequest(io, opts), opts['fix'] === true));
+  });
+
+  const nicsCmd = program.command('nics').description('NIC operations on the running agent');
+  const clear = nicsCmd
+    .command('clear')
+    .description(
+      'Free now every NIC of this node that no pod uses (the original\'s hostnic-client -clear); the warm ' +
+        'pool\'s NICs stay (set agent.warmNicsPerVxnet to 0 to free them). Run with --dry-run first.',
+    )
+    .option('--dry-run', 'list what would be freed, free nothing');
+  agentClientFlags(clear, 600_000).action(async (_o: unknown, cmd: Command) => {
+    const opts = cmd.opts();
+    setCode(await clearNicsCommand(io, await operatorRequest(io, opts), opts['dryRun'] === true));
+  });
 
   const diags = program
     .command('diags')

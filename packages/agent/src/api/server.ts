@@ -26,6 +26,8 @@ import { CniCode, PodError } from '../pods/errors.ts';
 import type { PodService } from '../pods/service.ts';
 import type { DatastoreSnapshot } from '../datastore/index.ts';
 import { RequestError, readJson, sendError, sendJson } from './http.ts';
+import { OperatorPath, booleanField } from './operator.ts';
+import type { NodeCheckAnswer } from './operator.ts';
 import { listen } from '@hostnic/runtime';
 
 export interface AgentServerLogger {
@@ -39,6 +41,11 @@ export interface AgentServerOptions {
   snapshot: () => Pick<DatastoreSnapshot, 'pods' | 'nics'>;
   /** Pool utilisation for /v1/pools. */
   pools?: () => Promise<unknown>;
+  /** The operator's write requests (OperatorPath); absent, they are answered 404. */
+  operator?: {
+    checkNode(fix: boolean): Promise<NodeCheckAnswer>;
+    clearNics(dryRun: boolean): Promise<readonly unknown[]>;
+  };
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
   /** Upper bound on a request's timeoutMs; default 10 min. */
@@ -186,6 +193,21 @@ export class AgentServer {
         return sendError(res, 503, { code: CniCode.tryAgain, msg: 'hostnic-agent is stopping; the ADD is retried on the next agent' });
       }
       return this.#runVerb(path, cniVerb, version, req, res);
+    }
+    const operator = this.#o.operator;
+    if (operator && (path === OperatorPath.check || path === OperatorPath.clearNics)) {
+      if (method !== 'POST') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes POST` });
+      // Before the journal is replayed an owner may not be known yet: no removal then.
+      if (!this.#ready || this.#draining) return sendJson(res, 503, this.status());
+      try {
+        const body = await readJson(req, this.#o.bodyLimitBytes ?? 1024 * 1024);
+        if (path === OperatorPath.check) return sendJson(res, 200, await operator.checkNode(booleanField(body, 'fix')));
+        return sendJson(res, 200, { nics: await operator.clearNics(booleanField(body, 'dryRun')) });
+      } catch (e) {
+        const { status, body } = errorAnswer(e);
+        if (status >= 500) this.#o.logger?.warn(`${path} failed`, { error: body.msg });
+        return sendError(res, status, body);
+      }
     }
     if (method !== 'GET') return sendError(res, 405, { code: CniCode.invalidConfig, msg: `${path} takes GET` });
     switch (path) {

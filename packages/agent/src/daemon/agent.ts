@@ -209,6 +209,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     routeTableBase: config.pool.routeTableBase,
   });
 
+  // Aborted by close(): timers and operator requests stop their NIC work.
+  const stopping = new AbortController();
   // Refreshed on the sync timer, so that a scrape never waits for (or loads) the API server.
   let ipamUsage: IpamUtilisation | undefined;
   // Assigned with the warm pool below; read by /v1/pools.
@@ -218,6 +220,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     pods,
     snapshot: () => store.snapshot(),
     pools: async () => poolsView(await ipam.utilisation(), store.snapshot(), warmVxnets),
+    operator: {
+      checkNode: (fix) => pods.checkNode(fix),
+      clearNics: (dryRun) => nics.clearIdleNics({ dryRun, keep: (vxnetId) => warmVxnets.has(vxnetId), signal: stopping.signal }),
+    },
     logger: log,
     onRequest: (path, ok, seconds) => {
       const verb = VERB_OF_PATH[path];
@@ -245,7 +251,6 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     log.error('metrics endpoint not started', { port: config.agent.metricsPort, error: errorText(e) });
   }
 
-  const stopping = new AbortController();
   const timers: Pick<Periodic, 'stop'>[] = [];
   closers.push('timers', async () => {
     stopping.abort(new Error('hostnic-agent is stopping'));

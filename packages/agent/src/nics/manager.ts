@@ -20,6 +20,15 @@ function sameVxnet(a: VxnetInfo, b: VxnetInfo): boolean {
   return a.vxnetId === b.vxnetId && a.gateway === b.gateway && a.network === b.network && a.tunnelType === b.tunnelType;
 }
 
+/** One NIC as `clearIdleNics` left it. */
+export interface ClearedNic {
+  readonly nicId: string;
+  readonly vxnetId: string;
+  readonly outcome: 'released' | 'would-release' | 'kept' | 'failed';
+  /** Why it was kept, or why its release failed. */
+  readonly reason?: string;
+}
+
 /** A NIC held for an ADD that is wiring a pod onto it; the idle release leaves it alone until `release()`. */
 export interface NicLease {
   readonly nic: NicRecord;
@@ -190,6 +199,35 @@ export class NicManager {
       if (result) results.push(result);
     }
     return results;
+  }
+
+  /**
+   * Frees every NIC without pods now, whatever its idle age (`hostnic-agent nics clear`, the original's
+   * hostnic-client -clear). NICs with pods or a lease, and those `keep` names (the warm pool, which would
+   * make them again at its next sync), are listed as kept with the reason. With `dryRun`, only lists.
+   */
+  async clearIdleNics(options: { dryRun: boolean; keep?: (vxnetId: string) => boolean; signal?: AbortSignal }): Promise<ClearedNic[]> {
+    const ctx = this.#ctx;
+    const out: ClearedNic[] = [];
+    for (const listed of await ctx.store.listNics()) {
+      options.signal?.throwIfAborted();
+      const vxnetId = listed.vxnet.vxnetId;
+      const entry = await ctx.vxnetLocks.run(vxnetId, async (): Promise<ClearedNic | undefined> => {
+        const record = await ctx.store.getNic(listed.nicId);
+        if (!record) return undefined;
+        const base = { nicId: record.nicId, vxnetId };
+        const pods = (await ctx.store.podsOnNic(record.nicId)).length;
+        if (pods > 0) return { ...base, outcome: 'kept', reason: `${pods} pod(s) on it` };
+        if (this.leases(record.nicId) > 0) return { ...base, outcome: 'kept', reason: 'a pod is being added on it' };
+        if (options.keep?.(vxnetId) === true) return { ...base, outcome: 'kept', reason: 'warm pool (warmNicsPerVxnet)' };
+        if (options.dryRun) return { ...base, outcome: 'would-release' };
+        this.#verifiedAt.delete(record.nicId);
+        const result = await releaseRecord(ctx, record, options.signal);
+        return result.released ? { ...base, outcome: 'released' } : { ...base, outcome: 'failed', reason: result.error ?? result.reason };
+      });
+      if (entry) out.push(entry);
+    }
+    return out;
   }
 
   /** Converges store, IaaS and kernel; the agent runs it at start and on a timer. */

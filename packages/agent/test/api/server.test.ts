@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentPath } from '@hostnic/protocol';
 import type { AddResponse, AgentErrorBody, GcResponse, StatusResponse } from '@hostnic/protocol';
-import { AgentServer } from '../../src/api/index.ts';
-import { CONFIG, isRoot, startPodHarness } from '../pods/helpers.ts';
+import { AgentServer, OperatorPath } from '../../src/api/index.ts';
+import { CONFIG, isRoot, nodeSnapshot, startPodHarness } from '../pods/helpers.ts';
 import type { PodHarness } from '../pods/helpers.ts';
 import { call } from './call.ts';
 
@@ -27,6 +27,10 @@ describe.skipIf(!isRoot)('AgentServer on a unix socket', () => {
       pods: h.service,
       snapshot: () => h.store.snapshot(),
       pools: () => h.ipam.utilisation(),
+      operator: {
+        checkNode: (fix) => h.service.checkNode(fix),
+        clearNics: (dryRun) => h.nics.clearIdleNics({ dryRun }),
+      },
       bodyLimitBytes: 64 * 1024,
     });
   });
@@ -131,5 +135,49 @@ describe.skipIf(!isRoot)('AgentServer on a unix socket', () => {
     await mkdir(join(socketDir, 'run'), { recursive: true });
     await writeFile(server.socketPath, 'not a socket');
     await expect(server.listen()).rejects.toThrow(/not a socket/);
+  });
+
+  it('check: 503 before ready, 400 for a bad body, lists then removes an orphaned veth', async () => {
+    await server.listen();
+    const sock = server.socketPath;
+    expect((await call(sock, 'POST', OperatorPath.check, { fix: false })).status).toBe(503);
+    server.setReady(true);
+    const bad = await call(sock, 'POST', OperatorPath.check, { fix: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ msg: '"fix" must be true or false, not "yes"' });
+    expect((await call(sock, 'GET', OperatorPath.check)).status).toBe(405);
+
+    await h.sandbox.exec('node-1', ['ip', 'link', 'add', 'vnic0000000fe01', 'type', 'veth', 'peer', 'name', 'op-peer']);
+    const listed = await call(sock, 'POST', OperatorPath.check, { fix: false });
+    expect(listed).toMatchObject({ status: 200, body: { found: [{ kind: 'veth', key: 'vnic0000000fe01' }], removed: [], failed: [] } });
+    expect((await nodeSnapshot(h)).links.some((l) => l.name === 'vnic0000000fe01')).toBe(true);
+    const fixed = await call(sock, 'POST', OperatorPath.check, { fix: true });
+    expect(fixed.body).toEqual({ found: [{ kind: 'veth', key: 'vnic0000000fe01' }], removed: [{ kind: 'veth', key: 'vnic0000000fe01' }], failed: [] });
+    expect((await nodeSnapshot(h)).links.some((l) => l.name === 'vnic0000000fe01')).toBe(false);
+  });
+
+  it('nics clear: the dry run frees nothing, then the idle NIC is freed and the busy one kept', async () => {
+    await server.listen();
+    server.setReady(true);
+    const sock = server.socketPath;
+    const pod = await h.podNetns('busy');
+    const add = h.addRequest(pod);
+    await h.service.add(add);
+    const nic = await h.store.nicForVxnet('vxnet-pods001');
+    if (!nic) throw new Error('no NIC');
+
+    const busy = await call(sock, 'POST', OperatorPath.clearNics, { dryRun: true });
+    expect(busy.body).toEqual({ nics: [{ nicId: nic.nicId, vxnetId: 'vxnet-pods001', outcome: 'kept', reason: '1 pod(s) on it' }] });
+
+    await h.service.del({ attachment: add.attachment, config: add.config, timeoutMs: 30_000 });
+    const dry = await call(sock, 'POST', OperatorPath.clearNics, { dryRun: true });
+    expect(dry.body).toEqual({ nics: [{ nicId: nic.nicId, vxnetId: 'vxnet-pods001', outcome: 'would-release' }] });
+    expect(await h.store.getNic(nic.nicId)).toBeDefined();
+    expect(h.sandbox.qingcloud.requests({ action: 'DetachNics' })).toEqual([]);
+
+    const done = await call(sock, 'POST', OperatorPath.clearNics, {});
+    expect(done.body).toEqual({ nics: [{ nicId: nic.nicId, vxnetId: 'vxnet-pods001', outcome: 'released' }] });
+    expect(await h.store.getNic(nic.nicId)).toBeUndefined();
+    expect(h.sandbox.qingcloud.nics().some((n) => n.nic_id === nic.nicId)).toBe(false);
   });
 });

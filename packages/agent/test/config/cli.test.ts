@@ -1,31 +1,10 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.ts';
-import type { CliIo } from '../../src/cli.ts';
-import { README_HOSTNIC, README_HOSTNIC_CNI, useTempDirs } from './helpers.ts';
+import { README_HOSTNIC, README_HOSTNIC_CNI, capture, useStandInAgents, useTempDirs } from './helpers.ts';
 
 const tempDir = useTempDirs();
-
-interface Captured {
-  io: CliIo;
-  out: () => string;
-  err: () => string;
-}
-
-function capture(env: Record<string, string | undefined> = {}): Captured {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: (t) => (out += t), stderr: (t) => (err += t), env },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 /** hostnic.json, instance-id and config.yaml in a temp dir, with the flags that point at them. */
 async function runFixture(hostnic = README_HOSTNIC): Promise<{ dir: string; flags: string[] }> {
@@ -165,23 +144,7 @@ describe('hostnic-agent install-cni', () => {
 });
 
 describe('hostnic-agent inspect (stand-in agent on a unix socket)', () => {
-  const servers: Server[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
-  });
-
-  async function standIn(handler: (url: string) => { status: number; body: unknown }): Promise<string> {
-    // Short and unique: a unix socket path must stay under 108 bytes. The server removes it on close.
-    const socket = path.join(os.tmpdir(), `hn-cli-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
-    const server = createServer((req, res) => {
-      const { status, body } = handler(req.url ?? '');
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    return socket;
-  }
+  const standIn = useStandInAgents();
 
   const answers: Record<string, unknown> = {
     '/v1/pods': [
@@ -193,7 +156,7 @@ describe('hostnic-agent inspect (stand-in agent on a unix socket)', () => {
 
   it.each(['pods', 'nics', 'pools'])('%s: table and JSON', async (kind) => {
     const seen: string[] = [];
-    const socket = await standIn((url) => {
+    const socket = await standIn(({ url }) => {
       seen.push(url);
       return { status: 200, body: answers[url] };
     });
