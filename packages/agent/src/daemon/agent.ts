@@ -28,6 +28,7 @@ import type { LoadedKubeConfig } from '@hostnic/runtime/kube';
 import { podAnnotationReader, podIpAnnotator, podPresenceReader } from './kube.ts';
 import { registerAgentMetrics } from './metrics.ts';
 import { startMetricsServer } from './metrics-server.ts';
+import { startIdleReleaseTimer } from './idle-release-timer.ts';
 import { nodePodCache } from './pod-cache.ts';
 import { poolsView } from './pools-view.ts';
 import { runLeaseRenewal } from './lease-renewal.ts';
@@ -282,10 +283,11 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     }
   };
   const freePeriodMs = config.pool.freePeriod * 60_000;
-  const releaseIdle = async (): Promise<void> => {
-    const idleMs = Math.max(freePeriodMs, config.agent.releaseCooldownSec * 1000);
-    const released = await nics.releaseIdleNics(idleMs, stopping.signal, (vxnetId) => warmVxnets.has(vxnetId));
-    if (released.length > 0) log.info('idle NICs released', { released });
+  const idleMs = Math.max(freePeriodMs, config.agent.releaseCooldownSec * 1000);
+  const releaseIdle = async (): Promise<number | undefined> => {
+    const { results, nextDueAt } = await nics.idleRelease(idleMs, stopping.signal, (vxnetId) => warmVxnets.has(vxnetId));
+    if (results.length > 0) log.info('idle NICs released', { released: results });
+    return nextDueAt;
   };
 
   const presence = podPresenceReader(kube.kc, o.nodeName, podCache);
@@ -353,7 +355,17 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     const firstReconcile = reconcile().catch(onError('start-up reconcile'));
     timers.push({ stop: () => firstReconcile });
     timers.push(every(config.pool.sync * 1000, reconcile, onError('periodic reconcile')));
-    timers.push(every(freePeriodMs, releaseIdle, onError('idle NIC release')));
+    timers.push(
+      startIdleReleaseTimer({
+        run: releaseIdle,
+        periodMs: idleMs,
+        // A NIC the previous run left idle may be due at once; a second keeps a skewed clock from spinning.
+        firstDelayMs: Math.min(idleMs, config.pool.sync * 1000),
+        minDelayMs: Math.min(idleMs, 1000),
+        now: () => Date.now(),
+        onError: onError('idle NIC release'),
+      }),
+    );
     const leases = runLeaseRenewal(nics, log, stopping.signal);
     timers.push({ stop: () => leases });
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));

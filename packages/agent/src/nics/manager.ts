@@ -162,13 +162,26 @@ export class NicManager {
   }
 
   /**
-   * Releases NICs without pods for longer than `idleForMs` (the original's freePeriod, read as an idle
-   * age). Tracks idleSince on records whose pod path did not: set at the first idle look, cleared with pods.
-   * NICs whose vxnet `keep` names (the warm pool) are left alone.
+   * Releases NICs without pods for longer than `idleForMs` (the original's freePeriod, an idle age measured
+   * from the last pod's DEL, see `podLeft`). Records that lack idleSince get it at this look; records with
+   * pods lose it. NICs whose vxnet `keep` names (the warm pool) are left alone.
    */
   async releaseIdleNics(idleForMs: number, signal?: AbortSignal, keep?: (vxnetId: string) => boolean): Promise<ReleaseResult[]> {
+    return (await this.idleRelease(idleForMs, signal, keep)).results;
+  }
+
+  /**
+   * `releaseIdleNics`, also saying when the next idle NIC falls due (undefined: none is idle), so that the
+   * caller can come back then and not a whole period later. A NIC whose release failed is due again one
+   * `idleForMs` later, as a new idle NIC would be.
+   */
+  async idleRelease(idleForMs: number, signal?: AbortSignal, keep?: (vxnetId: string) => boolean): Promise<{ results: ReleaseResult[]; nextDueAt?: number }> {
     const ctx = this.#ctx;
     const results: ReleaseResult[] = [];
+    let nextDueAt: number | undefined;
+    const dueAt = (at: number): void => {
+      nextDueAt = nextDueAt === undefined ? at : Math.min(nextDueAt, at);
+    };
     for (const listed of await ctx.store.listNics()) {
       signal?.throwIfAborted();
       // The warm pool's NICs stay, idle or not.
@@ -189,16 +202,42 @@ export class NicManager {
         }
         if (record.idleSince === undefined) {
           await ctx.store.putNic({ ...record, idleSince: new Date(now).toISOString() });
+          dueAt(now + idleForMs);
           return undefined;
         }
-        const idleFor = now - Date.parse(record.idleSince);
-        if (!(idleFor >= idleForMs)) return undefined;
+        const due = Date.parse(record.idleSince) + idleForMs;
+        if (!(now >= due)) {
+          dueAt(due);
+          return undefined;
+        }
         this.#verifiedAt.delete(record.nicId);
-        return releaseRecord(ctx, record, signal);
+        const released = await releaseRecord(ctx, record, signal);
+        if (!released.released) dueAt(now + idleForMs);
+        return released;
       });
       if (result) results.push(result);
     }
-    return results;
+    return nextDueAt === undefined ? { results } : { results, nextDueAt };
+  }
+
+  /**
+   * A pod left the NIC (its record is deleted): when it was the last and no ADD holds the NIC, the idle age
+   * starts now, so that the NIC goes at most freePeriod after its last pod, not when the idle timer first
+   * notices. Never throws: a DEL must not fail for it (the idle timer marks the NIC at its next look then).
+   */
+  async podLeft(nicId: string): Promise<void> {
+    const ctx = this.#ctx;
+    try {
+      const first = await ctx.store.getNic(nicId);
+      if (!first) return;
+      await ctx.vxnetLocks.run(first.vxnet.vxnetId, async () => {
+        const record = await ctx.store.getNic(nicId);
+        if (!record || this.leases(record.nicId) > 0 || (await ctx.store.podsOnNic(record.nicId)).length > 0) return;
+        await ctx.store.putNic({ ...record, idleSince: new Date(ctx.clock.now()).toISOString() });
+      });
+    } catch (err) {
+      ctx.log.warn('could not mark a NIC idle after its last pod left', { nicId, error: errorText(err) });
+    }
   }
 
   /**

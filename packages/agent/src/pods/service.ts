@@ -68,6 +68,8 @@ export interface PodIpam {
 /** The NIC manager as the service uses it: the vxnet's NIC, held until the pod is recorded or rolled back. */
 export interface PodNics {
   leaseNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicLease>;
+  /** Told after a pod's record is deleted, so the NIC's idle age starts at its last pod's DEL; never throws. */
+  podLeft?(nicId: string): Promise<void>;
 }
 
 /** The datastore as the service uses it (`AgentDatastore`). */
@@ -451,6 +453,7 @@ export class PodService {
     await this.#failpoint('del:released');
     await timed(timings, 'record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName)));
     await this.#failpoint('del:record-deleted');
+    if (record) await this.#o.nics.podLeft?.(record.nicId);
     for (const id of [...(journaled?.intentIds ?? []), intent.id]) await store.finishIntent(id);
     if (record || ips.length > 0) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ips, stepsMs: timings });
   }

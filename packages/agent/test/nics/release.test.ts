@@ -103,4 +103,49 @@ describe.skipIf(!isRoot)('NicManager release against the sandbox', () => {
     expect(await manager.releaseIdleNics(60_000, undefined, warm)).toEqual([]);
     expect([...h.store.nics.keys()]).toEqual([a.nicId]);
   });
+
+  it('freePeriod is measured from the last pod: released exactly freePeriod after its DEL, not 1-2 x later', async () => {
+    const F = 600_000;
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const manager = h.manager({ clock: { now: () => now } });
+    const nic = await manager.ensureNic(VXNET_A);
+    h.store.pods.set(nic.nicId, [pod(nic.nicId)]);
+    // The timer looks while the pod is there: busy, nothing due.
+    expect(await manager.idleRelease(F)).toEqual({ results: [] });
+    now += 7 * 60_000;
+    // The last pod leaves between two looks; its DEL starts the idle age.
+    h.store.pods.delete(nic.nicId);
+    await manager.podLeft(nic.nicId);
+    const left = now;
+    expect((await h.store.getNic(nic.nicId))?.idleSince).toBe(new Date(left).toISOString());
+    now += 60_000;
+    expect(await manager.idleRelease(F)).toEqual({ results: [], nextDueAt: left + F });
+    now = left + F - 1;
+    expect(await manager.idleRelease(F)).toEqual({ results: [], nextDueAt: left + F });
+    now = left + F;
+    expect(await manager.idleRelease(F)).toEqual({ results: [{ released: true, nicId: nic.nicId, outcome: 'deleted' }] });
+    expect(h.store.nics.size).toBe(0);
+  });
+
+  it('podLeft leaves a NIC that still has pods or a lease as it is; a failed release is due again one period later', async () => {
+    const F = 60_000;
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const manager = h.manager({ clock: { now: () => now } });
+    const nic = await manager.ensureNic(VXNET_A);
+    h.store.pods.set(nic.nicId, [pod(nic.nicId)]);
+    await manager.idleRelease(F);
+    await manager.podLeft(nic.nicId);
+    expect((await h.store.getNic(nic.nicId))?.idleSince).toBeUndefined();
+    h.store.pods.delete(nic.nicId);
+    const lease = await manager.leaseNic(VXNET_A);
+    await manager.podLeft(nic.nicId);
+    expect((await h.store.getNic(nic.nicId))?.idleSince).toBeUndefined();
+    lease.release();
+    await manager.podLeft(nic.nicId);
+    now += F;
+    h.sandbox.qingcloud.faults.add({ action: 'DetachNics', retCode: 1400, message: 'PermissionDenied, locked', times: 1 });
+    const failed = await manager.idleRelease(F);
+    expect(failed.results).toMatchObject([{ released: false, reason: 'failed' }]);
+    expect(failed.nextDueAt).toBe(now + F);
+  });
 });

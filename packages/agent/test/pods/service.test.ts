@@ -53,7 +53,11 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
     expect(again).toEqual({ result, vxnet });
     expect(await h.ipam.addressesOf(record?.handleId ?? '')).toHaveLength(1);
 
+    const beforeDel = Date.now();
     await h.service.del({ attachment: request.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    // The last pod left: the NIC's idle age (freePeriod) starts at this DEL.
+    const idleSince = (await h.store.getNic(record?.nicId ?? ''))?.idleSince;
+    expect(Date.parse(idleSince ?? '')).toBeGreaterThanOrEqual(beforeDel);
     const state = await nodeSnapshot(h);
     expect(state.links.find((l) => l.name === record?.hostVeth)).toBeUndefined();
     expect(state.routes.find((r) => r.dst === `${ip}/32` || r.dst === ip)).toBeUndefined();
