@@ -211,6 +211,27 @@ describe('mapping validation (instead of a webhook)', () => {
     expect(condition('MappingValid')?.status).toBe('True');
   });
 
+  it('says in the condition and the Event that the last good mapping stays in force, and which namespaces are refused', async () => {
+    const v = validator();
+    putIpamConfig(h.kube, { 'subnet-auto-assign': 'off', ipam: JSON.stringify({ Default: [VXNET], a: [B(0)], b: [B(128)] }) });
+    expect((await v.sync()).valid).toBe(true);
+    // A bad change: b and the new namespace c claim a's block.
+    putIpamConfig(h.kube, { 'subnet-auto-assign': 'off', ipam: JSON.stringify({ Default: [VXNET], a: [B(0)], b: [B(0)], c: [B(0)] }) });
+    expect((await v.sync()).valid).toBe(false);
+    const message = condition('MappingValid')?.message ?? '';
+    expect(message).toContain('the last good mapping stays in force for what the problems touch');
+    expect(message).toMatch(/kept at their last good entry: a, b;/);
+    expect(message).toMatch(/refused \(no last good entry; their pods get no address until fixed\): c;/);
+    expect(message).toContain('every other namespace is unaffected');
+    expect(h.events.list.at(-1)).toMatchObject({ reason: 'InvalidIpamConfig', message });
+  });
+
+  it('says that every namespace is refused when the ConfigMap was never good', async () => {
+    putIpamConfig(h.kube, { ipam: '{' });
+    await validator().sync();
+    expect(condition('MappingValid')?.message).toMatch(/^ipam format error:.*no good mapping was seen before, so pods of every namespace are refused/);
+  });
+
   it('says how to fix a missing ConfigMap', async () => {
     await validator().sync();
     expect(condition('MappingValid')).toMatchObject({ status: 'False', reason: 'ConfigMapMissing' });
