@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { hostVethName } from '@hostnic/netlink';
 import { REPO } from '../../src/stack/index.ts';
 
 interface K8sObject {
@@ -186,5 +187,37 @@ describe('deploy/ kustomize base and deploy/hostnic.yaml', () => {
         else expect(r.resourceNames?.length, `${role}: ${r.resources.join(',')} ${r.verbs.join(',')}`).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('overlays/calico: calico-node in policy-only mode on the `vnic` veths, its RBAC named consistently', async () => {
+    const calico = parseObjects(await readFile(join(DEPLOY, 'overlays/calico/calico-node.yaml'), 'utf8'), 'overlays/calico/calico-node.yaml');
+    expect(calico.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['ClusterRole/calico-node', 'ClusterRoleBinding/calico-node', 'DaemonSet/calico-node', 'ServiceAccount/calico-node']);
+    const ds = find<PodTemplate & { spec: { template: { spec: { serviceAccountName: string } } } }>(calico, 'DaemonSet', 'calico-node');
+    const node = ds.spec.template.spec.containers[0] as Container & { env: { name: string; value?: string }[] };
+    const env = new Map(node.env.map((e) => [e.name, e.value]));
+    // The prefix of the agent's host veths, as the netlink library names them.
+    const prefix = env.get('FELIX_INTERFACEPREFIX') ?? '';
+    expect(prefix).toBe('vnic');
+    expect(hostVethName('default', 'web-1').startsWith(prefix)).toBe(true);
+    expect(env.get('CALICO_NETWORKING_BACKEND')).toBe('none');
+    expect(env.get('DATASTORE_TYPE')).toBe('kubernetes');
+    expect(env.get('FELIX_REMOVEEXTERNALROUTES')).toBe('false');
+    const sa = find<K8sObject>(calico, 'ServiceAccount', 'calico-node');
+    expect(ds.spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
+    const binding = find<{ roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] }>(calico, 'ClusterRoleBinding', 'calico-node');
+    expect(binding.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'calico-node' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    const role = find<{ rules: Rule[] }>(calico, 'ClusterRole', 'calico-node');
+    const canWatch = (resource: string): boolean => role.rules.some((r) => r.resources.includes(resource) && r.verbs.includes('watch'));
+    for (const r of ['pods', 'namespaces', 'networkpolicies', 'felixconfigurations']) expect(canWatch(r), r).toBe(true);
+  });
+
+  it.skipIf(!KUSTOMIZE)('overlays/calico renders the config overlay plus calico-node, with networkPolicy calico in hostnic.json', () => {
+    const all = kustomize(join(DEPLOY, 'overlays/calico'));
+    const config = kustomize(join(DEPLOY, 'overlays/config'));
+    const added = [...byId(all).keys()].filter((id) => !byId(config).has(id)).sort();
+    expect(added).toEqual(['ClusterRole//calico-node', 'ClusterRoleBinding//calico-node', 'DaemonSet/kube-system/calico-node', 'ServiceAccount/kube-system/calico-node']);
+    const cm = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('hostnic-cfg-cm')) as (K8sObject & { data: Record<string, string> }) | undefined;
+    expect(JSON.parse(cm?.data['hostnic'] ?? '{}')).toMatchObject({ server: { networkPolicy: 'calico' } });
   });
 });
