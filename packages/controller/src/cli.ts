@@ -16,6 +16,7 @@ import { loadKubeConfig } from '@hostnic/runtime/kube';
 import pkg from '../package.json' with { type: 'json' };
 import { formatDuration, parseDuration } from './cli/duration.ts';
 import { ipamCommand } from './cli/ipam.ts';
+import { vipsCommand } from './cli/vips.ts';
 import { parseClusterConfig } from './config/cluster-config.ts';
 import type { ClusterConfig } from './config/cluster-config.ts';
 import { startController } from './daemon/controller.ts';
@@ -177,6 +178,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     });
 
   program.addCommand(ipamCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setCode }));
+  program.addCommand(vipsCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setCode }));
   return program;
 }
 
