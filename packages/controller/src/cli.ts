@@ -79,6 +79,8 @@ interface RunOptions {
   nicGcInterval: number;
   nicLeakGrace: number;
   releaseCooldown: number;
+  hostmachineLabel?: boolean;
+  hostmachineLabelInterval: number;
   logLevel?: string;
   v?: number;
   k8sApiQps?: number;
@@ -119,6 +121,7 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
     ipamLeakGraceMs: opts.ipamLeakGrace,
     nicGcIntervalMs: opts.nicGcInterval,
     nicLeakGraceMs: opts.nicLeakGrace,
+    ...(opts.hostmachineLabel === true ? { hostMachineLabelIntervalMs: opts.hostmachineLabelInterval } : {}),
     cooldownMs: opts.releaseCooldown,
     metricsPort: opts.metricsPort,
     ...metricsHost(opts.metricsBind, io.env),
@@ -169,6 +172,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .addOption(dur('--nic-gc-interval <d>', 'leaked NIC sweep interval (0 = off)', 5 * 60_000))
     .addOption(dur('--nic-leak-grace <d>', 'how long a leaked NIC is observed before it is removed', 10 * 60_000))
     .addOption(dur('--release-cooldown <d>', 'cooldown of released addresses (must match the agents)', 60_000))
+    .option('--hostmachine-label', 'keep the node label topology.kubernetes.io/hostmachine from the QingCloud host of each node (needs clusterID in clusterconfig)')
+    .addOption(dur('--hostmachine-label-interval <d>', 'how often the label is checked (with --hostmachine-label)', 10 * 60_000))
     .addOption(new Option('--log-level <level>', 'log level (default info, or from --v)').choices(LOG_LEVELS))
     .addOption(new Option('--v <n>', 'klog verbosity of the Go controller: 3-4 debug, 5+ trace').argParser(integer('--v', 0, 10)))
     .addOption(new Option('--k8s-api-qps <n>', 'Kubernetes client rate limit in requests per second (default none)').argParser(integer('--k8s-api-qps', 1, 100000)))

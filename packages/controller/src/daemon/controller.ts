@@ -52,6 +52,8 @@ export interface ControllerOptions {
   readonly ipamLeakGraceMs?: number;
   readonly nicGcIntervalMs?: number;
   readonly nicLeakGraceMs?: number;
+  /** Keep the node label topology.kubernetes.io/hostmachine this often; absent or 0: off. */
+  readonly hostMachineLabelIntervalMs?: number;
   /** 0 turns the NIC janitor off. */
   readonly cooldownMs?: number;
   readonly metricsPort?: number;
@@ -252,6 +254,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ipamLeakGraceMs: options.ipamLeakGraceMs,
     nicGcIntervalMs: options.nicGcIntervalMs,
     nicLeakGraceMs: options.nicLeakGraceMs,
+    hostMachineLabelIntervalMs: options.hostMachineLabelIntervalMs,
     jobTimeoutMs: options.jobTimeoutMs,
     pendingResyncMs: options.pendingResyncMs,
     failpoint: options.failpoint,

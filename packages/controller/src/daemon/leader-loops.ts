@@ -11,6 +11,7 @@ import { errorText, every, timed } from '@hostnic/runtime';
 import type { Logger, Metrics } from '@hostnic/runtime';
 import { IpamGarbageCollector } from '../cleanup/ipam-gc.ts';
 import { NicJanitor, NodeInventory } from '../cleanup/index.ts';
+import { HostMachineLabeler } from '../nodes/hostmachine-label.ts';
 import type { SweepResult } from '../cleanup/index.ts';
 import type { ClusterConfig } from '../config/cluster-config.ts';
 import type { EventSink } from '../event-sink.ts';
@@ -62,6 +63,8 @@ export interface LeaderDeps {
   /** 0 turns the NIC janitor off. */
   readonly nicGcIntervalMs?: number | undefined;
   readonly nicLeakGraceMs?: number | undefined;
+  /** How often the host machine node label is kept; undefined or 0: not kept (opt-in). */
+  readonly hostMachineLabelIntervalMs?: number | undefined;
   readonly jobTimeoutMs?: number | undefined;
   readonly pendingResyncMs?: number | undefined;
   /** Crash tests: called between writes (failpoints.ts). */
@@ -191,6 +194,7 @@ export class LeaderLoops {
         t.janitor === undefined
           ? Promise.resolve()
           : this.#loop(t, 'nic-gc', signal, this.#periodic(d.nicGcIntervalMs ?? 5 * 60_000, 'NIC cleanup', () => this.#sweepNics(t, signal), signal)),
+        this.#hostMachineLoop(t, signal),
       ]);
     } finally {
       if (this.#term === t) this.#term = undefined;
@@ -233,6 +237,25 @@ export class LeaderLoops {
       mapping: new WorkQueue({ name: 'mapping' }),
     };
     return { queues, assigner, ipamGc, janitor, inventory, ended: new Set() };
+  }
+
+  /** The host machine label, at the start of the term and then every interval (when turned on). */
+  #hostMachineLoop(t: Term, signal: AbortSignal): Promise<void> {
+    const d = this.#d;
+    const intervalMs = d.hostMachineLabelIntervalMs ?? 0;
+    if (intervalMs <= 0) return Promise.resolve();
+    const labeler = new HostMachineLabeler({
+      iaas: d.iaas,
+      core: d.core,
+      nodes: () => d.informers.nodes.list() as V1Node[],
+      clusterId: () => d.clusterConfig().clusterId,
+      log: d.log,
+    });
+    const pass = (): Promise<unknown> => labeler.run(signal);
+    void pass().catch((e: unknown) => {
+      if (!signal.aborted) d.log.warn('host machine labels failed; retried at the next interval', { error: errorText(e) });
+    });
+    return this.#loop(t, 'hostmachine-label', signal, this.#periodic(intervalMs, 'host machine labels', pass, signal));
   }
 
   /** Marks a loop that ends before its term does, for the liveness check. */
