@@ -148,4 +148,23 @@ describe.skipIf(!isRoot)('NicManager release against the sandbox', () => {
     expect(failed.results).toMatchObject([{ released: false, reason: 'failed' }]);
     expect(failed.nextDueAt).toBe(now + F);
   });
+
+  it('clearIdleNics frees NICs without pods at once, keeps the warm pool\'s and busy ones with the reason', async () => {
+    const manager = h.manager();
+    const a = await manager.ensureNic(VXNET_A);
+    const b = await manager.ensureNic(VXNET_B);
+    const warm = (vxnetId: string): boolean => vxnetId === VXNET_A.vxnetId;
+    h.store.pods.set(b.nicId, [pod(b.nicId)]);
+    expect(await manager.clearIdleNics({ dryRun: false, keep: warm })).toEqual([
+      { nicId: a.nicId, vxnetId: VXNET_A.vxnetId, outcome: 'kept', reason: 'warm pool (warmNicsPerVxnet)' },
+      { nicId: b.nicId, vxnetId: VXNET_B.vxnetId, outcome: 'kept', reason: '1 pod(s) on it' },
+    ]);
+    h.store.pods.delete(b.nicId);
+    // Idle for no time at all: freed anyway, which is the point of the command.
+    expect(await manager.clearIdleNics({ dryRun: false, keep: warm })).toEqual([
+      { nicId: a.nicId, vxnetId: VXNET_A.vxnetId, outcome: 'kept', reason: 'warm pool (warmNicsPerVxnet)' },
+      { nicId: b.nicId, vxnetId: VXNET_B.vxnetId, outcome: 'released' },
+    ]);
+    expect([...h.store.nics.keys()]).toEqual([a.nicId]);
+  });
 });
