@@ -260,3 +260,26 @@ describe('cleanup, end to end', () => {
   });
 });
 
+
+describe('the host machine node label (--hostmachine-label)', () => {
+  const cluster = { clusterId: 'cl-hm0001', tagIds: [] };
+  const labelOf = (node: string): unknown => (h.kube.get('nodes', node)?.['metadata'] as { labels?: Record<string, string> } | undefined)?.labels?.['topology.kubernetes.io/hostmachine'];
+
+  beforeEach(() => {
+    h.fake.addCluster({ cluster_id: cluster.clusterId, nodes: [{ instance_id: 'i-hm0001', host_machine: 'pek3a-hm-7', private_ip: '10.0.0.5' }] });
+    putNode(h.kube, 'node-1', 'i-hm0001');
+    putVxNetPool(h.kube, [VXNET], 27);
+  });
+
+  it('the leader labels each node with its instance\'s host when turned on', async () => {
+    await start('replica-a', { clusterConfig: cluster, hostMachineLabelIntervalMs: 60_000 });
+    await until('node-1 labelled', () => labelOf('node-1') === 'pek3a-hm-7' || undefined);
+  });
+
+  it('off by default: no DescribeClusterNodes, no label', async () => {
+    await start('replica-a', { clusterConfig: cluster });
+    await until('v-pool ready', () => vpoolStatus()?.ready);
+    expect(h.fake.requests({ action: 'DescribeClusterNodes' })).toEqual([]);
+    expect(labelOf('node-1')).toBeUndefined();
+  });
+});
