@@ -1,7 +1,7 @@
 /**
  * Host setup of one hostnic NIC and its cleanup (docs/dataplane.md#per-nic-setup): rename to `hostnic_<id>`
- * with the same alias, sysctls, bridge `br_<table>` holding the NIC, table N routes (two for vxlan, none for
- * vlan) and rule 1536 `from <vxnet> lookup N`.
+ * with the same alias, sysctls, bridge `br_<table>` (proxy_delay 0) holding the NIC, table N routes (two for
+ * vxlan, none for vlan) and rule 1536 `from <vxnet> lookup N`.
  *
  * Every call reads the state (one process), computes the difference (pure: {@link planHostNic}), applies it
  * in one batch, and verifies by reading again; a NIC that is already enslaved is still checked in full
@@ -25,7 +25,7 @@ import type { RuleSpec } from './rules.ts';
 import { planRuleRemoval, ruleAddOp, ruleDelOp, ruleRemovalOps } from './rules.ts';
 import { readSnapshot } from './snapshot.ts';
 import type { SysctlEntry } from './sysctl.ts';
-import { confSysctl, writeSysctls } from './sysctl.ts';
+import { confSysctl, proxyDelaySysctl, writeSysctls } from './sysctl.ts';
 import type { Link, Route, Snapshot } from './types.ts';
 
 /** Priority of the `from <vxnet> lookup N` rule [compat]. */
@@ -282,7 +282,8 @@ export async function setupHostNic(spec: HostNicSpec, options?: HostNicOptions):
     await applyBatchOrThrow(plan.ops, { ...options, netns });
     snapshot = await readNicState(spec, options);
   }
-  await writeSysctls(nicSysctls(r.nicName), { ...options, netns });
+  // A re-created bridge starts with the default proxy_delay; its pods' proxy entries must answer at once.
+  await writeSysctls([...nicSysctls(r.nicName), proxyDelaySysctl(r.bridge)], { ...options, netns });
   const problems = diffHostNic(snapshot, spec);
   if (problems.length > 0) {
     throw new CommandError(`NIC ${r.mac} is not set up`, { argv: [], kernelMessage: problems.join('; ') });

@@ -112,6 +112,7 @@ export type { NeighbourSpec, ProxyNeighbour } from './neigh.ts';
 export {
   ensureNeighbour,
   ensureProxyNeighbour,
+  ensureProxyNeighbours,
   findNeighbours,
   listProxyNeighbours,
   neighFlushOp,

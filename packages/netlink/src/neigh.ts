@@ -116,6 +116,15 @@ export async function ensureProxyNeighbour(spec: ProxyNeighbour, options?: LinkO
   await applyBatchOrThrow([proxyNeighReplaceOp(spec)], options);
 }
 
+/**
+ * Makes sure every proxy entry exists, in one process (none for an empty list): a re-created bridge has
+ * lost the entries of all its pods at once.
+ */
+export async function ensureProxyNeighbours(specs: readonly ProxyNeighbour[], options?: LinkOptions): Promise<void> {
+  if (specs.length === 0) return;
+  await applyBatchOrThrow(specs.map(proxyNeighReplaceOp), options);
+}
+
 /** Removes the proxy entry for `ip` on `dev`, or on every device when `dev` is absent (missing counts as removed). */
 export async function removeProxyNeighbour(spec: { readonly ip: string; readonly dev?: string | undefined }, options?: LinkOptions): Promise<void> {
   await applyBatchOrThrow([proxyNeighFlushOp(spec)], options);

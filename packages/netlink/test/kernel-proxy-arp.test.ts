@@ -9,6 +9,7 @@ import type { Netns, PodWiring } from '../src/index.ts';
 import {
   bridgeName,
   checkPod,
+  ensureProxyNeighbours,
   hostVethName,
   listArpReplies,
   listProxyNeighbours,
@@ -106,6 +107,25 @@ describe.skipIf(!isRoot)(`the proxy neighbour ARP answer${isRoot ? '' : ` (skipp
     await ipn(node.name, 'neigh', 'add', 'proxy', POD_IP, 'dev', 'eth0');
     await unwirePod({ ...spec, hostMac: w.hostMac, proxyArp: {} });
     expect(await listProxyNeighbours({ netns: node.ns })).toEqual([]);
+  });
+
+  it('a re-created bridge: setupHostNic zeroes its proxy_delay, ensureProxyNeighbours restores the entries in one process', async () => {
+    await setupHostNic(NIC, { netns: node.ns });
+    await add();
+    await ipn(node.name, 'link', 'del', BRIDGE);
+    expect(await listProxyNeighbours({ netns: node.ns })).toEqual([]);
+    await setupHostNic(NIC, { netns: node.ns });
+    expect(await readSysctls([proxyDelaySysctl(BRIDGE).path], { netns: node.ns })).toEqual(['0']);
+    const spawned: string[][] = [];
+    const stop = onSpawn((argv) => spawned.push([...argv]));
+    const entries = [POD_IP, '172.22.0.240'].map((ip) => ({ ip, dev: BRIDGE }));
+    await ensureProxyNeighbours(entries, { netns: node.ns }).finally(stop);
+    expect(spawned).toHaveLength(1);
+    expect(await listProxyNeighbours({ netns: node.ns })).toEqual(expect.arrayContaining(entries));
+    expect((await peerPing()).replied).toBe(true);
+    const none = onSpawn((argv) => spawned.push([...argv]));
+    await ensureProxyNeighbours([], { netns: node.ns }).finally(none);
+    expect(spawned).toHaveLength(1);
   });
 
   it('fails an ADD whose proxy device does not exist and leaves nothing behind', async () => {

@@ -2,10 +2,13 @@
  * Bringing an existing record's NIC back to Succeeded:
  * the host state is verified on every call (setupHostNic reads, plans and verifies), a missing link leads
  * to the IaaS view, an available NIC is re-attached with a bounded wait, and "in-use" on this very
- * instance is not mistaken for "attached elsewhere". Runs under the vxnet's lock.
+ * instance is not mistaken for "attached elsewhere". A repair that changed the host state may have re-created
+ * the bridge, which drops its proxy neighbour entries: the NIC's recorded pods get theirs back. Runs under the
+ * vxnet's lock.
  */
 
-import { NotFoundError } from '@hostnic/netlink';
+import { NotFoundError, ensureProxyNeighbours } from '@hostnic/netlink';
+import type { PodServiceRecord } from '../pods/records.ts';
 import type { NicRecord } from '../types.ts';
 import type { NicContext } from './context.ts';
 import { errorText } from '@hostnic/runtime';
@@ -51,6 +54,21 @@ async function bringBackLink(ctx: NicContext, record: NicRecord, signal?: AbortS
   return 'attached';
 }
 
+/**
+ * The proxy entries of the NIC's pods whose ARP answer is one (records of other writers, without a form, count:
+ * their DEL removes both forms by IP), on the NIC's current bridge.
+ */
+export function proxyEntriesOf(pods: readonly PodServiceRecord[], bridge: string): { ip: string; dev: string }[] {
+  return pods.filter((p) => p.arpMatch === undefined || p.arpMatch === 'proxy').map((p) => ({ ip: p.ip, dev: bridge }));
+}
+
+async function restoreProxyEntries(ctx: NicContext, record: NicRecord): Promise<number> {
+  const pods = (await ctx.store.podsOnNic(record.nicId)) as PodServiceRecord[];
+  const entries = proxyEntriesOf(pods, record.bridge);
+  await ensureProxyNeighbours(entries, { netns: ctx.netns });
+  return entries.length;
+}
+
 export async function repairNic(ctx: NicContext, record: NicRecord, signal?: AbortSignal): Promise<RepairOutcome> {
   let reattached = false;
   try {
@@ -69,7 +87,10 @@ export async function repairNic(ctx: NicContext, record: NicRecord, signal?: Abo
     delete next.lastError;
     if (!healthy) await ctx.store.putNic(next);
     next = await tryKeepBridgeLease(ctx, next);
-    if (result.changed) ctx.log.info('NIC host state repaired', { nicId: record.nicId, actions: result.actions });
+    if (result.changed || reattached) {
+      const proxyEntries = await restoreProxyEntries(ctx, next);
+      ctx.log.info('NIC host state repaired', { nicId: record.nicId, actions: result.actions, proxyEntries });
+    }
     return { kind: 'ok', record: next, changed: result.changed || reattached, reattached };
   } catch (err) {
     await markFailed(ctx, record, err);
