@@ -399,7 +399,12 @@ export class PodService {
       return;
     }
     const identityVeth = present(a.podNamespace) && present(a.podName) ? hostVethName(a.podNamespace, a.podName, config?.vethPrefix || undefined) : undefined;
-    const hostVeth = record?.hostVeth ?? journaled?.hostVeth ?? identityVeth;
+    // A late DEL of an older sandbox of the same pod (a spooled release, a runtime's garbage collection) names
+    // the host veth by the pod's identity, which the newer sandbox's veth has too, and its address may have gone
+    // to the newer one: what another attachment's record holds is not this DEL's to remove.
+    const others = (await store.listPods()).filter((p) => !(p.containerId === a.containerId && p.ifName === a.ifName));
+    const ownVeth = record?.hostVeth ?? journaled?.hostVeth ?? identityVeth;
+    const hostVeth = ownVeth !== undefined && others.some((p) => p.hostVeth === ownVeth) ? undefined : ownVeth;
     const hostMac = record?.hostVethMac ?? journaled?.hostMac;
     let ips: readonly string[] = record ? [record.ip] : known.ip !== undefined ? [known.ip] : (journaled?.ips ?? []);
     const intent = await store.beginIntent('unwire-pod', {
@@ -427,20 +432,25 @@ export class PodService {
     // ebtables arpreply an earlier release or the Go agent installed.
     const arp = record ? arpOfRecord(record) : undefined;
     const proxyDev = record ? proxyArpDevOf(record) : undefined;
-    for (const [n, ip] of ips.entries()) {
+    const heldByOthers = new Set(others.map((p) => p.ip));
+    const podSideDone = ips.some((ip) => heldByOthers.has(ip));
+    if (podSideDone) {
+      // The pod's own interface still goes; the host side of an address another attachment holds stays.
+      await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () => unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName })));
+    }
+    for (const [n, ip] of ips.filter((i) => !heldByOthers.has(i)).entries()) {
       let proxyArp: { dev?: string } | undefined;
       if (proxyDev !== undefined && record?.ip === ip) {
         proxyArp = { dev: proxyDev };
       } else if (arp && arp.ip === ip) {
         await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReply(arp, this.#ebtables())));
-      } else if (!(await this.#ipHeldByOther(ip, a))) {
-        // No record of the form: remove every answer for the IP of either kind, unless another attachment of
-        // this node has the IP.
+      } else {
+        // No record of the form: remove every answer for the IP of either kind (no other attachment has it).
         await timed(timings, 'remove-arp-reply', () => this.#step('unwire-pod', CniCode.arpReply, () => removeArpReplies({ ip }, this.#ebtables())));
         proxyArp = {};
       }
       await timed(timings, 'unwire-pod', () => this.#step('unwire-pod', CniCode.wiring, () =>
-        unwirePod({ podNetns: n === 0 ? podNetns : undefined, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: ip, hostMac, proxyArp }),
+        unwirePod({ podNetns: n === 0 && !podSideDone ? podNetns : undefined, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: ip, hostMac, proxyArp }),
       ));
     }
     if (ips.length === 0) {
@@ -498,11 +508,6 @@ export class PodService {
     // Records do not say whether the pod was a Kubernetes one; #del does not read it.
     const attachment: Attachment = { containerId: r.containerId, netns: r.netns, ifName: r.ifName, podNamespace: r.podNamespace, podName: r.podName, infraContainerId: r.infraContainerId, kubernetesPod: true };
     return this.#locks.run(attachmentKey(r.containerId, r.ifName), () => this.#del(attachment, config, { ip: r.ip }));
-  }
-
-  async #ipHeldByOther(ip: string, a: Attachment): Promise<boolean> {
-    const pods = await this.#o.store.listPods();
-    return pods.some((p) => p.ip === ip && !(p.containerId === a.containerId && p.ifName === a.ifName));
   }
 
   async check(request: CheckRequest): Promise<void> {

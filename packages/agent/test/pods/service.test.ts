@@ -72,6 +72,32 @@ describe.skipIf(!isRoot)('PodService against the sandbox', () => {
     expect(h.store.snapshot().intents).toEqual([]);
   });
 
+  it('a late DEL of an older sandbox of the same pod leaves the newer sandbox (same veth name) wired', async () => {
+    const oldNetns = await h.podNetns('late-old');
+    const newNetns = await h.podNetns('late-new');
+    // Two sandboxes of one pod (default/late): the host veth name comes from the pod, so both have the same.
+    const older = { ...h.attachment(oldNetns), podName: 'late' };
+    const newer = { ...h.attachment(newNetns), podName: 'late' };
+    const first = await h.service.add({ attachment: older, config: CONFIG, timeoutMs: 30_000 });
+    await h.service.del({ attachment: older, config: CONFIG, prevResult: first.result, timeoutMs: 30_000 });
+    const { result } = await h.service.add({ attachment: newer, config: CONFIG, timeoutMs: 30_000 });
+    const ip = (result.ips[0]?.address ?? '').replace('/32', '');
+    expect(await h.sandbox.vpcPing(ip, { attempts: 3 })).toBe(true);
+
+    // The runtime's DEL of the older sandbox comes again, with a prevResult naming the newer one's address
+    // (an address reused after its cooldown; a spooled release that names it).
+    await h.service.del({ attachment: older, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    const state = await nodeSnapshot(h);
+    expect(state.links.find((l) => l.name === result.interfaces[1]?.name)).toBeDefined();
+    expect(state.rules.filter((r) => r.priority === 1535).length).toBe(1);
+    expect(await arpReplyIps(h)).toEqual([ip]);
+    expect(await h.sandbox.vpcPing(ip, { attempts: 3 })).toBe(true);
+
+    await h.service.del({ attachment: newer, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    expect(await arpReplyIps(h)).toEqual([]);
+    expect(h.store.snapshot().intents).toEqual([]);
+  });
+
   it('a warm ADD costs two processes and a DEL three, none of them ebtables or flock', async () => {
     await h.service.add(h.addRequest(await h.podNetns('warm-up')));
     const request = h.addRequest(await h.podNetns('counted'));

@@ -51,7 +51,8 @@ interface LivePod {
   readonly key: string;
   readonly node: string;
   ref: PodRef;
-  readonly remove: () => Promise<void>;
+  /** Removes the netns of the sandbox now in use. */
+  remove: () => Promise<void>;
   ip: string;
   /** The wave after which it is deleted. */
   readonly until: number;
@@ -92,7 +93,12 @@ async function addPod(c: AgentCluster, pod: LivePod, tally: Tally): Promise<void
     }
     tally.addRetries++;
     await retried(`DEL of the failed sandbox of ${pod.key}`, () => agent.plugin('DEL', pod.ref), () => tally.delRetries++);
-    pod.ref = { ...pod.ref, containerId: randomBytes(16).toString('hex') };
+    // A new sandbox, as kubelet makes one: a new container id and its own netns (a late DEL of the failed
+    // one, e.g. replayed from the spool, then meets its own netns, not the new sandbox's).
+    await pod.remove();
+    const netns = await c.sandbox.podNetns(pod.node, `default-${pod.key}-${i + 1}`);
+    pod.remove = () => netns.remove();
+    pod.ref = { ...pod.ref, containerId: randomBytes(16).toString('hex'), netnsPath: netns.path };
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`ADD of ${pod.key} failed ${ATTEMPTS} times`);
