@@ -34,6 +34,8 @@ export const KERNEL_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   'kernel/routes.txt': ['ip', 'route', 'show', 'table', 'all'],
   'kernel/rules.txt': ['ip', 'rule', 'show'],
   'kernel/neighbours.txt': ['ip', 'neigh', 'show'],
+  // The pods' ARP answers: proxy entries, which `ip neigh show` leaves out.
+  'kernel/proxy-neighbours.txt': ['ip', 'neigh', 'show', 'proxy'],
   'kernel/iptables-save.txt': ['iptables-save'],
   'kernel/ebtables-nat.txt': ['ebtables', '-t', 'nat', '-L'],
 };

@@ -74,7 +74,7 @@ describe('diagsParts', () => {
     expect(names).toEqual([
       'about.json',
       'agent/status.json', 'agent/pods.json', 'agent/nics.json', 'agent/pools.json',
-      'kernel/links.txt', 'kernel/addresses.txt', 'kernel/routes.txt', 'kernel/rules.txt', 'kernel/neighbours.txt',
+      'kernel/links.txt', 'kernel/addresses.txt', 'kernel/routes.txt', 'kernel/rules.txt', 'kernel/neighbours.txt', 'kernel/proxy-neighbours.txt',
       'kernel/iptables-save.txt', 'kernel/ebtables-nat.txt', 'kernel/sysctls.txt',
       'config/effective.json', 'config/qingcloud-config.yaml',
       'logs/0-a.log', 'logs/1-a.log',
