@@ -3,7 +3,7 @@
  * parallel ADDs while the agent of node-1 is SIGKILLed and restarted at random moments (12 times).
  * An ADD cut by a kill is torn down and tried again, as kubelet does with a failed sandbox. Every pod whose
  * ADD finished must answer pings from its vxnet gateway while it lives (checked right after the ADD and
- * again before its DEL, with kills in between); at the end nothing is left on either node (leaks.ts).
+ * again before its DEL, with kills in between; unreachable for UNREACHABLE_MS counts as lost); at the end nothing is left on either node (leaks.ts).
  *
  * Seeded: the seed is printed; HOSTNIC_CHURN_SEED=<seed> replays the same plan (placement, lifetimes, kill
  * waves and delays; the interleaving with the processes still varies).
@@ -104,9 +104,18 @@ async function addPod(c: AgentCluster, pod: LivePod, tally: Tally): Promise<void
   throw new Error(`ADD of ${pod.key} failed ${ATTEMPTS} times`);
 }
 
+/** How long a pod may stay unreachable before it counts as having lost traffic (pings on a loaded machine). */
+const UNREACHABLE_MS = 10_000;
+
 async function checkTraffic(c: AgentCluster, pod: LivePod, when: string, tally: Tally): Promise<void> {
   tally.pings++;
-  if (await c.sandbox.vpcPing(pod.ip, { attempts: 3 })) return;
+  const since = Date.now();
+  while (Date.now() - since < UNREACHABLE_MS) {
+    if (await c.sandbox.vpcPing(pod.ip, { attempts: 3 })) {
+      if (Date.now() - since > 3_500) console.log(`churn: ${pod.key} (${pod.ip} on ${pod.node}) answered ${when} after ${Date.now() - since} ms`);
+      return;
+    }
+  }
   const lost = `${pod.key} (${pod.ip} on ${pod.node}) ${when}`;
   // Said at once: a long run stopped early still shows it.
   console.log(`churn: lost traffic: ${lost}`);
