@@ -135,7 +135,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     step('What an operator sees: hostnic-controller ipam show --show-namespaces');
     const show = await stack.controllerCli(['ipam', 'show', '--show-namespaces']);
     out(show.stdout.trimEnd().split('\n').map((l) => `    ${l}`).join('\n'));
-    const ipamCheck = await stack.controllerCli(['ipam', 'check']);
+    // The nodes publish their pods' addresses in the background (a warm ADD writes nothing): the check is
+    // asked again until the cluster has caught up, and what it still finds is shown.
+    let ipamCheck = await stack.controllerCli(['ipam', 'check']);
+    for (const deadline = Date.now() + 30_000; ipamCheck.code !== 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      ipamCheck = await stack.controllerCli(['ipam', 'check']);
+    }
+    if (ipamCheck.code !== 0) out(`${ipamCheck.stdout}${ipamCheck.stderr}`.trimEnd());
     check('hostnic-controller ipam check finds nothing wrong', ipamCheck.code === 0);
 
     if (options.keepUntil !== undefined) {
