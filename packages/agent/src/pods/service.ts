@@ -402,7 +402,9 @@ export class PodService {
     // A late DEL of an older sandbox of the same pod (a spooled release, a runtime's garbage collection) names
     // the host veth by the pod's identity, which the newer sandbox's veth has too, and its address may have gone
     // to the newer one: what another attachment's record holds is not this DEL's to remove.
-    const others = (await store.listPods()).filter((p) => !(p.containerId === a.containerId && p.ifName === a.ifName));
+    // Read only without a record: a recorded attachment's address is its own, and its veth is removed only when
+    // the MAC matches, so a recorded DEL does not pay for listing every pod.
+    const others = record ? [] : (await store.listPods()).filter((p) => !(p.containerId === a.containerId && p.ifName === a.ifName));
     const ownVeth = record?.hostVeth ?? journaled?.hostVeth ?? identityVeth;
     const hostVeth = ownVeth !== undefined && others.some((p) => p.hostVeth === ownVeth) ? undefined : ownVeth;
     const hostMac = record?.hostVethMac ?? journaled?.hostMac;

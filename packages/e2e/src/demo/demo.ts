@@ -138,10 +138,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // The nodes publish their pods' addresses in the background (a warm ADD writes nothing): the check is
     // asked again until the cluster has caught up, and what it still finds is shown.
     let ipamCheck = await stack.controllerCli(['ipam', 'check']);
-    for (const deadline = Date.now() + 30_000; ipamCheck.code !== 0 && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 500));
-      ipamCheck = await stack.controllerCli(['ipam', 'check']);
-    }
+    await until('ipam check to find nothing wrong', 30_000, async () => {
+      if (ipamCheck.code !== 0) ipamCheck = await stack.controllerCli(['ipam', 'check']);
+      return ipamCheck.code === 0 ? true : undefined;
+    }).catch(() => undefined);
     if (ipamCheck.code !== 0) out(`${ipamCheck.stdout}${ipamCheck.stderr}`.trimEnd());
     check('hostnic-controller ipam check finds nothing wrong', ipamCheck.code === 0);
 
