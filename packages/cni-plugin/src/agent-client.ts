@@ -8,7 +8,6 @@
  * answered something that is not the protocol.
  */
 
-import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import type { AgentRequest, AnswerVerdict } from '@hostnic/protocol';
 import {
@@ -22,6 +21,8 @@ import {
   protocolVersionOf,
 } from '@hostnic/protocol';
 import { CniError, InternalError, TryAgainLaterError } from './errors.ts';
+import type { Http1Response } from './http1.ts';
+import { ResponseReader, formatRequest } from './http1.ts';
 
 export const PLUGIN_VERSION = '0.1.0';
 
@@ -153,6 +154,11 @@ function errorBodyOf(body: unknown): ReturnType<typeof decodeAgentErrorBody> | u
   }
 }
 
+/** A monotonic clock in ms; `performance.now()` would load perf_hooks (nine modules) on the first use. */
+function nowMs(): number {
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
+}
+
 export class AgentClient {
   readonly socketPath: string;
   private readonly connectTimeoutMs: number;
@@ -167,7 +173,7 @@ export class AgentClient {
    * more in its own version, within the same deadline.
    */
   async post<T>(path: string, body: AgentRequest, totalMs: number, decode: AnswerDecoder<T>): Promise<T> {
-    const deadline = performance.now() + totalMs;
+    const deadline = nowMs() + totalMs;
     let version = PROTOCOL_VERSION;
     for (let resent = false; ; resent = true) {
       let payload: string;
@@ -176,7 +182,7 @@ export class AgentClient {
       } catch (e) {
         throw e instanceof ProtocolSkewError ? new AgentSkewError(e) : e;
       }
-      const answer = await this.exchange('POST', path, payload, Math.max(1, deadline - performance.now()), version);
+      const answer = await this.exchange('POST', path, payload, Math.max(1, deadline - nowMs()), version);
       const verdict = judgeAnswer(version, answer.version, isVersionRefusal(answer));
       if (verdict.kind === 'resend' && !resent) {
         version = verdict.version;
@@ -223,31 +229,38 @@ export class AgentClient {
 
   private exchange(method: string, path: string, payload: string | undefined, totalMs: number, version: number): Promise<RawAnswer> {
     const { socketPath } = this;
+    const headers: Record<string, string | number> = {
+      accept: 'application/json',
+      'user-agent': `hostnic-cni/${PLUGIN_VERSION}`,
+      [PROTOCOL_HEADER]: version,
+    };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const bytes = formatRequest({ method, path, headers, body: payload });
     return new Promise<RawAnswer>((resolve, reject) => {
       let connected = false;
       let settled = false;
-      const headers: Record<string, string | number> = {
-        accept: 'application/json',
-        'user-agent': `hostnic-cni/${PLUGIN_VERSION}`,
-        [PROTOCOL_HEADER]: version,
-      };
-      if (payload !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(payload);
-      }
-      // Our own connection and no http.Agent: closed after the answer, so nothing keeps the process alive,
-      // and the Agent's per-connection work (server name checks that compile IPv6 regexps) is skipped.
-      const req = request({ path, method, headers, createConnection: () => createConnection({ path: socketPath }) });
+      const reader = new ResponseReader(MAX_RESPONSE_BYTES);
+      // One connection of our own, closed as soon as the answer is complete: nothing keeps the process alive.
+      const socket = createConnection({ path: socketPath });
 
       const finish = (err: Error | undefined, value?: RawAnswer): void => {
         if (settled) return;
         settled = true;
         clearTimeout(connectTimer);
         clearTimeout(totalTimer);
-        if (err) {
-          req.destroy();
-          reject(err);
-        } else if (value) resolve(value);
+        socket.destroy();
+        if (err) reject(err);
+        else if (value) resolve(value);
+      };
+      const answered = (response: Http1Response): void => {
+        try {
+          finish(undefined, rawAnswerOf(response));
+        } catch (e) {
+          finish(new AgentProtocolError(`hostnic-agent's answer to ${method} ${path} is not the protocol: ${e instanceof Error ? e.message : String(e)}`));
+        }
+      };
+      const cutOff = (e: Error): void => {
+        finish(new AgentNoAnswerError(`hostnic-agent closed the connection during ${method} ${path}: ${e.message}`, false, { cause: e }));
       };
 
       const connectTimer = setTimeout(() => {
@@ -260,59 +273,51 @@ export class AgentClient {
         finish(e);
       }, totalMs);
 
-      req.on('socket', (socket) => {
-        const onConnect = (): void => {
-          connected = true;
-          clearTimeout(connectTimer);
-        };
-        if (!socket.connecting) onConnect();
-        else socket.once('connect', onConnect);
+      socket.once('connect', () => {
+        connected = true;
+        clearTimeout(connectTimer);
+        socket.write(bytes);
       });
-
-      req.on('error', (e) => {
+      socket.on('error', (e) => {
         if (!connected) {
           const code = errnoOf(e);
           const reason = unreachableReason(code);
           finish(new AgentUnreachableError(socketPath, reason, `${REASON_TEXT[reason]}${code ? ` (${code})` : `: ${e.message}`}`, { cause: e }));
         } else {
-          finish(new AgentNoAnswerError(`hostnic-agent closed the connection during ${method} ${path}: ${e.message}`, false, { cause: e }));
+          cutOff(e);
         }
       });
-
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            finish(new AgentProtocolError(`hostnic-agent answered ${method} ${path} with more than ${MAX_RESPONSE_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', (e) => {
-          finish(new AgentNoAnswerError(`hostnic-agent's answer to ${method} ${path} broke off: ${e.message}`, false, { cause: e }));
-        });
-        res.on('end', () => {
-          let answered: number;
-          try {
-            answered = protocolVersionOf(res.headers[PROTOCOL_HEADER]);
-          } catch (e) {
-            finish(new AgentProtocolError(`hostnic-agent's answer to ${method} ${path} is not the protocol: ${e instanceof Error ? e.message : String(e)}`));
-            return;
-          }
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = text === '' ? {} : JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          finish(undefined, { status: res.statusCode ?? 0, version: answered, versioned: res.headers[PROTOCOL_HEADER] !== undefined, body, text });
-        });
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          const response = reader.push(chunk);
+          if (response) answered(response);
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          finish(new AgentProtocolError(`hostnic-agent's answer to ${method} ${path} is not HTTP/1.1 as expected: ${why}`));
+        }
       });
-
-      req.end(payload);
+      socket.on('end', () => {
+        try {
+          answered(reader.end());
+        } catch (e) {
+          cutOff(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+      socket.on('close', () => cutOff(new Error('connection closed')));
     });
   }
+}
+
+/** The protocol's reading of an HTTP answer: its version header and its body as JSON (undefined if not JSON). */
+function rawAnswerOf(response: Http1Response): RawAnswer {
+  const header = response.headers.get(PROTOCOL_HEADER);
+  const version = protocolVersionOf(header);
+  const text = response.body.toString('utf8');
+  let body: unknown;
+  try {
+    body = text === '' ? {} : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, version, versioned: header !== undefined, body, text };
 }

@@ -72,6 +72,14 @@ beforeAll(async () => {
           return reply(200, '{nope');
         case '/hang':
           return;
+        case '/truncated':
+          // Half an answer, then the connection drops: an agent that crashed while answering.
+          res.socket?.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"result"');
+          return;
+        case '/answered-open':
+          // A complete answer on a connection left open: the plugin must not wait for the close.
+          res.socket?.write('HTTP/1.1 200 OK\r\nx-hostnic-protocol: 2\r\ncontent-length: 2\r\n\r\n{}');
+          return;
         case '/status-503':
           return reply(503, JSON.stringify({ ready: false, code: 51, reason: 'syncing' }));
         default:
@@ -144,6 +152,14 @@ describe('AgentClient', () => {
     expect((e as AgentNoAnswerError).timedOut).toBe(true);
     expect((e as AgentNoAnswerError).code).toBe(11);
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('says an answer cut off by the agent is no answer (retryable), and takes a complete one on an open connection', async () => {
+    const e = await failure(client().post('/truncated', GC, 2_000, (r) => r));
+    expect(e).toBeInstanceOf(AgentNoAnswerError);
+    expect((e as AgentNoAnswerError).timedOut).toBe(false);
+    expect((e as Error).message).toContain('before the end of the response body');
+    expect(await client().post('/answered-open', GC, 60_000, (raw) => raw)).toEqual({});
   });
 
   it('says the agent is not running when there is no socket', async () => {
