@@ -22,7 +22,7 @@ export async function add(ctx: CallContext): Promise<Outcome> {
   const prev = ctx.raw['prevResult'] === undefined ? undefined : parseResult(ctx.raw['prevResult'], 'prevResult');
   if (prev) checkChainable(prev, attachment.ifName, attachment.netns);
   // Checked here so that the agent never allocates an address for a sandbox that is already gone.
-  if (!(await isLiveNetns(attachment.netns))) {
+  if (!isLiveNetns(attachment.netns)) {
     throw new InvalidEnvironmentError(
       `CNI_NETNS ${attachment.netns} is not a network namespace`,
       'the sandbox may be gone already; the runtime passes the path of the pod network namespace (e.g. /var/run/netns/cni-...)',
