@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { run, startHostnicStack } from '../src/stack/index.ts';
 import type { HostnicStack, PodRef, RunResult } from '../src/stack/index.ts';
 import type { FigureRow } from './report.ts';
+import { pluginOwnCost } from './plugin-cost.ts';
 import { atMost, countRequests, formatTable, metricValue, mib, ms, percentiles, ratio, stepMedians } from './report.ts';
 
 const N = Number(process.env['HOSTNIC_BENCH_N'] ?? 30);
@@ -137,6 +138,7 @@ try {
   const stallS = metricValue(await scrape(), 'nodejs_eventloop_lag_max_seconds');
   const addSteps = stepMedians(agent.child.output(), 'pod added');
   const delSteps = stepMedians(agent.child.output(), 'pod deleted');
+  const pluginRow = await pluginOwnCost(agent, { ...benchPod, containerId: randomBytes(16).toString('hex') }, c.dir, N, timed);
 
   const pods: PodRef[] = [];
   for (let i = 0; i < PODS; i++) pods.push((await c.createPod('node-1', 'bench', `many${i}`)).ref);
@@ -179,6 +181,7 @@ try {
     { figure: 'API reads / writes per DEL', value: `${perRound(api.del.reads)} / ${perRound(api.del.writes)}`, reference: '', goal: '' },
     { figure: 'agent event-loop stall, max', value: stallS === undefined ? 'n/a' : ms(stallS * 1000), reference: 'lmdb sync commit: 2-17 ms each', goal: '' },
   ];
+  rows.push(pluginRow);
   console.log(`agent bench: ${N} sequential rounds, ${process.execPath} ${process.version}, launcher ip netns exec (itself ${ms(percentiles(samples.launch).p50)} p50)`);
   console.log(formatTable(rows));
   const steps = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
