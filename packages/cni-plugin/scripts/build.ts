@@ -1,10 +1,13 @@
 /**
  * Bundles the plugin into one executable file, dist/hostnic: a CommonJS bundle (modules loaded on demand
- * stay unevaluated until a verb needs them, builtins included) behind a shebang naming the Node runtime that
+ * stay unevaluated until a verb needs them, builtins included), embedded as a string in a small launcher
+ * that compiles it with V8's code cache (src/launcher.ts), behind a shebang naming the Node runtime that
  * the install step puts beside it. `node scripts/build.ts [--interpreter PATH] [--outfile PATH]`.
  */
 
 import { build } from 'esbuild';
+import type { BuildOptions as EsbuildOptions, Message, OutputFile } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,15 @@ export interface BuildOutput {
   bytes: number;
 }
 
+function outputOf(result: { errors: Message[]; warnings: Message[]; outputFiles?: OutputFile[] }): string {
+  if (result.errors.length > 0 || result.warnings.length > 0) {
+    throw new Error(`esbuild: ${[...result.errors, ...result.warnings].map((m) => m.text).join('; ')}`);
+  }
+  const code = result.outputFiles?.[0]?.text;
+  if (code === undefined) throw new Error('esbuild produced no output');
+  return code;
+}
+
 async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data, { mode });
@@ -38,9 +50,8 @@ export async function buildPlugin(options: BuildOptions = {}): Promise<BuildOutp
   if (!interpreter.startsWith('/') || /\s/.test(interpreter)) {
     throw new Error(`interpreter must be an absolute path without blanks, not ${JSON.stringify(interpreter)}`);
   }
-  const result = await build({
+  const common: EsbuildOptions & { write: false } = {
     absWorkingDir: PACKAGE_DIR,
-    entryPoints: ['src/main.ts'],
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -51,12 +62,18 @@ export async function buildPlugin(options: BuildOptions = {}): Promise<BuildOutp
     charset: 'utf8',
     write: false,
     logLevel: 'silent',
-  });
-  if (result.errors.length > 0 || result.warnings.length > 0) {
-    throw new Error(`esbuild: ${[...result.errors, ...result.warnings].map((m) => m.text).join('; ')}`);
-  }
-  const code = result.outputFiles[0]?.text;
-  if (code === undefined) throw new Error('esbuild produced no output');
+  };
+  const plugin = outputOf(await build({ ...common, entryPoints: ['src/main.ts'] }));
+  // The plugin goes into the launcher as a string that it compiles with V8's code cache (src/launcher.ts).
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${plugin}\n})`;
+  const key = createHash('sha256').update(wrapped).digest('hex').slice(0, 16);
+  const code = outputOf(
+    await build({
+      ...common,
+      entryPoints: ['src/launcher.ts'],
+      define: { HOSTNIC_BUNDLE: JSON.stringify(wrapped), HOSTNIC_BUNDLE_KEY: JSON.stringify(key) },
+    }),
+  );
   const text = `#!${interpreter}\n${code}`;
   await mkdir(dirname(outfile), { recursive: true });
   await writeAtomically(outfile, text, 0o755);
