@@ -248,9 +248,16 @@ export class AgentClient {
         settled = true;
         clearTimeout(connectTimer);
         clearTimeout(totalTimer);
-        socket.destroy();
-        if (err) reject(err);
-        else if (value) resolve(value);
+        if (err) {
+          socket.destroy();
+          reject(err);
+        } else if (value) {
+          // end(), not destroy(): net's destroy looks at process.stderr, which makes Node build the stderr
+          // stream (milliseconds) in a process that writes stderr with write(2). The agent closes after its
+          // answer, and the plugin exits before that matters.
+          socket.end();
+          resolve(value);
+        }
       };
       const answered = (response: Http1Response): void => {
         try {
