@@ -8,7 +8,7 @@ import type { IaasClient } from '@hostnic/iaas-client';
 import { clientFor, startFakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { FakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { IpamStore } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer, KubeObject } from '@hostnic/sandbox/kube';
 import type { EventObjectRef, EventSink, EventType } from '../src/event-sink.ts';
@@ -67,7 +67,7 @@ export async function startHarness(options: { jobWorkMs?: number } = {}): Promis
     return c;
   };
   const iaas = newIaasClient();
-  const store = KubernetesIpamStore.fromKubeConfig(kc, { retry: { attempts: 3, baseMs: 5, maxMs: 20 } });
+  const store = kubernetesIpamStoreFromKubeConfig(kc, { retry: { attempts: 3, baseMs: 5, maxMs: 20 } });
   return {
     kube,
     kc,

@@ -4,7 +4,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { IpamStore, LivePod } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { isNotFound, loadKubeConfig } from '@hostnic/runtime/kube';
 import { livePodOf } from '../kube/pods.ts';
 
@@ -82,7 +82,7 @@ export function kubeAccess(): KubeAccess {
   };
   const core = (path: string | undefined): CoreV1Api => config(path).makeApiClient(CoreV1Api);
   return {
-    openStore: async (path) => KubernetesIpamStore.fromKubeConfig(config(path)),
+    openStore: async (path) => kubernetesIpamStoreFromKubeConfig(config(path)),
     listLivePods: async (path) => listLivePods(core(path)),
     listNodeNames: async (path) => listNodeNames(core(path)),
     podExists: async (path, namespace, name) => podExists(core(path), namespace, name),

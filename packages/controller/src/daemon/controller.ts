@@ -9,7 +9,7 @@ import type { KubeConfig, V1ConfigMap, V1Namespace } from '@kubernetes/client-no
 import type { IaasClient } from '@hostnic/iaas-client';
 import type { IPAMBlock, LivePod } from '@hostnic/ipam';
 import { DEFAULT_RELEASE_COOLDOWN_MS, Ipam } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import type { KubernetesListCache } from '@hostnic/ipam/kubernetes';
 import { Metrics, errorText, silentLogger } from '@hostnic/runtime';
 import type { Listening, Logger } from '@hostnic/runtime';
@@ -210,7 +210,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   // Events are writes too: a stand-by replica stays silent.
   const events: EventSink = { event: (o, t, r, m) => (elector.isLeader() ? recorder.event(o, t, r, m) : undefined) };
 
-  const baseStore = KubernetesIpamStore.fromKubeConfig(kc, { listCache: informerListCache(informers) });
+  const baseStore = kubernetesIpamStoreFromKubeConfig(kc, { listCache: informerListCache(informers) });
   const store = fencedStore(baseStore, fence);
   const pools = new VxNetPoolClient(kc.makeApiClient(CustomObjectsApi), fence);
   const core = kc.makeApiClient(CoreV1Api);

@@ -5,6 +5,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ipam } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { listLivePods, podExists } from '../../src/cli/kube.ts';
@@ -33,7 +34,7 @@ beforeEach(async () => {
   await writeFile(kubeconfig, server.kubeconfig());
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
-  store = KubernetesIpamStore.fromKubeConfig(kc);
+  store = kubernetesIpamStoreFromKubeConfig(kc);
 });
 
 afterEach(async () => {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
 import { CLAIM_POD_HANDLE_KEY, claimNodeOf, Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import type { IPAMBlock } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
 import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '@hostnic/sandbox/cluster';
 import { serviceAccountUser, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
@@ -293,7 +293,7 @@ async function installCni(paths: SandboxNode['paths'], etc: string, conf: Readon
 }
 
 async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extract<StackIpam, { kind: 'direct' }>): Promise<void> {
-  const store = KubernetesIpamStore.fromKubeConfig(kc);
+  const store = kubernetesIpamStoreFromKubeConfig(kc);
   try {
     const lib = new Ipam(store);
     for (const id of ipam.pools) {

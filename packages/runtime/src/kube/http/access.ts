@@ -79,6 +79,14 @@ export async function kubeConfigFileAccess(file: string, context?: string): Prom
   return accessFromKubeConfig(await parseKubeConfigText(text, file), dirname(file), context);
 }
 
+/**
+ * The access a kubeconfig's text grants (tests and tools that hold the text, not a file).
+ * @param baseDir - against which relative file references resolve (default: the working directory)
+ */
+export async function kubeAccessFromText(text: string, options: { baseDir?: string; context?: string } = {}): Promise<KubeAccess> {
+  return resolveAccess(accessFromKubeConfig(await parseKubeConfigText(text, '(kubeconfig text)'), options.baseDir ?? process.cwd(), options.context));
+}
+
 export interface LoadKubeAccessOptions {
   /** Also try `~/.kube/config` before the in-cluster account (the operator commands do; the daemons do not). */
   readonly homeConfig?: boolean;

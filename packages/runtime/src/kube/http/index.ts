@@ -25,11 +25,13 @@ export { KubeApiError, KubeConfigError, KubeDecodeError, KubeRequestError } from
 export type { KubeStatus } from './errors.ts';
 export { accessFromKubeConfig, inClusterAccess, SERVICE_ACCOUNT_DIR } from './kubeconfig.ts';
 export type { KubeAccessSpec, PemSource } from './kubeconfig.ts';
-export { kubeConfigFileAccess, loadKubeAccess, parseKubeConfigText, resolveAccess } from './access.ts';
+export { kubeAccessFromText, kubeConfigFileAccess, loadKubeAccess, parseKubeConfigText, resolveAccess } from './access.ts';
 export type { KubeAccess, LoadKubeAccessOptions, LoadedKubeAccess } from './access.ts';
 export { KubeConfigNotFoundError } from '../kubeconfig-errors.ts';
 export { FileTokenSource, fixedToken } from './token.ts';
 export type { TokenSource } from './token.ts';
+export { configMapsApi, customObjectsApi } from './shaped-apis.ts';
+export type { ClusterObjectRef, ConfigMap, ConfigMapsApi, CustomObjectsApi, DeletePreconditions } from './shaped-apis.ts';
 export { resourcePath, withQuery } from './paths.ts';
 export type { QueryValue, ResourceRef } from './paths.ts';
 export { LineSplitter, parseWatchLine } from './watch-lines.ts';
