@@ -4,7 +4,7 @@ import { InvalidOptionError } from '@hostnic/runtime';
 import { AlreadyRunningError } from './errors.ts';
 import { describeError, isConflict, isNotFound, resourcePath } from '@hostnic/runtime/kube/http';
 import type { KubeClient } from '@hostnic/runtime/kube/http';
-import type { Lease as V1Lease, LeaseSpec as V1LeaseSpec } from './objects.ts';
+import type { Lease, LeaseSpec } from './objects.ts';
 import { sleep } from '@hostnic/runtime';
 
 /** The calls the elector makes (the lean client has them). */
@@ -43,15 +43,11 @@ export interface LeaderCallbacks {
 const JITTER_FACTOR = 1.2;
 
 /** The parts of a Lease that make up the leader election record. */
-function recordKey(spec: V1LeaseSpec | undefined): string {
+function recordKey(spec: LeaseSpec | undefined): string {
   return JSON.stringify([
-    spec?.holderIdentity ?? '', spec?.leaseDurationSeconds ?? null, timeText(spec?.acquireTime),
-    timeText(spec?.renewTime), spec?.leaseTransitions ?? 0,
+    spec?.holderIdentity ?? '', spec?.leaseDurationSeconds ?? null, spec?.acquireTime ?? '',
+    spec?.renewTime ?? '', spec?.leaseTransitions ?? 0,
   ]);
-}
-
-function timeText(value: string | undefined): string {
-  return value ?? '';
 }
 
 /**
@@ -62,7 +58,7 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function holderOf(lease: V1Lease | undefined): string {
+function holderOf(lease: Lease | undefined): string {
   return lease?.spec?.holderIdentity ?? '';
 }
 
@@ -87,7 +83,7 @@ export class LeaderElector {
   #running = false;
   #callbacks: LeaderCallbacks | undefined;
   /** The last Lease the server returned to us, for its resourceVersion (optimistic concurrency). */
-  #lease: V1Lease | undefined;
+  #lease: Lease | undefined;
   #observedKey: string | undefined;
   /** Local time when the record was first seen as it is now (client-go's observedTime). */
   #observedAt = 0;
@@ -242,7 +238,7 @@ export class LeaderElector {
     if (this.#leading && this.#lease && holderOf(this.#lease) === this.#identity) {
       const sentAt = this.#now();
       try {
-        this.#observe(await this.#client.replace<V1Lease>(this.#path, this.#renewal(this.#lease, sentAt), options));
+        this.#observe(await this.#client.replace<Lease>(this.#path, this.#renewal(this.#lease, sentAt), options));
         return sentAt;
       } catch (error) {
         if (!isConflict(error)) {
@@ -252,9 +248,9 @@ export class LeaderElector {
       }
     }
 
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.#client.get<V1Lease>(this.#path, options);
+      lease = await this.#client.get<Lease>(this.#path, options);
     } catch (error) {
       if (!isNotFound(error)) {
         this.#log.warn('reading the lease failed', { error: describeError(error) });
@@ -262,13 +258,13 @@ export class LeaderElector {
       }
       const sentAt = this.#now();
       try {
-        const body: V1Lease = {
+        const body: Lease = {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.#name, namespace: this.#namespace },
           spec: this.#spec(sentAt, undefined),
         };
-        this.#observe(await this.#client.create<V1Lease>(this.#collection, body, options));
+        this.#observe(await this.#client.create<Lease>(this.#collection, body, options));
         return sentAt;
       } catch (createError) {
         if (isConflict(createError)) this.#log.debug('another replica created the lease first');
@@ -284,7 +280,7 @@ export class LeaderElector {
 
     const sentAt = this.#now();
     try {
-      this.#observe(await this.#client.replace<V1Lease>(this.#path, this.#renewal(lease, sentAt), options));
+      this.#observe(await this.#client.replace<Lease>(this.#path, this.#renewal(lease, sentAt), options));
       if (holder !== this.#identity) this.#log.info('acquired the lease', { previousHolder: holder });
       return sentAt;
     } catch (error) {
@@ -295,11 +291,11 @@ export class LeaderElector {
   }
 
   /** The lease with us as holder, renewed at `at`; acquireTime and transitions as client-go keeps them. */
-  #renewal(lease: V1Lease, at: number): V1Lease {
+  #renewal(lease: Lease, at: number): Lease {
     return { ...lease, spec: this.#spec(at, lease.spec) };
   }
 
-  #spec(at: number, previous: V1LeaseSpec | undefined): V1LeaseSpec {
+  #spec(at: number, previous: LeaseSpec | undefined): LeaseSpec {
     const ours = previous !== undefined && holderOf({ spec: previous }) === this.#identity;
     const now = microTime(at);
     return {
@@ -317,12 +313,12 @@ export class LeaderElector {
     const lease = this.#lease;
     if (!lease || holderOf(lease) !== this.#identity) return;
     const now = microTime(this.#now());
-    const body: V1Lease = {
+    const body: Lease = {
       ...lease,
       spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
     };
     try {
-      this.#observe(await this.#client.replace<V1Lease>(this.#path, body, { timeoutMs: this.#renewDeadlineMs }));
+      this.#observe(await this.#client.replace<Lease>(this.#path, body, { timeoutMs: this.#renewDeadlineMs }));
       this.#log.info('released the lease');
     } catch (error) {
       // A conflict means someone else already holds it; otherwise it simply expires.
@@ -330,7 +326,7 @@ export class LeaderElector {
     }
   }
 
-  #observe(lease: V1Lease): void {
+  #observe(lease: Lease): void {
     this.#lease = lease;
     const key = recordKey(lease.spec);
     if (key !== this.#observedKey) {
