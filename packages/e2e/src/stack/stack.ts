@@ -51,6 +51,19 @@ export async function deployManifests(): Promise<KubeObject[]> {
   return docs.filter((d): d is KubeObject => typeof d === 'object' && d !== null && !Array.isArray(d));
 }
 
+/**
+ * The NODE_OPTIONS the DaemonSet gives the agent (its V8 flags), so that the stack's agents run as deployed;
+ * undefined when it sets none.
+ */
+export function agentNodeOptions(manifests: readonly KubeObject[]): string | undefined {
+  const daemonSet = manifests.find((m) => m.kind === 'DaemonSet' && m.metadata?.name === 'hostnic-node') as
+    | { spec?: { template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: unknown }[] }[] } } } }
+    | undefined;
+  const container = daemonSet?.spec?.template?.spec?.containers?.find((c) => c.name === 'hostnic-agent');
+  const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** How a test runs the plugin: another bundle (e.g. an earlier release's, for skew tests). */
 export interface PluginRunOptions {
   readonly bundle?: string;
@@ -131,6 +144,11 @@ export interface StackOptions {
    * is written directly and the bundle is run from the build output.
    */
   readonly installCni?: boolean | undefined;
+  /**
+   * How `hostnic-agent` is started instead of from the sources, e.g. `[process.execPath, '--max-semi-space-size=1',
+   * 'packages/agent/dist/bundle/hostnic-agent.mjs']` (what the image runs); `run` and its flags follow.
+   */
+  readonly agentCommand?: readonly string[] | undefined;
   /**
    * How hostnic gets into the cluster. `stack` (default): the fake apiserver starts with deploy/hostnic.yaml's
    * CRDs and RBAC, and VxNetPool v-pool and hostnic-ipam-config are put in directly. `documented`: it starts
@@ -236,9 +254,10 @@ function nodeCommand(cli: string): string[] {
 export function agentRunArgv(
   node: Pick<SandboxNode, 'netnsName' | 'paths'>,
   files: { hostnicJson: string; qcConfig: string; kubeconfig: string; socket: string; spoolDir: string; metricsPort: number },
+  command: readonly string[] = nodeCommand(AGENT_CLI),
 ): string[] {
   return [
-    'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
+    'ip', 'netns', 'exec', node.netnsName, ...command, 'run',
     '--config', files.hostnicJson,
     '--qingcloud-config', files.qcConfig,
     '--instance-id-file', node.paths.instanceIdFile,
@@ -417,6 +436,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
       kube.enableRbac(manifests);
     }
+    const nodeOptions = agentNodeOptions(await deployManifests());
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfig());
     const kubeconfigFile = join(dir, 'kubeconfig');
@@ -525,11 +545,12 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         await writeFile(join(dir, name, '10-hostnic.conf'), JSON.stringify(conf));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
-      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 });
+      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 }, options.agentCommand);
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
       const agentEnv = {
         ...process.env,
+        ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: [process.env['NODE_OPTIONS'], nodeOptions].filter((o) => o !== undefined && o !== '').join(' ') }),
         MY_NODE_NAME: name,
         KUBECONFIG: '',
         HOSTNIC_CNI_CONFIG_SOURCE: inputs.cniConfigSource ?? join(dir, name, '10-hostnic.conf'),
