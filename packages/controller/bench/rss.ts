@@ -9,7 +9,8 @@
  *   node --conditions=@hostnic/source bench/rss.ts
  *
  * HOSTNIC_BENCH_NODE_FLAGS (space-separated) go before the script in both runs: V8 flags to try, or
- * `--import <file>` of a probe.
+ * `--import <file>` of a probe. HOSTNIC_BENCH_PODS running pods (default 0), spread over ten nodes, are in the
+ * cluster before the controller starts: its caches hold every pod and node of the cluster.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -18,7 +19,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ACCESS_KEY, SECRET, putVxNetPool, seedVxnets, startHarness, until, VXNET } from '../test/harness.ts';
+import { ACCESS_KEY, SECRET, putNode, putPod, putVxNetPool, seedVxnets, startHarness, until, VXNET } from '../test/harness.ts';
 import type { Harness } from '../test/harness.ts';
 
 const PACKAGE = resolve(import.meta.dirname, '..');
@@ -28,6 +29,9 @@ const SOURCE = join(PACKAGE, 'src', 'cli.ts');
 const IDLE_SAMPLES = 10;
 const SAMPLE_EVERY_MS = 500;
 const NODE_FLAGS = (process.env['HOSTNIC_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+const PODS = Number(process.env['HOSTNIC_BENCH_PODS'] ?? 0);
+const NODES = 10;
+if (!Number.isInteger(PODS) || PODS < 0) throw new Error(`HOSTNIC_BENCH_PODS must be a whole number, not ${process.env['HOSTNIC_BENCH_PODS'] ?? ''}`);
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -57,6 +61,8 @@ async function stopped(child: ChildProcess): Promise<void> {
 async function controllerRss(h: Harness, dir: string, argv: readonly string[]): Promise<number> {
   seedVxnets(h.fake);
   putVxNetPool(h.kube, [VXNET], 27);
+  for (let n = 0; n < NODES; n++) putNode(h.kube, `node-${n}`, `i-node${n}`);
+  for (let p = 0; p < PODS; p++) putPod(h.kube, 'default', `pod-${p}`, `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255}`, `node-${p % NODES}`);
   const kubeconfig = join(dir, 'kubeconfig');
   const iaasConfig = join(dir, 'config.yaml');
   const cluster = join(dir, 'qingcloud.yaml');
@@ -107,6 +113,7 @@ async function measured(argv: readonly string[]): Promise<number> {
 }
 
 console.log(`bare node:                ${mib(await bareNodeRss())}`);
+console.log(`cluster:                  ${NODES} nodes, ${PODS} pods`);
 if (existsSync(BUNDLE)) console.log(`controller idle, bundle:  ${mib(await measured([BUNDLE]))}`);
 else console.log(`controller idle, bundle:  (no ${BUNDLE}; npm run build first)`);
 console.log(`controller idle, source:  ${mib(await measured(['--conditions=@hostnic/source', SOURCE]))}`);

@@ -52,16 +52,32 @@ export async function deployManifests(): Promise<KubeObject[]> {
 }
 
 /**
- * The NODE_OPTIONS the DaemonSet gives the agent (its V8 flags), so that the stack's agents run as deployed;
- * undefined when it sets none.
+ * The NODE_OPTIONS a workload of the manifests gives one of its containers (its V8 flags), so that the stack's
+ * processes run as deployed; undefined when it sets none.
  */
-export function agentNodeOptions(manifests: readonly KubeObject[]): string | undefined {
-  const daemonSet = manifests.find((m) => m.kind === 'DaemonSet' && m.metadata?.name === 'hostnic-node') as
+function workloadNodeOptions(manifests: readonly KubeObject[], kind: string, name: string, containerName: string): string | undefined {
+  const workload = manifests.find((m) => m.kind === kind && m.metadata?.name === name) as
     | { spec?: { template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: unknown }[] }[] } } } }
     | undefined;
-  const container = daemonSet?.spec?.template?.spec?.containers?.find((c) => c.name === 'hostnic-agent');
+  const container = workload?.spec?.template?.spec?.containers?.find((c) => c.name === containerName);
   const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The agent's NODE_OPTIONS in the DaemonSet. */
+export function agentNodeOptions(manifests: readonly KubeObject[]): string | undefined {
+  return workloadNodeOptions(manifests, 'DaemonSet', 'hostnic-node', 'hostnic-agent');
+}
+
+/** The controller's NODE_OPTIONS in the Deployment. */
+export function controllerNodeOptions(manifests: readonly KubeObject[]): string | undefined {
+  return workloadNodeOptions(manifests, 'Deployment', 'hostnic-controller', 'hostnic-controller');
+}
+
+/** The environment's NODE_OPTIONS with `extra` after them. */
+function withNodeOptions(env: NodeJS.ProcessEnv, extra: string | undefined): NodeJS.ProcessEnv {
+  if (extra === undefined) return env;
+  return { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], extra].filter((o) => o !== undefined && o !== '').join(' ') };
 }
 
 /** How a test runs the plugin: another bundle (e.g. an earlier release's, for skew tests). */
@@ -436,7 +452,8 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
       kube.enableRbac(manifests);
     }
-    const nodeOptions = agentNodeOptions(await deployManifests());
+    const deployed = await deployManifests();
+    const nodeOptions = agentNodeOptions(deployed);
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfig());
     const kubeconfigFile = join(dir, 'kubeconfig');
@@ -494,7 +511,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         ...(ipam.controllerArgs ?? []),
       ];
       const running = restartable(
-        (env) => startChild(argv, { ...process.env, KUBECONFIG: '', ...env }, REPO, logFile('controller')),
+        (env) => startChild(argv, { ...withNodeOptions(process.env, controllerNodeOptions(deployed)), KUBECONFIG: '', ...env }, REPO, logFile('controller')),
         (child) => controllerLeading(port, child, kube),
       );
       controller = Object.assign(running, { port });
@@ -549,8 +566,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
       const agentEnv = {
-        ...process.env,
-        ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: [process.env['NODE_OPTIONS'], nodeOptions].filter((o) => o !== undefined && o !== '').join(' ') }),
+        ...withNodeOptions(process.env, nodeOptions),
         MY_NODE_NAME: name,
         KUBECONFIG: '',
         HOSTNIC_CNI_CONFIG_SOURCE: inputs.cniConfigSource ?? join(dir, name, '10-hostnic.conf'),
