@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { IPPool } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import type { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { registerHostnicCrds, startFakeKubeApiServer, type FakeKubeApiServer, type FakeKubeApiServerOptions } from '../../src/kube/index.ts';
 
