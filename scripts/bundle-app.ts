@@ -32,6 +32,8 @@ export interface BundleOutput {
   bytes: number;
   /** The packages copied into dist/bundle/node_modules, by name. */
   copied: string[];
+  /** Every source file esbuild put into the bundle, relative to the package directory (its metafile). */
+  inputs: string[];
 }
 
 /**
@@ -165,6 +167,7 @@ export async function bundleApp(options: BundleOptions): Promise<BundleOutput> {
     keepNames: true,
     legalComments: 'none',
     logLevel: 'silent',
+    metafile: true,
   });
   if (result.errors.length > 0 || result.warnings.length > 0) {
     throw new Error(`esbuild: ${[...result.errors, ...result.warnings].map((m) => m.text).join('; ')}`);
@@ -172,7 +175,7 @@ export async function bundleApp(options: BundleOptions): Promise<BundleOutput> {
   await chmod(outfile, 0o755);
   const closure = await runtimeClosure(options.native, options.packageDir);
   for (const [name, dir] of closure) await copyPackage(dir, join(outdir, 'node_modules', name));
-  return { outfile, bytes: await sizeOf(outdir), copied: [...closure.keys()].sort() };
+  return { outfile, bytes: await sizeOf(outdir), copied: [...closure.keys()].sort(), inputs: Object.keys(result.metafile.inputs).sort() };
 }
 
 /** Bundles into a fresh temp dir (tests run the result from there); remove() deletes it. */

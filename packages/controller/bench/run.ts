@@ -30,7 +30,7 @@ function seed(h: Harness, count: number): string[] {
 
 async function controller(h: Harness, identity: string): Promise<RunningController> {
   return startController({
-    kubeConfig: h.kc,
+    kube: h.client,
     iaas: h.iaas,
     identity,
     lease: { durationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 },

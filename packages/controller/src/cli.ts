@@ -12,7 +12,7 @@ import {
   EXIT_OK, LOG_LEVELS, Metrics, checkDelay, chooseLevel, createLogger, errorText, isMainModule, newProgram, processIo, requestFamilies, runProgram,
   stopSignal,
 } from '@hostnic/runtime';
-import { loadKubeConfig } from '@hostnic/runtime/kube';
+import { KubeClient, loadKubeAccess } from '@hostnic/runtime/kube/http';
 import pkg from '../package.json' with { type: 'json' };
 import { formatDuration, parseDuration } from './cli/duration.ts';
 import { ipamCommand } from './cli/ipam.ts';
@@ -92,7 +92,7 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
   const failpoint = controllerFailpointFromEnv(io.env);
   const log = createLogger({ level: chooseLevel(opts), fields: { component: 'controller' }, destination: { write: (line: string) => io.stderr(line) } });
   const rateLimit = opts.k8sApiQps === undefined ? undefined : { qps: opts.k8sApiQps, burst: opts.k8sApiBurst ?? Math.max(1, Math.ceil(opts.k8sApiQps)) };
-  const { kc } = loadKubeConfig(opts.kubeconfig, io.env, { homeConfig: true, rateLimit });
+  const { access, source } = await loadKubeAccess(opts.kubeconfig, io.env, { homeConfig: true });
   let clusterConfig: ClusterConfig | undefined;
   if (opts.clusterConfig !== undefined) clusterConfig = parseClusterConfig(await readFile(opts.clusterConfig, 'utf8'), opts.clusterConfig);
   const metrics = new Metrics({ component: 'controller', version: pkg.version });
@@ -109,8 +109,9 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
     throw new Error(`the QingCloud API refused the credentials in ${opts.iaasConfig}: ${errorText(e)} (check Secret kube-system/qcsecret)`, { cause: e });
   }
   const identity = opts.identity ?? io.env['POD_NAME'] ?? `${hostname()}_${process.pid}`;
+  const kube = new KubeClient(access, { rateLimit, userAgent: `hostnic-controller/${pkg.version}` });
   const controller = await startController({
-    kubeConfig: kc,
+    kube,
     iaas,
     identity,
     lease: { namespace: opts.leaseNamespace, name: opts.leaseName, durationMs: opts.leaseDuration, renewDeadlineMs: opts.renewDeadline, retryPeriodMs: opts.retryPeriod },
@@ -129,10 +130,11 @@ async function run(opts: RunOptions, io: CliIo): Promise<number> {
     log,
     failpoint,
   });
-  log.info('hostnic-controller started', { identity, metricsPort: controller.port });
+  log.info('hostnic-controller started', { identity, kubeconfig: source, metricsPort: controller.port });
   await (io.stopSignal ?? stopSignal());
   log.info('stopping');
   await controller.stop();
+  await kube.close();
   await iaas.close();
   return EXIT_OK;
 }

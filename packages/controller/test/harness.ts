@@ -3,17 +3,19 @@
  * real HTTP, the real clients pointed at them, and the seed README's running example (vxnet-abc1234,
  * 172.16.3.0/24, DHCP .2-.254).
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { IaasClient } from '@hostnic/iaas-client';
 import { clientFor, startFakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { FakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { IpamStore } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { configMapsApi, customObjectsApi } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer, KubeObject } from '@hostnic/sandbox/kube';
 import type { EventObjectRef, EventSink, EventType } from '../src/event-sink.ts';
 import { VxNetPoolClient } from '../src/resources/vxnetpool.ts';
 import { openFence } from '../src/fence.ts';
+import { kubeClientOf } from './kube-client.ts';
 
 export const VXNET = 'vxnet-abc1234';
 export const ACCESS_KEY = 'QYACCESSKEYIDEXAMPLE';
@@ -41,13 +43,13 @@ export class RecordingEvents implements EventSink {
 
 export interface Harness {
   readonly kube: FakeKubeApiServer;
-  readonly kc: KubeConfig;
+  /** The lean client on the fake (what the controller takes). */
+  readonly client: KubeClient;
   readonly kubeconfig: string;
   readonly fake: FakeQingCloud;
   readonly iaas: IaasClient;
   readonly store: IpamStore;
   readonly pools: VxNetPoolClient;
-  readonly core: CoreV1Api;
   readonly events: RecordingEvents;
   newIaasClient(): IaasClient;
   close(): Promise<void>;
@@ -57,8 +59,7 @@ export async function startHarness(options: { jobWorkMs?: number } = {}): Promis
   const kube = await startFakeKubeApiServer();
   registerHostnicCrds(kube);
   const kubeconfig = kube.kubeconfig();
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfig);
+  const client = kubeClientOf(kube);
   const fake = await startFakeQingCloud({ clock: 'realtime', jobDurations: { pendingMs: 0, workMs: options.jobWorkMs ?? 20 }, seed: 11 });
   const clients: IaasClient[] = [];
   const newIaasClient = (): IaasClient => {
@@ -67,22 +68,22 @@ export async function startHarness(options: { jobWorkMs?: number } = {}): Promis
     return c;
   };
   const iaas = newIaasClient();
-  const store = KubernetesIpamStore.fromKubeConfig(kc, { retry: { attempts: 3, baseMs: 5, maxMs: 20 } });
+  const store = new KubernetesIpamStore({ customObjects: customObjectsApi(client), configMaps: configMapsApi(client) }, { retry: { attempts: 3, baseMs: 5, maxMs: 20 } });
   return {
     kube,
-    kc,
+    client,
     kubeconfig,
     fake,
     iaas,
     store,
-    pools: new VxNetPoolClient(kc.makeApiClient(CustomObjectsApi), openFence),
-    core: kc.makeApiClient(CoreV1Api),
+    pools: new VxNetPoolClient(client, openFence),
     events: new RecordingEvents(),
     newIaasClient,
     async close() {
       await store.close();
       await Promise.all(clients.map((c) => c.close()));
       await fake.close();
+      await client.close();
       await kube.close();
     },
   };

@@ -4,7 +4,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { Ipam, StoreCallCounter, type IPPool } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { registerHostnicCrds, startFakeKubeApiServer } from '../src/kube/index.ts';
 
 const POOL: IPPool = {
@@ -26,7 +26,7 @@ async function scenario(allocators: number, perAllocator: number): Promise<void>
   registerHostnicCrds(server);
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
-  const store = KubernetesIpamStore.fromKubeConfig(kc);
+  const store = kubernetesIpamStoreFromKubeConfig(kc);
   try {
     await new Ipam(store).ensurePool(POOL);
     await store.setIpamConfig({ 'subnet-auto-assign': 'off', ipam: JSON.stringify({ Default: [POOL.metadata.name] }) });

@@ -23,8 +23,8 @@ import { installDhcpScript } from '../nics/dhcp-client.ts';
 import { PodService, cachedVxnetLookup, isTransient, lookupOrRecorded, replaySpool } from '../pods/index.ts';
 import { Metrics, UndoStack, errorText, every, requestFamilies } from '@hostnic/runtime';
 import type { Logger, Periodic } from '@hostnic/runtime';
-import { loadKubeConfig } from '@hostnic/runtime/kube';
-import type { LoadedKubeConfig } from '@hostnic/runtime/kube';
+import { KubeClient, configMapsApi, customObjectsApi, loadKubeAccess } from '@hostnic/runtime/kube/http';
+import type { LoadedKubeAccess } from '@hostnic/runtime/kube/http';
 import { podAnnotationReader, podIpAnnotator, podPresenceReader } from './kube.ts';
 import { registerAgentMetrics } from './metrics.ts';
 import { startMetricsServer } from './metrics-server.ts';
@@ -150,14 +150,16 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     log.warn('QingCloud API unreachable at start; serving pods whose NIC is attached, NIC work retried at each sync', { iaas: iaasAt, error: errorText(e) });
   }
 
-  let kube: LoadedKubeConfig;
+  let access: LoadedKubeAccess;
   try {
-    kube = loadKubeConfig(o.kubeconfig, o.env, { rateLimit: { qps: config.agent.k8sApiQps, burst: config.agent.k8sApiBurst } });
+    access = await loadKubeAccess(o.kubeconfig, o.env);
   } catch (e) {
     throw new AgentStartError(`Kubernetes client configuration: ${errorText(e)}`, { cause: e });
   }
-  log.info('kubernetes client configured', { source: kube.source, server: kube.kc.getCurrentCluster()?.server });
-  const ipam = new Ipam(KubernetesIpamStore.fromKubeConfig(kube.kc), {
+  const kube = new KubeClient(access.access, { rateLimit: { qps: config.agent.k8sApiQps, burst: config.agent.k8sApiBurst }, userAgent: 'hostnic-agent' });
+  closers.push('kubernetes client', () => kube.close());
+  log.info('kubernetes client configured', { source: access.source, server: kube.server });
+  const ipam = new Ipam(new KubernetesIpamStore({ customObjects: customObjectsApi(kube), configMaps: configMapsApi(kube) }), {
     cooldownMs: config.agent.releaseCooldownSec * 1000,
     onMappingProblems: (r) => {
       if (r.problems.length === 0) log.info('hostnic-ipam-config is valid again');
@@ -190,7 +192,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   });
   const vxnetLookup = lookupOrRecorded(cachedVxnetLookup(iaas), (vxnetId) => store.nicForVxnet(vxnetId));
   const requests = requestMetrics(metrics);
-  const podCache = nodePodCache(kube.kc, o.nodeName, log);
+  const podCache = nodePodCache(kube, o.nodeName, log);
   podCache.start();
   closers.push('pod cache', () => podCache.stop());
   const pods = new PodService({
@@ -198,9 +200,9 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     nics,
     store,
     vxnets: vxnetLookup,
-    podAnnotations: podAnnotationReader(kube.kc, podCache),
+    podAnnotations: podAnnotationReader(kube, podCache),
     // Exactly `calico`, as the original compares it; config validation warns about near misses.
-    podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube.kc) : undefined,
+    podAnnotator: config.server.networkPolicy === 'calico' ? podIpAnnotator(kube) : undefined,
     nodeName: o.nodeName,
     onFailure: (kind) => requests.failed(kind),
     ebtablesLockPath: lockPathFor(paths.socket),
@@ -290,8 +292,8 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     return nextDueAt;
   };
 
-  const presence = podPresenceReader(kube.kc, o.nodeName, podCache);
-  const presenceFresh = podPresenceReader(kube.kc, o.nodeName);
+  const presence = podPresenceReader(kube, o.nodeName, podCache);
+  const presenceFresh = podPresenceReader(kube, o.nodeName);
   const releaseGone = async (): Promise<void> => {
     const released = await pods.releaseGonePods(presence, { graceMs: config.agent.orphanPodGraceSec * 1000, confirm: presenceFresh });
     if (released.length > 0) log.info('attachments of gone pods released', { released });

@@ -3,25 +3,27 @@
  * with `networkPolicy: calico`, the one write (the pod IP annotations).
  */
 
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { errorText } from '@hostnic/runtime';
-import { httpStatusOf } from '@hostnic/runtime/kube';
+import { httpStatusOf, resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import { CniCode, PodError } from '../pods/index.ts';
 import type { PodAnnotations, PodAnnotator, PodPresence } from '../pods/index.ts';
-import type { NodePodCache } from './pod-cache.ts';
+import type { NodePodCache, Pod } from './pod-cache.ts';
+
+function podPath(namespace: string, name: string, subresource?: string): string {
+  return resourcePath({ version: 'v1', plural: 'pods', namespace, name, subresource });
+}
 
 /**
  * A pod that is gone (404) has no annotations to honour, so ADD goes on without fixed IPs; any other failure
  * is thrown so that ADD answers "try again" (11) instead of silently ignoring a fixed-IP request.
  */
-export function podAnnotationReader(kc: KubeConfig, cache?: Pick<NodePodCache, 'get'>): PodAnnotations {
-  const core = kc.makeApiClient(CoreV1Api);
+export function podAnnotationReader(kube: KubeClient, cache?: Pick<NodePodCache, 'get'>): PodAnnotations {
   return async (namespace, name) => {
     const cached = cache?.get(name, namespace);
     if (cached !== undefined) return cached.metadata?.annotations ?? {};
     try {
-      const pod = await core.readNamespacedPod({ name, namespace });
+      const pod = await kube.get<Pod>(podPath(namespace, name));
       return pod.metadata?.annotations ?? {};
     } catch (e) {
       if (httpStatusOf(e) === 404) return undefined;
@@ -34,7 +36,7 @@ export function podAnnotationReader(kc: KubeConfig, cache?: Pick<NodePodCache, '
  * Where a pod record's pod stands, for the release of pods gone without a DEL: 404 is gone, another node is
  * elsewhere; any other failure is unknown (nothing is released on it).
  */
-function presenceOf(pod: V1Pod, nodeName: string): PodPresence {
+function presenceOf(pod: Pod, nodeName: string): PodPresence {
   const node = pod.spec?.nodeName;
   if (node !== undefined && node !== '' && node !== nodeName) return { kind: 'elsewhere', node };
   const created = pod.metadata?.creationTimestamp;
@@ -42,11 +44,10 @@ function presenceOf(pod: V1Pod, nodeName: string): PodPresence {
 }
 
 export function podPresenceReader(
-  kc: KubeConfig,
+  kube: KubeClient,
   nodeName: string,
   cache?: Pick<NodePodCache, 'get' | 'hasSynced'>,
 ): (namespace: string, name: string) => Promise<PodPresence> {
-  const core = kc.makeApiClient(CoreV1Api);
   return async (namespace, name) => {
     if (cache !== undefined) {
       // The cache holds this node's pods only: absent there means deleted or moved; the caller's final look
@@ -56,7 +57,7 @@ export function podPresenceReader(
       return pod === undefined ? { kind: 'gone' } : presenceOf(pod, nodeName);
     }
     try {
-      return presenceOf(await core.readNamespacedPod({ name, namespace }), nodeName);
+      return presenceOf(await kube.get<Pod>(podPath(namespace, name)), nodeName);
     } catch (e) {
       if (httpStatusOf(e) === 404) return { kind: 'gone' };
       return { kind: 'unknown', reason: errorText(e) };
@@ -78,13 +79,11 @@ function transientStatus(status: number | undefined): boolean {
  * IP, as the original does. Strategic merge, as the spec says; for an annotations-only body it merges the
  * same as a JSON merge patch.
  */
-export function podIpAnnotator(kc: KubeConfig): PodAnnotator {
-  const core = kc.makeApiClient(CoreV1Api);
-  const options = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+export function podIpAnnotator(kube: KubeClient): PodAnnotator {
   return async (namespace, name, ip) => {
     const body = { metadata: { annotations: { [CALICO_POD_IP_ANNOTATION]: ip, [CALICO_POD_IPS_ANNOTATION]: ip } } };
     try {
-      await core.patchNamespacedPodStatus({ name, namespace, body }, options);
+      await kube.patch(podPath(namespace, name, 'status'), body, 'strategic');
     } catch (e) {
       const status = httpStatusOf(e);
       const text = `patching the Calico annotations of pod ${namespace}/${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${errorText(e)}`;

@@ -27,6 +27,13 @@ describe('hostnic-agent bundle', () => {
     expect(addons.filter((f) => f.endsWith('.node'))).toEqual(['node.napi.glibc.node']);
   });
 
+  it('holds no @kubernetes/client-node: the agent reaches the API through the lean client (about 90 MiB less)', () => {
+    expect(out.inputs.length).toBeGreaterThan(100);
+    // Workspace packages appear as ../<package>/src/...: the lean client is in.
+    expect(out.inputs).toContain('../runtime/src/kube/http/client.ts');
+    expect(out.inputs.filter((f) => f.includes('node_modules/@kubernetes/'))).toEqual([]);
+  });
+
   it('answers --help from a directory outside the workspace', () => {
     const r = runIsolated(dir, ['hostnic-agent.mjs', '--help']);
     expect(r.stderr).toBe('');

@@ -1,6 +1,6 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-// Relative on purpose: the agent must not depend on the private sandbox package.
+import { KubeClient, kubeAccessFromText } from '@hostnic/runtime/kube/http';
+import type { KubeObject } from '@hostnic/runtime/kube/http';
 import { startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { CALICO_POD_IPS_ANNOTATION, CALICO_POD_IP_ANNOTATION, podAnnotationReader, podIpAnnotator, podPresenceReader } from '../../src/daemon/kube.ts';
@@ -11,32 +11,27 @@ import { CniCode, PodError } from '../../src/pods/index.ts';
 
 describe('podIpAnnotator against the fake kube-apiserver', () => {
   let kube: FakeKubeApiServer | undefined;
-  let kc: KubeConfig;
-  let core: CoreV1Api;
+  let kc: KubeClient;
 
   beforeEach(async () => {
     kube = await startFakeKubeApiServer();
-    kc = new KubeConfig();
-    kc.loadFromString(kube.kubeconfig());
-    core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: 'calico-ns' } } });
-    await core.createNamespacedPod({
-      namespace: 'calico-ns',
-      body: {
-        metadata: { name: 'web', namespace: 'calico-ns', annotations: { keep: 'me' } },
-        spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'pause' }] },
-      },
+    kc = new KubeClient(await kubeAccessFromText(kube.kubeconfig()));
+    await kc.create('/api/v1/namespaces', { metadata: { name: 'calico-ns' } });
+    await kc.create('/api/v1/namespaces/calico-ns/pods', {
+      metadata: { name: 'web', namespace: 'calico-ns', annotations: { keep: 'me' } },
+      spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'pause' }] },
     });
   });
 
   afterEach(async () => {
+    await kc.close();
     await kube?.close();
     kube = undefined;
   });
 
   it('patches pods/<name>/status with both annotations set to the bare IP, keeping the others', async () => {
     await podIpAnnotator(kc)('calico-ns', 'web', '172.16.3.9');
-    const pod = await core.readNamespacedPod({ namespace: 'calico-ns', name: 'web' });
+    const pod = await kc.get<KubeObject>('/api/v1/namespaces/calico-ns/pods/web');
     expect(pod.metadata?.annotations).toEqual({
       keep: 'me',
       [CALICO_POD_IP_ANNOTATION]: '172.16.3.9',
@@ -63,31 +58,32 @@ describe('podIpAnnotator against the fake kube-apiserver', () => {
 describe('the node pod cache', () => {
   let kube: FakeKubeApiServer | undefined;
   let cache: NodePodCache | undefined;
+  let kc: KubeClient | undefined;
 
   afterEach(async () => {
     await cache?.stop();
+    await kc?.close();
     await kube?.close();
     kube = undefined;
   });
 
   it('holds this node\'s pods only, answers annotations without a GET, and falls back to one when it misses', async () => {
     kube = await startFakeKubeApiServer();
-    const kc = new KubeConfig();
-    kc.loadFromString(kube.kubeconfig());
-    const core = kc.makeApiClient(CoreV1Api);
+    kc = new KubeClient(await kubeAccessFromText(kube.kubeconfig()));
+    const client = kc;
     const pod = (name: string, node: string, annotations: Record<string, string> = {}) =>
-      core.createNamespacedPod({ namespace: 'default', body: { metadata: { name, annotations }, spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] } } });
+      client.create('/api/v1/namespaces/default/pods', { metadata: { name, annotations }, spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] } });
     await pod('mine', 'node-1', { 'cni.projectcalico.org/ipAddrs': '["172.16.3.40"]' });
     await pod('theirs', 'node-2');
     const lines: string[] = [];
-    cache = nodePodCache(kc, 'node-1', createLogger({ destination: { write: (l: string) => void lines.push(l) } }), { baseMs: 20, maxMs: 200 });
+    cache = nodePodCache(client, 'node-1', createLogger({ destination: { write: (l: string) => void lines.push(l) } }), { baseMs: 20, maxMs: 200 });
     cache.start();
     const c = cache;
     for (let i = 0; i < 200 && c.get('mine', 'default') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
     expect(c.get('mine', 'default')?.metadata?.name).toBe('mine');
     expect(c.get('theirs', 'default')).toBeUndefined();
 
-    const read = podAnnotationReader(kc, c);
+    const read = podAnnotationReader(client, c);
     kube.clearRequestLog();
     expect(await read('default', 'mine')).toEqual({ 'cni.projectcalico.org/ipAddrs': '["172.16.3.40"]' });
     expect(kube.requestLog({ verb: 'get', resource: 'pods' })).toEqual([]);
@@ -96,8 +92,8 @@ describe('the node pod cache', () => {
     expect(kube.requestLog({ verb: 'get', resource: 'pods' })).toHaveLength(1);
 
     // Presence from the cache: gone when absent; the fresh reader tells moved from deleted.
-    const cached = podPresenceReader(kc, 'node-1', c);
-    const fresh = podPresenceReader(kc, 'node-1');
+    const cached = podPresenceReader(client, 'node-1', c);
+    const fresh = podPresenceReader(client, 'node-1');
     expect((await cached('default', 'mine')).kind).toBe('here');
     expect((await cached('default', 'theirs')).kind).toBe('gone');
     expect(await fresh('default', 'theirs')).toEqual({ kind: 'elsewhere', node: 'node-2' });

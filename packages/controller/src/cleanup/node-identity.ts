@@ -4,7 +4,7 @@
  * Departed instances are remembered (and persisted by the controller) because once a Node object is deleted
  * nothing else in the cluster says that its instance ever was ours.
  */
-import type { V1Node } from '@kubernetes/client-node';
+import type { Node } from '../kube/objects.ts';
 
 /** Set by QKE; the original ipam-check tool and IPAM read it [compat]. */
 export const INSTANCE_ID_ANNOTATION = 'node.beta.kubernetes.io/instance-id';
@@ -21,7 +21,7 @@ export function isInstanceId(value: string): boolean {
  * nodes after their instances). Values that do not look like an instance id are passed over rather than
  * trusted, so a typo cannot make the janitor think a live node's NICs belong to nobody.
  */
-export function instanceIdOfNode(node: V1Node): string | undefined {
+export function instanceIdOfNode(node: Node): string | undefined {
   const annotated = node.metadata?.annotations?.[INSTANCE_ID_ANNOTATION]?.trim();
   if (annotated !== undefined && isInstanceId(annotated)) return annotated;
   const provider = node.spec?.providerID?.trim();
@@ -135,7 +135,7 @@ export class NodeInventory implements InventoryView {
   }
 
   /** Takes the complete current node list (a partial list would mark the missing nodes departed). */
-  observe(nodes: readonly V1Node[], now: number): InventoryChange {
+  observe(nodes: readonly Node[], now: number): InventoryChange {
     const seen = new Map<string, string>();
     const unidentified: string[] = [];
     for (const node of nodes) {

@@ -1,61 +1,61 @@
 /**
  * The Kubernetes side of the `ipam` commands: the kubeconfig, the IPAM store on the CRDs, and the pods.
  */
-import { CoreV1Api } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { IpamStore, LivePod } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
-import { isNotFound, loadKubeConfig } from '@hostnic/runtime/kube';
+import { KubeClient, configMapsApi, customObjectsApi, isNotFound, loadKubeAccess, resourcePath } from '@hostnic/runtime/kube/http';
+import type { Node, Pod } from '../kube/objects.ts';
 import { livePodOf } from '../kube/pods.ts';
 
 const PAGE_SIZE = 500;
 
-/**
- * Every pod of the cluster that is not finished, page by page (one consistent list).
- * @param api - the core API
- * @param pageSize - pods per request
- */
-export async function listLivePods(api: CoreV1Api, pageSize = PAGE_SIZE): Promise<LivePod[]> {
-  const out: LivePod[] = [];
+/** Each object of a collection, page by page (one consistent list), without holding every page at once. */
+async function eachListed<T>(kube: Pick<KubeClient, 'list'>, path: string, pageSize: number, visit: (item: T) => void): Promise<void> {
   let next: string | undefined;
   do {
-    const page = await api.listPodForAllNamespaces({ limit: pageSize, ...(next === undefined ? {} : { _continue: next }) });
-    for (const pod of page.items) {
-      const live = livePodOf(pod);
-      if (live !== undefined) out.push(live);
-    }
-    const token = page.metadata?._continue;
+    const page = await kube.list<T>(path, { limit: pageSize, continue: next });
+    for (const item of page.items) visit(item);
+    const token = page.metadata.continue;
     next = token === undefined || token === '' ? undefined : token;
   } while (next !== undefined);
+}
+
+/**
+ * Every pod of the cluster that is not finished.
+ * @param kube - the API
+ * @param pageSize - pods per request
+ */
+export async function listLivePods(kube: Pick<KubeClient, 'list'>, pageSize = PAGE_SIZE): Promise<LivePod[]> {
+  const out: LivePod[] = [];
+  await eachListed<Pod>(kube, resourcePath({ version: 'v1', plural: 'pods' }), pageSize, (pod) => {
+    const live = livePodOf(pod);
+    if (live !== undefined) out.push(live);
+  });
   return out;
 }
 
 /**
  * The names of every node of the cluster (address claims of other nodes are collected by `ipam check`).
- * @param api - the core API
+ * @param kube - the API
  * @param pageSize - list page size
  */
-export async function listNodeNames(api: CoreV1Api, pageSize = PAGE_SIZE): Promise<string[]> {
+export async function listNodeNames(kube: Pick<KubeClient, 'list'>, pageSize = PAGE_SIZE): Promise<string[]> {
   const out: string[] = [];
-  let next: string | undefined;
-  do {
-    const page = await api.listNode({ limit: pageSize, ...(next === undefined ? {} : { _continue: next }) });
-    for (const node of page.items) if (node.metadata?.name !== undefined) out.push(node.metadata.name);
-    const token = page.metadata?._continue;
-    next = token === undefined || token === '' ? undefined : token;
-  } while (next !== undefined);
+  await eachListed<Node>(kube, resourcePath({ version: 'v1', plural: 'nodes' }), pageSize, (node) => {
+    if (node.metadata?.name !== undefined) out.push(node.metadata.name);
+  });
   return out;
 }
 
 /**
  * Whether a pod exists (finished or not: a safety check must not guess that a pod's sandbox is gone).
- * @param api - the core API
+ * @param kube - the API
  * @param namespace - the pod's namespace
  * @param name - the pod's name
  */
-export async function podExists(api: CoreV1Api, namespace: string, name: string): Promise<boolean> {
+export async function podExists(kube: Pick<KubeClient, 'get'>, namespace: string, name: string): Promise<boolean> {
   try {
-    await api.readNamespacedPod({ namespace, name });
+    await kube.get(resourcePath({ version: 'v1', plural: 'pods', namespace, name }));
     return true;
   } catch (error) {
     if (isNotFound(error)) return false;
@@ -71,20 +71,22 @@ export interface KubeAccess {
   podExists(kubeconfig: string | undefined, namespace: string, name: string): Promise<boolean>;
 }
 
-/** The real cluster, through client-node. */
+/** The real cluster: one client per kubeconfig path, loaded on first use. */
 export function kubeAccess(): KubeAccess {
-  const configs = new Map<string, KubeConfig>();
-  const config = (path: string | undefined): KubeConfig => {
+  const clients = new Map<string, Promise<KubeClient>>();
+  const client = (path: string | undefined): Promise<KubeClient> => {
     const key = path ?? '';
-    let kc = configs.get(key);
-    if (kc === undefined) configs.set(key, (kc = loadKubeConfig(path, process.env, { homeConfig: true }).kc));
-    return kc;
+    let c = clients.get(key);
+    if (c === undefined) clients.set(key, (c = loadKubeAccess(path, process.env, { homeConfig: true }).then(({ access }) => new KubeClient(access))));
+    return c;
   };
-  const core = (path: string | undefined): CoreV1Api => config(path).makeApiClient(CoreV1Api);
   return {
-    openStore: async (path) => KubernetesIpamStore.fromKubeConfig(config(path)),
-    listLivePods: async (path) => listLivePods(core(path)),
-    listNodeNames: async (path) => listNodeNames(core(path)),
-    podExists: async (path, namespace, name) => podExists(core(path), namespace, name),
+    openStore: async (path) => {
+      const kube = await client(path);
+      return new KubernetesIpamStore({ customObjects: customObjectsApi(kube), configMaps: configMapsApi(kube) });
+    },
+    listLivePods: async (path) => listLivePods(await client(path)),
+    listNodeNames: async (path) => listNodeNames(await client(path)),
+    podExists: async (path, namespace, name) => podExists(await client(path), namespace, name),
   };
 }

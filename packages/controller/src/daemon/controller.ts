@@ -4,8 +4,6 @@
  * (leader-loops.ts). Every write goes through the leader fence; losing the lease aborts the leader's work at
  * once. Cache events become queue keys in routing.ts.
  */
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import type { KubeConfig, V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import type { IaasClient } from '@hostnic/iaas-client';
 import type { IPAMBlock, LivePod } from '@hostnic/ipam';
 import { DEFAULT_RELEASE_COOLDOWN_MS, Ipam } from '@hostnic/ipam';
@@ -13,9 +11,11 @@ import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
 import type { KubernetesListCache } from '@hostnic/ipam/kubernetes';
 import { Metrics, errorText, silentLogger } from '@hostnic/runtime';
 import type { Listening, Logger } from '@hostnic/runtime';
-import { isNotFound } from '@hostnic/runtime/kube';
+import { configMapsApi, customObjectsApi, isNotFound, resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import type { SweepResult } from '../cleanup/index.ts';
 import { isFinishedPod, livePodOf } from '../kube/pods.ts';
+import type { ConfigMap, Namespace, Pod } from '../kube/objects.ts';
 import { CLUSTER_CONFIGMAP, NO_CLUSTER_CONFIG, parseClusterConfig } from '../config/cluster-config.ts';
 import type { ClusterConfig } from '../config/cluster-config.ts';
 import type { EventSink } from '../event-sink.ts';
@@ -39,7 +39,8 @@ import { routeClusterConfig, routeIPAMBlock, routeIPPool, routeIpamConfig, route
 import pkg from '../../package.json' with { type: 'json' };
 
 export interface ControllerOptions {
-  readonly kubeConfig: KubeConfig;
+  /** The API; the caller closes it after stop(). */
+  readonly kube: KubeClient;
   readonly iaas: IaasClient;
   /** This replica's name in the Lease (the pod name in a Deployment). */
   readonly identity: string;
@@ -112,7 +113,7 @@ function informerListCache(informers: ControllerInformers): KubernetesListCache 
 }
 
 /** The pods' view the reconcilers read from the pod cache; undefined until it is synced. */
-function podViews(informers: ControllerInformers, core: CoreV1Api) {
+function podViews(informers: ControllerInformers, kube: KubeClient) {
   return {
     podAddresses: (): PodAddress[] | undefined => {
       if (!informers.pods.hasSynced) return undefined;
@@ -127,14 +128,14 @@ function podViews(informers: ControllerInformers, core: CoreV1Api) {
     },
     podExists: async (namespace: string, name: string): Promise<boolean> => {
       try {
-        return !isFinishedPod(await core.readNamespacedPod({ namespace, name }));
+        return !isFinishedPod(await kube.get<Pod>(resourcePath({ version: 'v1', plural: 'pods', namespace, name })));
       } catch (e) {
         if (isNotFound(e)) return false;
         throw e;
       }
     },
     namespaceView: (name: string): { uid?: string; terminating: boolean } | undefined => {
-      const ns: V1Namespace | undefined = informers.namespaces.get(name);
+      const ns: Namespace | undefined = informers.namespaces.get(name);
       if (ns === undefined) return undefined;
       const uid = ns.metadata?.uid;
       return { ...(uid === undefined ? {} : { uid }), terminating: ns.metadata?.deletionTimestamp !== undefined || ns.status?.phase === 'Terminating' };
@@ -160,7 +161,7 @@ class ClusterConfigHolder {
   }
 
   /** @throws the parse error of an invalid ConfigMap; the last good config stays in use. */
-  read(cm: V1ConfigMap | undefined): void {
+  read(cm: ConfigMap | undefined): void {
     if (this.#fixed !== undefined) return;
     const text = cm?.data?.[CLUSTER_CONFIGMAP.key];
     if (text === this.#text && text !== undefined) return;
@@ -182,9 +183,9 @@ class ClusterConfigHolder {
 
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const log = options.log ?? silentLogger;
-  const kc = options.kubeConfig;
+  const kube = options.kube;
   const settings = { resyncMs: options.resyncMs ?? 30_000, log, ...(options.informerBackoff === undefined ? {} : { backoff: options.informerBackoff }) };
-  const informers = controllerInformers(kc, settings);
+  const informers = controllerInformers(kube, settings);
   const all = informerList(informers);
   const synced = (): boolean => all.every((i) => i.hasSynced);
   const metrics = options.metrics ?? new Metrics({ component: 'controller', version: pkg.version });
@@ -196,7 +197,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   };
 
   const elector = new LeaderElector({
-    kubeConfig: kc,
+    client: kube,
     namespace: options.lease?.namespace ?? 'kube-system',
     name: options.lease?.name ?? 'hostnic-controller',
     identity: options.identity,
@@ -206,17 +207,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
     log,
   });
   const fence = fenceOf(() => elector.isLeader(), options.observeWrites);
-  const recorder = new EventRecorder({ kubeConfig: kc, identity: options.identity, log });
+  const recorder = new EventRecorder({ client: kube, identity: options.identity, log });
   // Events are writes too: a stand-by replica stays silent.
   const events: EventSink = { event: (o, t, r, m) => (elector.isLeader() ? recorder.event(o, t, r, m) : undefined) };
 
-  const baseStore = KubernetesIpamStore.fromKubeConfig(kc, { listCache: informerListCache(informers) });
+  const baseStore = new KubernetesIpamStore({ customObjects: customObjectsApi(kube), configMaps: configMapsApi(kube) }, { listCache: informerListCache(informers) });
   const store = fencedStore(baseStore, fence);
-  const pools = new VxNetPoolClient(kc.makeApiClient(CustomObjectsApi), fence);
-  const core = kc.makeApiClient(CoreV1Api);
+  const pools = new VxNetPoolClient(kube, fence);
   const cooldownMs = options.cooldownMs ?? DEFAULT_RELEASE_COOLDOWN_MS;
   const clusterConfig = new ClusterConfigHolder(options.clusterConfig);
-  const readClusterConfig = (cm: V1ConfigMap | undefined): void => {
+  const readClusterConfig = (cm: ConfigMap | undefined): void => {
     try {
       clusterConfig.read(cm);
     } catch (e) {
@@ -240,12 +240,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
     pools,
     store,
     ipam: new Ipam(store, { cooldownMs }),
-    core,
+    kube,
     events,
     log,
     metrics,
     cooldownMs,
-    ...podViews(informers, core),
+    ...podViews(informers, kube),
     cachedBlocks,
     setVxNetPoolCondition,
     noteError,

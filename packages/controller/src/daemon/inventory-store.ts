@@ -3,18 +3,22 @@
  * `nodes.json`): a node deleted while no controller ran is still known as this cluster's when the
  * controller comes back, so its leftover NICs can be found.
  */
-import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import type { ConfigMap, Node } from '../kube/objects.ts';
 import { NodeInventory } from '../cleanup/index.ts';
 import type { InventoryView } from '../cleanup/index.ts';
 import type { Fence } from '../fence.ts';
 import type { Logger } from '@hostnic/runtime';
 import { errorText } from '@hostnic/runtime';
-import { isNotFound } from '@hostnic/runtime/kube';
+import { isNotFound, resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 
 export const STATE_CONFIGMAP = { namespace: 'kube-system', name: 'hostnic-controller-state', key: 'nodes.json' } as const;
 
+const CONFIGMAPS = { version: 'v1', plural: 'configmaps', namespace: STATE_CONFIGMAP.namespace } as const;
+const STATE_PATH = resourcePath({ ...CONFIGMAPS, name: STATE_CONFIGMAP.name });
+
 export interface NodeInventoryStoreOptions {
-  readonly core: CoreV1Api;
+  readonly client: Pick<KubeClient, 'get' | 'create' | 'replace'>;
   readonly fence: Fence;
   readonly log: Logger;
   readonly inventory: NodeInventory;
@@ -37,7 +41,7 @@ export class NodeInventoryStore {
 
   async load(): Promise<void> {
     try {
-      const cm = await this.#o.core.readNamespacedConfigMap({ namespace: STATE_CONFIGMAP.namespace, name: STATE_CONFIGMAP.name });
+      const cm = await this.#o.client.get<ConfigMap>(STATE_PATH);
       const text = cm.data?.[STATE_CONFIGMAP.key];
       const parsed = NodeInventory.parse(text);
       if (parsed.problems.length > 0) this.#o.log.warn('parts of the stored node inventory were ignored', { problems: parsed.problems });
@@ -49,7 +53,7 @@ export class NodeInventoryStore {
   }
 
   /** Feeds the complete node list and stores the inventory when it changed. */
-  async observe(nodes: readonly V1Node[]): Promise<void> {
+  async observe(nodes: readonly Node[]): Promise<void> {
     this.#inventory.observe(nodes, (this.#o.now ?? Date.now)());
     const text = this.#inventory.toJSON();
     if (text === this.#persisted) return;
@@ -66,11 +70,11 @@ export class NodeInventoryStore {
     const { namespace, name, key } = STATE_CONFIGMAP;
     this.#o.fence.check(`update ConfigMap ${namespace}/${name}`);
     try {
-      const cm = await this.#o.core.readNamespacedConfigMap({ namespace, name });
-      await this.#o.core.replaceNamespacedConfigMap({ namespace, name, body: { ...cm, data: { ...cm.data, [key]: text } } });
+      const cm = await this.#o.client.get<ConfigMap>(STATE_PATH);
+      await this.#o.client.replace(STATE_PATH, { ...cm, data: { ...cm.data, [key]: text } });
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      await this.#o.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data: { [key]: text } } });
+      await this.#o.client.create(resourcePath(CONFIGMAPS), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: { [key]: text } });
     }
   }
 }

@@ -3,7 +3,7 @@
  * every acquisition of the lease, so that nothing stale survives a lost one; the signal of the term aborts
  * all of it at once.
  */
-import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import type { IaasClient } from '@hostnic/iaas-client';
 import type { IPAMBlock, Ipam, IpamStore, LivePod, VxNetPoolStatus } from '@hostnic/ipam';
 import { VXNET_POOL_NAME } from '@hostnic/ipam';
@@ -45,7 +45,7 @@ export interface LeaderDeps {
   readonly pools: VxNetPoolClient;
   readonly store: IpamStore;
   readonly ipam: Ipam;
-  readonly core: CoreV1Api;
+  readonly kube: KubeClient;
   readonly events: EventSink;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -228,7 +228,7 @@ export class LeaderLoops {
         ...(d.nicLeakGraceMs === undefined ? {} : { graceMs: d.nicLeakGraceMs }),
         failpoint: this.#failpoint,
       });
-    const inventory = new NodeInventoryStore({ core: d.core, fence: d.fence, log: d.log, inventory: new NodeInventory() });
+    const inventory = new NodeInventoryStore({ client: d.kube, fence: d.fence, log: d.log, inventory: new NodeInventory() });
     await inventory.load();
     const queues = {
       vxnetpool: new WorkQueue({ name: 'vxnetpool' }),
@@ -246,8 +246,8 @@ export class LeaderLoops {
     if (intervalMs <= 0) return Promise.resolve();
     const labeler = new HostMachineLabeler({
       iaas: d.iaas,
-      core: d.core,
-      nodes: () => d.informers.nodes.list() as V1Node[],
+      client: d.kube,
+      nodes: () => d.informers.nodes.list(),
       clusterId: () => d.clusterConfig().clusterId,
       log: d.log,
     });
@@ -310,7 +310,7 @@ export class LeaderLoops {
   async #sweepNics(t: Term, signal?: AbortSignal): Promise<SweepResult | undefined> {
     const nodes = this.#d.informers.nodes;
     if (t.janitor === undefined || !nodes.hasSynced) return undefined;
-    await t.inventory.observe(nodes.list() as V1Node[]);
+    await t.inventory.observe(nodes.list());
     return t.janitor.sweep(t.inventory.view(), signal);
   }
 }

@@ -2,11 +2,10 @@
  * Which work queue keys each cache event calls for: pure functions from an informer event (and, for blocks,
  * the namespaces that own a block) to queue keys, so that the routing is tested without a cluster.
  */
-import type { V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import type { IPAMBlock } from '@hostnic/ipam';
 import { LABEL_POOL_NAME, VXNET_POOL_NAME, freeCount, isBlockEmpty } from '@hostnic/ipam';
-import type { InformerEvent } from '@hostnic/runtime/kube';
-import type { CustomObject } from '@hostnic/runtime/kube';
+import type { InformerEvent } from '@hostnic/runtime/kube/http';
+import type { ConfigMap, CustomObject, Namespace } from '../kube/objects.ts';
 
 export type QueueName = 'vxnetpool' | 'ippool' | 'namespace' | 'mapping';
 
@@ -57,13 +56,13 @@ export function routeIPAMBlock(e: InformerEvent<CustomObject>, ownersOf: (block:
   return { keys, allNamespaces: false };
 }
 
-export function routeNamespace(e: InformerEvent<V1Namespace>): Routing {
+export function routeNamespace(e: InformerEvent<Namespace>): Routing {
   const name = e.object.metadata?.name;
   return name === undefined ? NOTHING : { keys: [{ queue: 'namespace', key: name }], allNamespaces: false };
 }
 
 /** hostnic-ipam-config: the mapping is validated again and every namespace follows it. */
-export function routeIpamConfig(e: InformerEvent<V1ConfigMap>): Routing {
+export function routeIpamConfig(e: InformerEvent<ConfigMap>): Routing {
   return e.type === 'resync' ? NOTHING : { keys: [MAPPING], allNamespaces: true };
 }
 

@@ -1,22 +1,24 @@
-import { CoreV1Api } from '@kubernetes/client-node';
-import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
 import { silentLogger } from '@hostnic/runtime';
 import type { Logger } from '@hostnic/runtime';
 import { InvalidOptionError } from '@hostnic/runtime';
-import { mergePatchOptions, requestOptions } from '@hostnic/runtime/kube';
-import { describeError, isNotFound } from '@hostnic/runtime/kube';
+import { describeError, isNotFound, resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
+import type { CoreEvent } from './objects.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-/** The object an Event is about; a typed client-node object or a custom object fits. */
+/** The object an Event is about; any API object with apiVersion and kind fits. */
 export interface EventSubject {
   apiVersion: string;
   kind: string;
   metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
+/** The calls the recorder makes (the lean client has them). */
+export type EventClient = Pick<KubeClient, 'create' | 'patch'>;
+
 export interface EventRecorderOptions {
-  kubeConfig: KubeConfig;
+  client: EventClient;
   /** This replica; written as reportingInstance. */
   identity: string;
   /** source.component and reportingComponent. Default `hostnic-controller`. */
@@ -78,7 +80,7 @@ const MAX_MESSAGE = 1024;
  * Event's count and limits events per object, so a hot reconcile loop cannot flood the apiserver.
  */
 export class EventRecorder {
-  readonly #api: CoreV1Api;
+  readonly #client: EventClient;
   readonly #identity: string;
   readonly #component: string;
   readonly #host: string | undefined;
@@ -105,7 +107,7 @@ export class EventRecorder {
     const rateLimit = options.rateLimit ?? { burst: 25, refillMs: 300_000 };
     if (!(rateLimit.burst >= 1)) throw new InvalidOptionError('rateLimit.burst', 'must be at least 1');
     if (!(rateLimit.refillMs > 0)) throw new InvalidOptionError('rateLimit.refillMs', 'must be positive');
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#client = options.client;
     this.#identity = options.identity;
     this.#component = options.component ?? 'hostnic-controller';
     this.#host = options.host;
@@ -201,15 +203,12 @@ export class EventRecorder {
 
   async #write(job: Job): Promise<void> {
     const aggregateKey = JSON.stringify([job.subjectKey, job.type, job.reason, job.message]);
-    const options = requestOptions({ signal: this.#closing.signal, timeoutMs: this.#timeoutMs });
+    const options = { signal: this.#closing.signal, timeoutMs: this.#timeoutMs };
     const existing = this.#aggregates.get(aggregateKey);
     if (existing && job.at - existing.lastAt <= this.#windowMs) {
       const count = existing.count + 1;
       try {
-        await this.#api.patchNamespacedEvent(
-          { name: existing.name, namespace: existing.namespace, body: { count, lastTimestamp: new Date(job.at).toISOString() } },
-          mergePatchOptions(options),
-        );
+        await this.#client.patch(eventPath(existing.namespace, existing.name), { count, lastTimestamp: new Date(job.at).toISOString() }, 'merge', options);
         existing.count = count;
         existing.lastAt = job.at;
         remember(this.#aggregates, aggregateKey, existing);
@@ -226,18 +225,18 @@ export class EventRecorder {
     }
     const body = this.#newEvent(job);
     try {
-      await this.#api.createNamespacedEvent({ namespace: job.namespace, body }, options);
-      remember(this.#aggregates, aggregateKey, { name: body.metadata.name ?? '', namespace: job.namespace, count: 1, lastAt: job.at });
+      await this.#client.create(eventPath(job.namespace), body, options);
+      remember(this.#aggregates, aggregateKey, { name: body.metadata.name, namespace: job.namespace, count: 1, lastAt: job.at });
       this.#stats.created++;
     } catch (error) {
       this.#fail(job, error);
     }
   }
 
-  #newEvent(job: Job): CoreV1Event {
+  #newEvent(job: Job): CoreEvent & { metadata: { name: string } } {
     const { subject } = job;
     const { name, namespace, uid, resourceVersion } = subject.metadata;
-    const at = new Date(job.at);
+    const at = new Date(job.at).toISOString();
     // client-go names Events <object>.<unix nanos in hex>; the sequence keeps names unique within a millisecond.
     const suffix = (BigInt(job.at) * 1_000_000n + BigInt(this.#sequence++ % 1_000_000)).toString(16);
     const base = (name || subject.kind.toLowerCase()).slice(0, 253 - suffix.length - 1);
@@ -262,6 +261,10 @@ export class EventRecorder {
     this.#stats.failed++;
     this.#log.warn('writing an event failed', { object: job.subjectKey, reason: job.reason, error: describeError(error) });
   }
+}
+
+function eventPath(namespace: string, name?: string): string {
+  return resourcePath({ version: 'v1', plural: 'events', namespace, name });
 }
 
 /** Map insertion order as an LRU: touch on use, evict the oldest beyond the bound. */

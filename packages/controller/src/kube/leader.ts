@@ -1,15 +1,17 @@
-import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
-import type { KubeConfig, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import { silentLogger } from '@hostnic/runtime';
 import type { Logger } from '@hostnic/runtime';
 import { InvalidOptionError } from '@hostnic/runtime';
 import { AlreadyRunningError } from './errors.ts';
-import { requestOptions } from '@hostnic/runtime/kube';
-import { describeError, isConflict, isNotFound } from '@hostnic/runtime/kube';
+import { describeError, isConflict, isNotFound, resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
+import type { Lease, LeaseSpec } from './objects.ts';
 import { sleep } from '@hostnic/runtime';
 
+/** The calls the elector makes (the lean client has them). */
+export type LeaseClient = Pick<KubeClient, 'get' | 'create' | 'replace'>;
+
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  client: LeaseClient;
   /** Where the coordination.k8s.io/v1 Lease lives. */
   namespace: string;
   name: string;
@@ -41,23 +43,22 @@ export interface LeaderCallbacks {
 const JITTER_FACTOR = 1.2;
 
 /** The parts of a Lease that make up the leader election record. */
-function recordKey(spec: V1LeaseSpec | undefined): string {
+function recordKey(spec: LeaseSpec | undefined): string {
   return JSON.stringify([
-    spec?.holderIdentity ?? '', spec?.leaseDurationSeconds ?? null, timeText(spec?.acquireTime),
-    timeText(spec?.renewTime), spec?.leaseTransitions ?? 0,
+    spec?.holderIdentity ?? '', spec?.leaseDurationSeconds ?? null, spec?.acquireTime ?? '',
+    spec?.renewTime ?? '', spec?.leaseTransitions ?? 0,
   ]);
 }
 
 /**
- * client-node declares MicroTime fields as V1MicroTime (a Date), but its deserializer does not know the
- * type and hands back the wire string; whatever it is, compare it as text.
+ * A MicroTime as the apiserver requires it: RFC 3339 with six fractional digits (a Date's ISO text has three,
+ * which a real apiserver rejects for Lease times).
  */
-function timeText(value: unknown): string {
-  if (value instanceof Date) return value.toISOString();
-  return typeof value === 'string' ? value : '';
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function holderOf(lease: V1Lease | undefined): string {
+function holderOf(lease: Lease | undefined): string {
   return lease?.spec?.holderIdentity ?? '';
 }
 
@@ -67,7 +68,10 @@ function holderOf(lease: V1Lease | undefined): string {
  * last changed; renew every retry period; give up after the renew deadline; release on shutdown.
  */
 export class LeaderElector {
-  readonly #api: CoordinationV1Api;
+  readonly #client: LeaseClient;
+  /** The Lease object's path; its collection for a create. */
+  readonly #path: string;
+  readonly #collection: string;
   readonly #namespace: string;
   readonly #name: string;
   readonly #identity: string;
@@ -79,7 +83,7 @@ export class LeaderElector {
   #running = false;
   #callbacks: LeaderCallbacks | undefined;
   /** The last Lease the server returned to us, for its resourceVersion (optimistic concurrency). */
-  #lease: V1Lease | undefined;
+  #lease: Lease | undefined;
   #observedKey: string | undefined;
   /** Local time when the record was first seen as it is now (client-go's observedTime). */
   #observedAt = 0;
@@ -104,7 +108,10 @@ export class LeaderElector {
     if (!(leaseDurationMs > renewDeadlineMs)) {
       throw new InvalidOptionError('leaseDurationMs', `must be greater than renewDeadlineMs (${renewDeadlineMs} ms)`);
     }
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#client = options.client;
+    const leases = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: options.namespace };
+    this.#collection = resourcePath(leases);
+    this.#path = resourcePath({ ...leases, name: options.name });
     this.#namespace = options.namespace;
     this.#name = options.name;
     this.#identity = options.identity;
@@ -226,13 +233,12 @@ export class LeaderElector {
 
   /** One round of client-go's tryAcquireOrRenew; returns when the successful request was sent. */
   async #tryAcquireOrRenew(timeoutMs: number): Promise<number | undefined> {
-    const options = requestOptions({ timeoutMs });
-    const target = { name: this.#name, namespace: this.#namespace };
+    const options = { timeoutMs };
     // Fast path: we hold the lease and wrote it last; a conflict means it changed and we must look.
     if (this.#leading && this.#lease && holderOf(this.#lease) === this.#identity) {
       const sentAt = this.#now();
       try {
-        this.#observe(await this.#api.replaceNamespacedLease({ ...target, body: this.#renewal(this.#lease, sentAt) }, options));
+        this.#observe(await this.#client.replace<Lease>(this.#path, this.#renewal(this.#lease, sentAt), options));
         return sentAt;
       } catch (error) {
         if (!isConflict(error)) {
@@ -242,9 +248,9 @@ export class LeaderElector {
       }
     }
 
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.#api.readNamespacedLease(target, options);
+      lease = await this.#client.get<Lease>(this.#path, options);
     } catch (error) {
       if (!isNotFound(error)) {
         this.#log.warn('reading the lease failed', { error: describeError(error) });
@@ -252,13 +258,13 @@ export class LeaderElector {
       }
       const sentAt = this.#now();
       try {
-        const body: V1Lease = {
+        const body: Lease = {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.#name, namespace: this.#namespace },
           spec: this.#spec(sentAt, undefined),
         };
-        this.#observe(await this.#api.createNamespacedLease({ namespace: this.#namespace, body }, options));
+        this.#observe(await this.#client.create<Lease>(this.#collection, body, options));
         return sentAt;
       } catch (createError) {
         if (isConflict(createError)) this.#log.debug('another replica created the lease first');
@@ -274,7 +280,7 @@ export class LeaderElector {
 
     const sentAt = this.#now();
     try {
-      this.#observe(await this.#api.replaceNamespacedLease({ ...target, body: this.#renewal(lease, sentAt) }, options));
+      this.#observe(await this.#client.replace<Lease>(this.#path, this.#renewal(lease, sentAt), options));
       if (holder !== this.#identity) this.#log.info('acquired the lease', { previousHolder: holder });
       return sentAt;
     } catch (error) {
@@ -285,15 +291,13 @@ export class LeaderElector {
   }
 
   /** The lease with us as holder, renewed at `at`; acquireTime and transitions as client-go keeps them. */
-  #renewal(lease: V1Lease, at: number): V1Lease {
+  #renewal(lease: Lease, at: number): Lease {
     return { ...lease, spec: this.#spec(at, lease.spec) };
   }
 
-  #spec(at: number, previous: V1LeaseSpec | undefined): V1LeaseSpec {
+  #spec(at: number, previous: LeaseSpec | undefined): LeaseSpec {
     const ours = previous !== undefined && holderOf({ spec: previous }) === this.#identity;
-    // V1MicroTime serializes with six fractional digits, as the apiserver's MicroTime requires; a plain
-    // Date would send milliseconds, which a real apiserver rejects.
-    const now = new V1MicroTime(at);
+    const now = microTime(at);
     return {
       ...previous,
       holderIdentity: this.#identity,
@@ -308,13 +312,13 @@ export class LeaderElector {
   async #release(): Promise<void> {
     const lease = this.#lease;
     if (!lease || holderOf(lease) !== this.#identity) return;
-    const now = new V1MicroTime(this.#now());
-    const body: V1Lease = {
+    const now = microTime(this.#now());
+    const body: Lease = {
       ...lease,
       spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
     };
     try {
-      this.#observe(await this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body }, requestOptions({ timeoutMs: this.#renewDeadlineMs })));
+      this.#observe(await this.#client.replace<Lease>(this.#path, body, { timeoutMs: this.#renewDeadlineMs }));
       this.#log.info('released the lease');
     } catch (error) {
       // A conflict means someone else already holds it; otherwise it simply expires.
@@ -322,7 +326,7 @@ export class LeaderElector {
     }
   }
 
-  #observe(lease: V1Lease): void {
+  #observe(lease: Lease): void {
     this.#lease = lease;
     const key = recordKey(lease.spec);
     if (key !== this.#observedKey) {

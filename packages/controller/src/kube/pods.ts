@@ -1,11 +1,11 @@
 /** Which pods hold addresses: shared by the controller's caches and the `ipam` commands. */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { Pod } from './objects.ts';
 import type { LivePod } from '@hostnic/ipam';
 
 const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 
 /** A pod whose phase is final (Succeeded or Failed): it holds no address any more. */
-export function isFinishedPod(pod: V1Pod): boolean {
+export function isFinishedPod(pod: Pod): boolean {
   return FINISHED_PHASES.has(pod.status?.phase ?? '');
 }
 
@@ -16,7 +16,7 @@ export function isFinishedPod(pod: V1Pod): boolean {
  * or is terminating: a DEL may have released its address already, which must not be recorded back.
  * @param pod - a Pod from the API
  */
-export function livePodOf(pod: V1Pod): LivePod | undefined {
+export function livePodOf(pod: Pod): LivePod | undefined {
   const namespace = pod.metadata?.namespace;
   const name = pod.metadata?.name;
   if (namespace === undefined || name === undefined) return undefined;

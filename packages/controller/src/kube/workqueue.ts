@@ -1,7 +1,7 @@
 import { silentLogger } from '@hostnic/runtime';
 import type { Logger } from '@hostnic/runtime';
 import { InvalidOptionError } from '@hostnic/runtime';
-import { describeError } from '@hostnic/runtime/kube';
+import { describeError } from '@hostnic/runtime/kube/http';
 
 export interface WorkQueueOptions {
   /** For logs. */

@@ -3,11 +3,12 @@
  * (the original's node-patch tool, run by hand there). Opt-in (`--hostmachine-label`): the label lets
  * workloads spread across physical hosts with topologySpreadConstraints or anti-affinity.
  */
-import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import type { Node } from '../kube/objects.ts';
 import type { ClusterNode } from '@hostnic/iaas-client';
 import { errorText } from '@hostnic/runtime';
 import type { Logger } from '@hostnic/runtime';
-import { mergePatchOptions, requestOptions } from '@hostnic/runtime/kube';
+import { resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import { instanceIdOfNode } from '../cleanup/node-identity.ts';
 
 export const HOSTMACHINE_LABEL = 'topology.kubernetes.io/hostmachine';
@@ -31,7 +32,7 @@ export interface HostMachinePlan {
  * Pure: the label each node should carry. A node is matched to its IaaS node by instance id, else (as the
  * original did) by an InternalIP equal to the instance's private IP. Nodes already right are left out.
  */
-export function hostMachinePlan(nodes: readonly V1Node[], clusterNodes: readonly ClusterNode[]): HostMachinePlan {
+export function hostMachinePlan(nodes: readonly Node[], clusterNodes: readonly ClusterNode[]): HostMachinePlan {
   const byInstance = new Map(clusterNodes.map((n) => [n.instanceId, n]));
   const byIp = new Map(clusterNodes.filter((n) => n.privateIp !== '').map((n) => [n.privateIp, n]));
   const changes: HostMachineChange[] = [];
@@ -58,9 +59,9 @@ export function hostMachinePlan(nodes: readonly V1Node[], clusterNodes: readonly
 
 export interface HostMachineLabelerOptions {
   readonly iaas: { describeClusterNodes(cluster: string, options?: { signal?: AbortSignal }): Promise<ClusterNode[]> };
-  readonly core: Pick<CoreV1Api, 'patchNode'>;
+  readonly client: Pick<KubeClient, 'patch'>;
   /** The nodes as the informer holds them. */
-  readonly nodes: () => readonly V1Node[];
+  readonly nodes: () => readonly Node[];
   /** The QKE cluster id of clusterconfig (qingcloud.yaml `clusterID`). */
   readonly clusterId: () => string | undefined;
   readonly log: Logger;
@@ -89,7 +90,7 @@ export class HostMachineLabeler {
     const failed: string[] = [];
     for (const c of plan.changes) {
       try {
-        await o.core.patchNode({ name: c.node, body: { metadata: { labels: { [HOSTMACHINE_LABEL]: c.to } } } }, mergePatchOptions(requestOptions({ signal, timeoutMs: 30_000 })));
+        await o.client.patch(resourcePath({ version: 'v1', plural: 'nodes', name: c.node }), { metadata: { labels: { [HOSTMACHINE_LABEL]: c.to } } }, 'merge', { signal, timeoutMs: 30_000 });
         labelled.push(c);
       } catch (e) {
         failed.push(`${c.node}: ${errorText(e)}`);

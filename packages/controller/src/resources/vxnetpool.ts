@@ -3,12 +3,12 @@
  * touch the status (the pool reconciler: ready, pools, Ready/Draining; the mapping workers: MappingValid,
  * SubnetsAvailable), so every write re-reads and merges instead of replacing a cached copy.
  */
-import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { PoolInfo } from '@hostnic/ipam';
 import { API_GROUP, API_VERSION, VXNET_POOL_NAME } from '@hostnic/ipam';
 import type { Fence } from '../fence.ts';
 import { canonicalJson } from '../json.ts';
-import { httpStatusOf, isNotFound } from '@hostnic/runtime/kube';
+import { httpStatusOf, isNotFound, resourcePath } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import type { Condition } from './conditions.ts';
 
 export const VXNETPOOL_PLURAL = 'vxnetpools';
@@ -44,21 +44,23 @@ export class StatusConflictError extends Error {
 
 const REF = { group: API_GROUP, version: API_VERSION.split('/')[1] ?? 'v1alpha1', plural: VXNETPOOL_PLURAL } as const;
 
+/** The calls the pool client makes (the lean client has them). */
+export type VxNetPoolApi = Pick<KubeClient, 'get' | 'replace'>;
 
 export class VxNetPoolClient {
-  readonly #api: CustomObjectsApi;
+  readonly #api: VxNetPoolApi;
   readonly #fence: Fence;
   /** Status writes that lost a race, for metrics. */
   conflicts = 0;
 
-  constructor(api: CustomObjectsApi, fence: Fence) {
+  constructor(api: VxNetPoolApi, fence: Fence) {
     this.#api = api;
     this.#fence = fence;
   }
 
   async get(name: string = VXNET_POOL_NAME): Promise<VxNetPoolObject | undefined> {
     try {
-      return (await this.#api.getClusterCustomObject({ ...REF, name })) as VxNetPoolObject;
+      return await this.#api.get<VxNetPoolObject>(resourcePath({ ...REF, name }));
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -80,7 +82,7 @@ export class VxNetPoolClient {
       if (canonicalJson(next) === canonicalJson(pool.status)) return next;
       this.#fence.check('update VxNetPool status');
       try {
-        await this.#api.replaceClusterCustomObjectStatus({ ...REF, name, body: { ...pool, status: next } });
+        await this.#api.replace(resourcePath({ ...REF, name, subresource: 'status' }), { ...pool, status: next });
         return next;
       } catch (e) {
         const status = httpStatusOf(e);

@@ -22,6 +22,14 @@ describe('hostnic-controller bundle', () => {
     expect(r.stdout).toMatch(/^Usage: hostnic-controller /);
   });
 
+  it('holds no @kubernetes/client-node: the controller reaches the API through the lean client', () => {
+    expect(bundle.inputs.length).toBeGreaterThan(100);
+    // Workspace packages appear as ../<package>/src/...: the lean client and its informer are in.
+    expect(bundle.inputs).toContain('../runtime/src/kube/http/client.ts');
+    expect(bundle.inputs).toContain('../runtime/src/kube/http/informer.ts');
+    expect(bundle.inputs.filter((f) => f.includes('node_modules/@kubernetes/'))).toEqual([]);
+  });
+
   it('answers --version with the package version and the git revision it was built from', () => {
     const r = runIsolated(bundle.dir, ['hostnic-controller.mjs', '--version']);
     expect(r.status).toBe(0);

@@ -2,7 +2,7 @@ import type { IaasClient } from '@hostnic/iaas-client';
 import type { Nic } from '@hostnic/iaas-client';
 import { clientFor, startFakeQingCloud } from '@hostnic/iaas-client/fake';
 import type { FakeQingCloud, NicRecord } from '@hostnic/iaas-client/fake';
-import type { V1Node } from '@kubernetes/client-node';
+import type { Node } from '../../src/kube/objects.ts';
 import { INSTANCE_ID_ANNOTATION, NicJanitor, NodeInventory } from '../../src/cleanup/index.ts';
 import type { NicJanitorOptions } from '../../src/cleanup/index.ts';
 
@@ -22,7 +22,7 @@ export const OTHER = 'i-other001';
 /** Never a node of this cluster (as far as the inventory knows). */
 export const STRANGER = 'i-strange1';
 
-export function node(name: string, instanceId?: string, extra: { providerID?: string } = {}): V1Node {
+export function node(name: string, instanceId?: string, extra: { providerID?: string } = {}): Node {
   return {
     metadata: {
       name,

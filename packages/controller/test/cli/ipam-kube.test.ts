@@ -1,18 +1,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ipam } from '@hostnic/ipam';
 import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { configMapsApi, customObjectsApi } from '@hostnic/runtime/kube/http';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer } from '@hostnic/sandbox/kube';
 import { listLivePods, podExists } from '../../src/cli/kube.ts';
+import { kubeClientOf } from '../kube-client.ts';
 import { handleOf, MAPPING, runIpamWith, runningPool } from './helpers.ts';
 
 let server: FakeKubeApiServer;
 let dir: string;
 let kubeconfig: string;
+let client: KubeClient;
 let store: KubernetesIpamStore;
 
 function pod(name: string, phase = 'Running', namespace = 'default') {
@@ -31,18 +34,18 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hostnic-ipam-cli-'));
   kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, server.kubeconfig());
-  const kc = new KubeConfig();
-  kc.loadFromString(server.kubeconfig());
-  store = KubernetesIpamStore.fromKubeConfig(kc);
+  client = kubeClientOf(server);
+  store = new KubernetesIpamStore({ customObjects: customObjectsApi(client), configMaps: configMapsApi(client) });
 });
 
 afterEach(async () => {
   await store.close();
+  await client.close();
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('ipam commands against the fake kube-apiserver (real HTTP, real client-node)', () => {
+describe('ipam commands against the fake kube-apiserver (real HTTP, the lean client)', () => {
   it('shows, checks, refuses a live pod, releases a leaked address, and checks clean afterwards', async () => {
     const ipam = new Ipam(store);
     await ipam.ensurePool(runningPool());
@@ -108,14 +111,11 @@ describe('the pods of the cluster', () => {
     server.put('pods', pod('done', 'Succeeded'));
     server.put('pods', pod('crashed', 'Failed', 'kube-system'));
     server.put('pods', pod('c', 'Running', 'kube-system'));
-    const kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfig());
-    const api = kc.makeApiClient(CoreV1Api);
     server.clearRequestLog();
-    const pods = await listLivePods(api, 2);
+    const pods = await listLivePods(client, 2);
     expect(pods.map((p) => `${p.namespace}/${p.name}`).sort()).toEqual(['default/a', 'kube-system/b', 'kube-system/c']);
     expect(server.requestLog().filter((r) => r.verb === 'list').length).toBe(3);
-    expect(await podExists(api, 'default', 'done')).toBe(true);
-    expect(await podExists(api, 'default', 'nobody')).toBe(false);
+    expect(await podExists(client, 'default', 'done')).toBe(true);
+    expect(await podExists(client, 'default', 'nobody')).toBe(false);
   });
 });

@@ -1,9 +1,8 @@
-import type { V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { LABEL_POOL_NAME } from '@hostnic/ipam';
-import type { InformerEvent, InformerEventType } from '@hostnic/runtime/kube';
+import type { InformerEvent, InformerEventType } from '@hostnic/runtime/kube/http';
+import type { ConfigMap, CustomObject, Namespace } from '../../src/kube/objects.ts';
 import { MAPPING_KEY, routeClusterConfig, routeIPAMBlock, routeIPPool, routeIpamConfig, routeNamespace, routeVxNetPool } from '../../src/daemon/routing.ts';
-import type { CustomObject } from '@hostnic/runtime/kube';
 
 const VXNET = { queue: 'vxnetpool', key: 'v-pool' };
 const MAPPING = { queue: 'mapping', key: MAPPING_KEY };
@@ -55,10 +54,10 @@ describe('routing of cache events to queue keys', () => {
   });
 
   it('namespaces, hostnic-ipam-config and clusterconfig', () => {
-    expect(routeNamespace(ev<V1Namespace>('add', { metadata: { name: 'team-a' } })).keys).toEqual([{ queue: 'namespace', key: 'team-a' }]);
-    expect(routeNamespace(ev<V1Namespace>('add', {})).keys).toEqual([]);
-    expect(routeIpamConfig(ev<V1ConfigMap>('update', {}))).toEqual({ keys: [MAPPING], allNamespaces: true });
-    expect(routeIpamConfig(ev<V1ConfigMap>('resync', {}))).toEqual({ keys: [], allNamespaces: false });
+    expect(routeNamespace(ev<Namespace>('add', { metadata: { name: 'team-a' } })).keys).toEqual([{ queue: 'namespace', key: 'team-a' }]);
+    expect(routeNamespace(ev<Namespace>('add', {})).keys).toEqual([]);
+    expect(routeIpamConfig(ev<ConfigMap>('update', {}))).toEqual({ keys: [MAPPING], allNamespaces: true });
+    expect(routeIpamConfig(ev<ConfigMap>('resync', {}))).toEqual({ keys: [], allNamespaces: false });
     expect(routeClusterConfig()).toEqual({ keys: [VXNET], allNamespaces: false });
   });
 });

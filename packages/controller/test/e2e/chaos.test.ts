@@ -53,7 +53,7 @@ it('converges to the fault-free state under random IaaS and API faults', { timeo
   const dropper = setInterval(() => h.kube.endWatches(), 300);
 
   controller = await startController({
-    kubeConfig: h.kc,
+    kube: h.client,
     iaas: h.iaas,
     identity: 'chaos',
     lease: { durationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 200 },

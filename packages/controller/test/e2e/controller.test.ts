@@ -25,7 +25,7 @@ afterEach(async () => {
 
 async function start(identity: string, extra: Partial<ControllerOptions> = {}): Promise<RunningController> {
   const c = await startController({
-    kubeConfig: h.kc,
+    kube: h.client,
     iaas: h.iaas,
     identity,
     lease: { durationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 150 },

@@ -12,7 +12,7 @@ const recorders: EventRecorder[] = [];
 
 afterEach(async () => {
   for (const recorder of recorders.splice(0)) await recorder.close(100);
-  await kube?.server.close();
+  await kube?.close();
   kube = undefined;
 });
 
@@ -27,7 +27,7 @@ function clock(start = Date.parse('2025-03-01T12:00:00Z')) {
 
 function recorder(k: Kube, options: Partial<EventRecorderOptions> = {}): EventRecorder {
   if (!k.server.get('namespaces', 'team-a')) k.server.put('namespaces', { metadata: { name: 'team-a' }, status: { phase: 'Active' } });
-  const r = new EventRecorder({ kubeConfig: k.kubeConfig, identity: 'hostnic-controller-0', ...options });
+  const r = new EventRecorder({ client: k.client, identity: 'hostnic-controller-0', ...options });
   recorders.push(r);
   return r;
 }
@@ -175,8 +175,9 @@ describe('EventRecorder', () => {
   });
 
   test('options are validated', () => {
-    const kubeConfig = { makeApiClient: () => ({}) } as unknown as EventRecorderOptions['kubeConfig'];
-    expect(() => new EventRecorder({ kubeConfig, identity: '' })).toThrow(InvalidOptionError);
-    expect(() => new EventRecorder({ kubeConfig, identity: 'x', rateLimit: { burst: 0, refillMs: 1 } })).toThrow(/rateLimit.burst/);
+    const unused = (): Promise<never> => Promise.reject(new Error('no request expected'));
+    const client = { create: unused, patch: unused };
+    expect(() => new EventRecorder({ client, identity: '' })).toThrow(InvalidOptionError);
+    expect(() => new EventRecorder({ client, identity: 'x', rateLimit: { burst: 0, refillMs: 1 } })).toThrow(/rateLimit.burst/);
   });
 });

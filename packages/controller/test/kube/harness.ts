@@ -1,23 +1,35 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '@hostnic/runtime/kube/http';
 import { registerHostnicCrds, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
 import type { FakeKubeApiServer, FakeKubeApiServerOptions } from '@hostnic/sandbox/kube';
+import { kubeClientOf } from '../kube-client.ts';
 
 export interface Kube {
   server: FakeKubeApiServer;
-  kubeConfig: KubeConfig;
-  /** A separate client configuration, as another replica would have. */
-  newKubeConfig(): KubeConfig;
+  client: KubeClient;
+  /** A separate client, as another replica would have; closed by close(). */
+  newClient(): KubeClient;
+  /** Closes every client, then the server. */
+  close(): Promise<void>;
 }
 
 export async function startKube(options: FakeKubeApiServerOptions = {}): Promise<Kube> {
   const server = await startFakeKubeApiServer(options);
   registerHostnicCrds(server);
-  const newKubeConfig = (): KubeConfig => {
-    const kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfig());
-    return kc;
+  const clients: KubeClient[] = [];
+  const newClient = (): KubeClient => {
+    const client = kubeClientOf(server);
+    clients.push(client);
+    return client;
   };
-  return { server, kubeConfig: newKubeConfig(), newKubeConfig };
+  return {
+    server,
+    client: newClient(),
+    newClient,
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+    },
+  };
 }
 
 /** Polls until the check passes; the timeout only bounds a failing test. */

@@ -1,19 +1,20 @@
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
+/**
+ * The informer the controller's caches are made of (runtime's KubeInformer on the lean client) and the
+ * controller's own set of them, against the fake apiserver: list, watch, resume, relist after 410, stop.
+ */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { InformerStoppedError, SyncAbortedError } from '@hostnic/runtime/kube';
-import { Informer } from '@hostnic/runtime/kube';
-import type { InformerEvent } from '@hostnic/runtime/kube';
-import { configMapInformer, customResourceInformer, namespaceInformer, podInformer } from '@hostnic/runtime/kube';
-import type { CustomObject } from '@hostnic/runtime/kube';
+import { InformerStoppedError, KubeInformer, SyncAbortedError } from '@hostnic/runtime/kube/http';
+import type { Backoff, InformerEvent, KubeObject } from '@hostnic/runtime/kube/http';
+import { controllerInformers, informerList } from '../../src/daemon/informers.ts';
+import type { CustomObject } from '../../src/kube/objects.ts';
 import { delay, eventually, startKube } from './harness.ts';
 import type { Kube } from './harness.ts';
 
 const GROUP = 'network.qingcloud.com';
 const VERSION = 'v1alpha1';
-const IPPOOLS = { group: GROUP, version: VERSION, plural: 'ippools' };
+const IPPOOLS = `/apis/${GROUP}/${VERSION}/ippools`;
 const FAST = { baseMs: 10, maxMs: 50 };
 
 let kube: Kube | undefined;
@@ -21,7 +22,7 @@ const informers: { stop(): Promise<void> }[] = [];
 
 afterEach(async () => {
   for (const informer of informers.splice(0)) await informer.stop();
-  await kube?.server.close();
+  await kube?.close();
   kube = undefined;
 });
 
@@ -29,15 +30,15 @@ function ippool(name: string, cidr = '10.0.0.0/24') {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: 'IPPool', metadata: { name }, spec: { cidr } };
 }
 
-function record<T extends KubernetesObject>(informer: Informer<T>): string[] {
+function record<T extends KubeObject>(informer: KubeInformer<T>): string[] {
   const seen: string[] = [];
   informers.push(informer);
   informer.onEvent((e) => seen.push(`${e.type}:${e.object.metadata?.name ?? ''}`));
   return seen;
 }
 
-function ippools(k: Kube, resyncMs = 0) {
-  return customResourceInformer(k.kubeConfig, IPPOOLS, { resyncMs, backoff: FAST });
+function ippools(k: Kube, resyncMs = 0, backoff: Backoff = FAST): KubeInformer<CustomObject> {
+  return new KubeInformer<CustomObject>({ name: 'ippools', client: k.client, path: IPPOOLS, resyncMs, backoff });
 }
 
 describe('Informer', () => {
@@ -55,49 +56,51 @@ describe('Informer', () => {
     expect(informer.hasSynced).toBe(true);
     expect(seen).toEqual(['add:before']);
     expect(informer.get('before')?.spec).toEqual({ cidr: '10.0.0.0/24' });
-    // Metadata is typed and deserialized the same way for listed and watched objects.
-    expect(informer.get('before')?.metadata.creationTimestamp).toBeInstanceOf(Date);
+    // Objects stay the apiserver's JSON, listed or watched alike: timestamps are RFC 3339 text.
+    expect(informer.get('before')?.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
 
-    const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
-    await api.createClusterCustomObject({ ...IPPOOLS, body: ippool('p1') });
+    const api = kube.client;
+    await api.create(IPPOOLS, ippool('p1'));
     await eventually(() => informer.get('p1') !== undefined, 'p1 in the cache');
-    expect(informer.get('p1')?.metadata.creationTimestamp).toBeInstanceOf(Date);
+    expect(informer.get('p1')?.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
     const current = informer.get('p1');
-    await api.replaceClusterCustomObject({ ...IPPOOLS, name: 'p1', body: { ...current, spec: { cidr: '10.0.1.0/24' } } });
+    await api.replace(`${IPPOOLS}/p1`, { ...current, spec: { cidr: '10.0.1.0/24' } });
     await eventually(() => updates.length === 1, 'the update');
     expect(updates[0]?.old?.spec).toEqual({ cidr: '10.0.0.0/24' });
     expect(updates[0]?.object.spec).toEqual({ cidr: '10.0.1.0/24' });
-    await api.deleteClusterCustomObject({ ...IPPOOLS, name: 'p1' });
+    await api.delete(`${IPPOOLS}/p1`);
     await eventually(() => informer.get('p1') === undefined, 'p1 gone');
     expect(seen).toEqual(['add:before', 'add:p1', 'update:p1', 'delete:p1']);
     expect(informer.list().map((o) => o.metadata.name)).toEqual(['before']);
     expect(informer.stats).toMatchObject({ lists: 1, errors: 0 });
   });
 
-  test('typed informers: namespaces with Dates from list and watch, pods by namespace, one ConfigMap', async () => {
+  test('the controller\'s caches: namespaces, pods by namespace and node, one ConfigMap each, the CRDs', async () => {
     kube = await startKube();
-    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
-    const namespaces = namespaceInformer(kube.kubeConfig, { resyncMs: 0, backoff: FAST });
-    const pods = podInformer(kube.kubeConfig, { resyncMs: 0, backoff: FAST });
-    const config = configMapInformer(kube.kubeConfig, 'kube-system', 'hostnic', { resyncMs: 0, backoff: FAST });
-    const configSeen = record(config);
-    informers.push(namespaces, pods);
-    for (const informer of [namespaces, pods, config]) informer.start();
-    await Promise.all([namespaces.synced(), pods.synced(), config.synced()]);
-    expect(namespaces.get('kube-system')?.metadata?.creationTimestamp).toBeInstanceOf(Date);
+    const api = kube.client;
+    const caches = controllerInformers(api, { resyncMs: 0, backoff: FAST });
+    const configSeen = record(caches.ipamConfig);
+    const all = informerList(caches);
+    informers.push(...all);
+    for (const informer of all) informer.start();
+    await Promise.all(all.map((i) => i.synced()));
+    expect(caches.namespaces.get('kube-system')?.metadata?.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
 
-    await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
-    await core.createNamespacedPod({ namespace: 'team-a', body: { metadata: { name: 'web' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } });
-    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'db' }, spec: { containers: [{ name: 'c', image: 'pg' }] } } });
-    await core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: { name: 'other' }, data: { a: '1' } } });
-    await core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: { name: 'hostnic' }, data: { a: '2' } } });
-    await eventually(() => pods.list().length === 2 && namespaces.get('team-a') !== undefined && config.list().length === 1, 'all objects');
-    expect(namespaces.get('team-a')?.metadata?.creationTimestamp).toBeInstanceOf(Date);
-    expect(pods.get('web', 'team-a')?.spec?.containers[0]?.image).toBe('nginx');
-    expect(pods.get('web')).toBeUndefined();
-    expect(pods.list('default').map((p) => p.metadata?.name)).toEqual(['db']);
-    expect(config.get('hostnic', 'kube-system')?.data).toEqual({ a: '2' });
-    expect(configSeen).toEqual(['add:hostnic']);
+    await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    const pod = (name: string, node: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: node, containers: [{ name: 'c', image: 'nginx' }] } });
+    await api.create('/api/v1/namespaces/team-a/pods', pod('web', 'node-1'));
+    await api.create('/api/v1/namespaces/default/pods', pod('db', 'node-2'));
+    const configMap = (name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+    await api.create('/api/v1/namespaces/kube-system/configmaps', configMap('other', { a: '1' }));
+    await api.create('/api/v1/namespaces/kube-system/configmaps', configMap('hostnic-ipam-config', { a: '2' }));
+    await api.create(IPPOOLS, ippool('p1'));
+    await eventually(() => caches.pods.list().length === 2 && caches.namespaces.get('team-a') !== undefined && caches.ipamConfig.list().length === 1 && caches.ippools.list().length === 1, 'all objects');
+    expect(caches.pods.get('web', 'team-a')?.spec?.nodeName).toBe('node-1');
+    expect(caches.pods.get('web')).toBeUndefined();
+    expect(caches.pods.list('default').map((p) => p.metadata?.name)).toEqual(['db']);
+    expect(caches.ipamConfig.get('hostnic-ipam-config', 'kube-system')?.data).toEqual({ a: '2' });
+    expect(caches.clusterConfig.list()).toEqual([]);
+    expect(configSeen).toEqual(['add:hostnic-ipam-config']);
   });
 
   test('resync re-delivers every cached object without relisting', async () => {
@@ -192,7 +195,7 @@ describe('Informer', () => {
   test('synced() rejects on abort and after stop', async () => {
     kube = await startKube();
     kube.server.faults.fail({ verb: 'list', resource: 'ippools' }, 500);
-    const informer = customResourceInformer(kube.kubeConfig, IPPOOLS, { resyncMs: 0, backoff: { baseMs: 5000, maxMs: 5000 } });
+    const informer = ippools(kube, 0, { baseMs: 5000, maxMs: 5000 });
     informer.start();
     const controller = new AbortController();
     const aborted = informer.synced(controller.signal);
@@ -217,7 +220,7 @@ describe('Informer', () => {
 
     // Stopped while the restart timer is pending.
     k.server.faults.fail({ verb: 'list', resource: 'ippools' }, 500);
-    const failing = customResourceInformer(k.kubeConfig, IPPOOLS, { resyncMs: 10, backoff: { baseMs: 10_000, maxMs: 10_000 } });
+    const failing = ippools(k, 10, { baseMs: 10_000, maxMs: 10_000 });
     failing.start();
     await eventually(() => failing.stats.errors === 1, 'the first failure');
     await failing.stop();
@@ -239,17 +242,7 @@ describe('Informer', () => {
   test('a throwing handler does not stop the others; unsubscribe works', async () => {
     kube = await startKube();
     kube.server.put('ippools', ippool('a'));
-    const informer = new Informer<CustomObject>({
-      name: 'raw ippools',
-      kubeConfig: kube.kubeConfig,
-      path: `/apis/${GROUP}/${VERSION}/ippools`,
-      resyncMs: 0,
-      list: async () => {
-        const api = kube?.kubeConfig.makeApiClient(CustomObjectsApi);
-        const raw = (await api?.listClusterCustomObject(IPPOOLS)) as { items: CustomObject[]; metadata?: { resourceVersion?: string } };
-        return raw;
-      },
-    });
+    const informer = ippools(kube);
     informers.push(informer);
     informer.onEvent(() => {
       throw new Error('handler bug');

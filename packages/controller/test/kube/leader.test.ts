@@ -1,8 +1,8 @@
-import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidOptionError } from '@hostnic/runtime';
 import { AlreadyRunningError } from '../../src/kube/errors.ts';
-import { LeaderElector } from '../../src/kube/leader.ts';
+import { LeaderElector, microTime } from '../../src/kube/leader.ts';
+import type { Lease } from '../../src/kube/objects.ts';
 import type { LeaderElectorOptions } from '../../src/kube/leader.ts';
 import { delay, eventually, startKube } from './harness.ts';
 import type { Kube } from './harness.ts';
@@ -16,7 +16,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await kube?.server.close();
+  await kube?.close();
   kube = undefined;
 });
 
@@ -29,7 +29,7 @@ interface Replica {
 }
 
 function replica(k: Kube, identity: string, options: Partial<LeaderElectorOptions> = {}): Replica {
-  const elector = new LeaderElector({ kubeConfig: k.newKubeConfig(), ...LEASE, ...FAST, identity, ...options });
+  const elector = new LeaderElector({ client: k.newClient(), ...LEASE, ...FAST, identity, ...options });
   const log: string[] = [];
   const leaderSignals: AbortSignal[] = [];
   const controller = new AbortController();
@@ -68,8 +68,8 @@ function watchLeaders(replicas: Replica[]) {
   return state;
 }
 
-async function readLease(k: Kube) {
-  return k.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease(LEASE);
+async function readLease(k: Kube): Promise<Lease> {
+  return k.client.get<Lease>(`/apis/coordination.k8s.io/v1/namespaces/${LEASE.namespace}/leases/${LEASE.name}`);
 }
 
 describe('LeaderElector', () => {
@@ -109,7 +109,7 @@ describe('LeaderElector', () => {
     expect(renewed.spec['acquireTime']).toMatch(micro);
     expect(renewed.spec['acquireTime']).toBe((first as unknown as { spec: Record<string, unknown> }).spec['acquireTime']);
     expect(renewed.spec['renewTime']).not.toBe(renewed.spec['acquireTime']);
-    // What client-node hands back parses to the time we wrote.
+    // What the apiserver hands back parses to the time we wrote.
     const lease = await readLease(kube);
     expect(Number.isNaN(Date.parse(String(lease.spec?.renewTime)))).toBe(false);
   });
@@ -209,8 +209,8 @@ describe('LeaderElector', () => {
   });
 
   test('options are validated, naming the field', () => {
-    const kubeConfig = { makeApiClient: () => ({}) } as unknown as LeaderElectorOptions['kubeConfig'];
-    const base = { kubeConfig, ...LEASE, identity: 'a' };
+    const unused = (): Promise<never> => Promise.reject(new Error('no request expected'));
+    const base = { client: { get: unused, create: unused, replace: unused }, ...LEASE, identity: 'a' };
     const fieldOf = (options: Partial<LeaderElectorOptions>): string | undefined => {
       try {
         new LeaderElector({ ...base, ...options });
@@ -225,6 +225,11 @@ describe('LeaderElector', () => {
     expect(fieldOf({ retryPeriodMs: 0 })).toBe('retryPeriodMs');
     expect(fieldOf({ identity: '' })).toBe('identity');
     expect(fieldOf({})).toBeUndefined();
+  });
+
+  test('Lease times are MicroTime: six fractional digits, as the apiserver requires', () => {
+    expect(microTime(Date.parse('2026-12-07T12:00:00.123Z'))).toBe('2026-12-07T12:00:00.123000Z');
+    expect(microTime(Date.parse('2026-12-07T12:00:00Z'))).toBe('2026-12-07T12:00:00.000000Z');
   });
 
   test('run() twice at once is refused', async () => {

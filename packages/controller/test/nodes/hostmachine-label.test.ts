@@ -3,7 +3,7 @@
  * (fake IaaS), patched on the nodes of the fake kube-apiserver, left alone when right, and never guessed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { V1Node } from '@kubernetes/client-node';
+import type { Node } from '../../src/kube/objects.ts';
 import { createLogger } from '@hostnic/runtime';
 import type { KubeObject } from '@hostnic/sandbox/kube';
 import { HOSTMACHINE_LABEL, HostMachineLabeler } from '../../src/nodes/hostmachine-label.ts';
@@ -38,15 +38,15 @@ describe('HostMachineLabeler against the fake apiserver and IaaS', () => {
   });
 
   const labels = async (): Promise<Record<string, string | undefined>> => {
-    const list = await h.core.listNode();
+    const list = await h.client.list<Node>('/api/v1/nodes');
     return Object.fromEntries(list.items.map((n) => [n.metadata?.name ?? '', n.metadata?.labels?.[HOSTMACHINE_LABEL]]));
   };
 
   const labeler = (clusterId: string | undefined): HostMachineLabeler =>
     new HostMachineLabeler({
       iaas: h.iaas,
-      core: h.core,
-      nodes: () => (h.kube.list('nodes') as unknown as V1Node[]),
+      client: h.client,
+      nodes: () => (h.kube.list('nodes') as unknown as Node[]),
       clusterId: () => clusterId,
       log,
     });

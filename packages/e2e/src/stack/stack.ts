@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
 import { CLAIM_POD_HANDLE_KEY, claimNodeOf, Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
 import type { IPAMBlock } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
 import type { PodNamespace, SandboxNetwork, SandboxNode, VxnetOption } from '@hostnic/sandbox/cluster';
 import { serviceAccountUser, startFakeKubeApiServer } from '@hostnic/sandbox/kube';
@@ -49,6 +49,35 @@ const CONTROLLER_TOKEN = 'hostnic-controller-token';
 export async function deployManifests(): Promise<KubeObject[]> {
   const docs: unknown[] = loadAllYaml(await readFile(DEPLOY_MANIFEST, 'utf8'));
   return docs.filter((d): d is KubeObject => typeof d === 'object' && d !== null && !Array.isArray(d));
+}
+
+/**
+ * The NODE_OPTIONS a workload of the manifests gives one of its containers (its V8 flags), so that the stack's
+ * processes run as deployed; undefined when it sets none.
+ */
+function workloadNodeOptions(manifests: readonly KubeObject[], kind: string, name: string, containerName: string): string | undefined {
+  const workload = manifests.find((m) => m.kind === kind && m.metadata?.name === name) as
+    | { spec?: { template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: unknown }[] }[] } } } }
+    | undefined;
+  const container = workload?.spec?.template?.spec?.containers?.find((c) => c.name === containerName);
+  const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The agent's NODE_OPTIONS in the DaemonSet. */
+export function agentNodeOptions(manifests: readonly KubeObject[]): string | undefined {
+  return workloadNodeOptions(manifests, 'DaemonSet', 'hostnic-node', 'hostnic-agent');
+}
+
+/** The controller's NODE_OPTIONS in the Deployment. */
+export function controllerNodeOptions(manifests: readonly KubeObject[]): string | undefined {
+  return workloadNodeOptions(manifests, 'Deployment', 'hostnic-controller', 'hostnic-controller');
+}
+
+/** The environment's NODE_OPTIONS with `extra` after them. */
+function withNodeOptions(env: NodeJS.ProcessEnv, extra: string | undefined): NodeJS.ProcessEnv {
+  if (extra === undefined) return env;
+  return { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], extra].filter((o) => o !== undefined && o !== '').join(' ') };
 }
 
 /** How a test runs the plugin: another bundle (e.g. an earlier release's, for skew tests). */
@@ -131,6 +160,11 @@ export interface StackOptions {
    * is written directly and the bundle is run from the build output.
    */
   readonly installCni?: boolean | undefined;
+  /**
+   * How `hostnic-agent` is started instead of from the sources, e.g. `[process.execPath, '--max-semi-space-size=1',
+   * 'packages/agent/dist/bundle/hostnic-agent.mjs']` (what the image runs); `run` and its flags follow.
+   */
+  readonly agentCommand?: readonly string[] | undefined;
   /**
    * How hostnic gets into the cluster. `stack` (default): the fake apiserver starts with deploy/hostnic.yaml's
    * CRDs and RBAC, and VxNetPool v-pool and hostnic-ipam-config are put in directly. `documented`: it starts
@@ -236,9 +270,10 @@ function nodeCommand(cli: string): string[] {
 export function agentRunArgv(
   node: Pick<SandboxNode, 'netnsName' | 'paths'>,
   files: { hostnicJson: string; qcConfig: string; kubeconfig: string; socket: string; spoolDir: string; metricsPort: number },
+  command: readonly string[] = nodeCommand(AGENT_CLI),
 ): string[] {
   return [
-    'ip', 'netns', 'exec', node.netnsName, ...nodeCommand(AGENT_CLI), 'run',
+    'ip', 'netns', 'exec', node.netnsName, ...command, 'run',
     '--config', files.hostnicJson,
     '--qingcloud-config', files.qcConfig,
     '--instance-id-file', node.paths.instanceIdFile,
@@ -293,7 +328,7 @@ async function installCni(paths: SandboxNode['paths'], etc: string, conf: Readon
 }
 
 async function makePoolsDirectly(kc: KubeConfig, sb: SandboxNetwork, ipam: Extract<StackIpam, { kind: 'direct' }>): Promise<void> {
-  const store = KubernetesIpamStore.fromKubeConfig(kc);
+  const store = kubernetesIpamStoreFromKubeConfig(kc);
   try {
     const lib = new Ipam(store);
     for (const id of ipam.pools) {
@@ -417,6 +452,8 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
       kube.enableRbac(manifests);
     }
+    const deployed = await deployManifests();
+    const nodeOptions = agentNodeOptions(deployed);
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfig());
     const kubeconfigFile = join(dir, 'kubeconfig');
@@ -474,7 +511,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         ...(ipam.controllerArgs ?? []),
       ];
       const running = restartable(
-        (env) => startChild(argv, { ...process.env, KUBECONFIG: '', ...env }, REPO, logFile('controller')),
+        (env) => startChild(argv, { ...withNodeOptions(process.env, controllerNodeOptions(deployed)), KUBECONFIG: '', ...env }, REPO, logFile('controller')),
         (child) => controllerLeading(port, child, kube),
       );
       controller = Object.assign(running, { port });
@@ -525,11 +562,11 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         await writeFile(join(dir, name, '10-hostnic.conf'), JSON.stringify(conf));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
-      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 });
+      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 }, options.agentCommand);
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
       const agentEnv = {
-        ...process.env,
+        ...withNodeOptions(process.env, nodeOptions),
         MY_NODE_NAME: name,
         KUBECONFIG: '',
         HOSTNIC_CNI_CONFIG_SOURCE: inputs.cniConfigSource ?? join(dir, name, '10-hostnic.conf'),

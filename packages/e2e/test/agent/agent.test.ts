@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { CLAIM_POD_HANDLE_KEY, Ipam, newIPPool, podRangeOfVxnet } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Relative on purpose: the agent must not depend on the private sandbox package.
 import { startSandboxNetwork } from '@hostnic/sandbox/cluster';
@@ -82,7 +82,7 @@ describe.skipIf(!isRoot)('hostnic-agent run in a node namespace (e2e)', () => {
     node = sandbox.node('node-1');
     const vx = sandbox.vxnet(POD_VXNET.id);
 
-    const ipamStore = KubernetesIpamStore.fromKubeConfig(kc);
+    const ipamStore = kubernetesIpamStoreFromKubeConfig(kc);
     const range = podRangeOfVxnet({
       vxnetId: POD_VXNET.id,
       ipNetwork: vx.cidr,

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DEFAULT_TIMEOUTS } from '@hostnic/cni-plugin/netconf';
 import { REPO } from '../../src/stack/index.ts';
+import { agentNodeOptions, controllerNodeOptions, deployManifests } from '../../src/stack/stack.ts';
 
 /** What the agent needs after its stop deadline to roll back the aborted ADDs and exit. */
 const ROLLBACK_SEC = 10;
@@ -184,6 +185,16 @@ describe('deploy/hostnic.yaml', () => {
     const grace = (all.find((m) => m.kind === 'DaemonSet') as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds?: number } } } }).spec.template.spec.terminationGracePeriodSeconds;
     expect(stopDeadlineSec * 1000).toBeGreaterThanOrEqual(DEFAULT_TIMEOUTS.addMs);
     expect(grace, 'terminationGracePeriodSeconds of the DaemonSet').toBeGreaterThanOrEqual(stopDeadlineSec + ROLLBACK_SEC);
+  });
+
+  it('the agent\'s and the controller\'s NODE_OPTIONS bound the young generation, Node accepts them there, and the stack uses them', async () => {
+    const manifests = await deployManifests();
+    for (const options of [agentNodeOptions(manifests), controllerNodeOptions(manifests)]) {
+      expect(options).toBe('--max-semi-space-size=1');
+      // Node exits 9 on a flag NODE_OPTIONS may not carry.
+      const res = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.execArgv.length))'], { env: { PATH: process.env['PATH'], NODE_OPTIONS: options }, encoding: 'utf8' });
+      expect(res.status, res.stderr).toBe(0);
+    }
   });
 
   it('the Deployment runs the controller with flags it knows, probes it serves, and two replicas', () => {

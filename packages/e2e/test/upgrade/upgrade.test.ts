@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Ipam, podHandleId } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { diffHostNic, readSnapshot } from '@hostnic/netlink';
 import type { SandboxNetwork } from '@hostnic/sandbox/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,7 @@ const GO_PODS = [
  */
 async function layOutGoNode(sb: SandboxNetwork, kc: KubeConfig): Promise<{ nics: GoNic[]; pods: GoPod[] }> {
   const core = kc.makeApiClient(CoreV1Api);
-  const store = KubernetesIpamStore.fromKubeConfig(kc);
+  const store = kubernetesIpamStoreFromKubeConfig(kc);
   await core.createNamespace({ body: { metadata: { name: VLAN_NAMESPACE } } });
   const nics: GoNic[] = [];
   const pods: GoPod[] = [];

@@ -3,29 +3,19 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import { InvalidOptionError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import type { Logger } from '../log.ts';
-import { InformerStoppedError, SyncAbortedError } from './errors.ts';
+import { InformerStoppedError } from './errors.ts';
+import { DEFAULT_BACKOFF } from './informer-events.ts';
+import type { Backoff, InformerHandler, InformerStats } from './informer-events.ts';
+import { SyncGate } from './sync-gate.ts';
+import { InformerStore, rawName } from './informer-store.ts';
 import { describeError } from './status.ts';
 import { backoffDelay, sleep } from '../timers.ts';
 
-export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
-
-export interface InformerEvent<T> {
-  readonly type: InformerEventType;
-  readonly object: T;
-  /** The cached state before an update. */
-  readonly old?: T;
-}
-
-export type InformerHandler<T> = (event: InformerEvent<T>) => void;
+export type { Backoff, InformerEvent, InformerEventType, InformerHandler, InformerStats } from './informer-events.ts';
 
 export interface ListResult<T> {
   items: T[];
   metadata?: { resourceVersion?: string };
-}
-
-export interface Backoff {
-  baseMs: number;
-  maxMs: number;
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -50,15 +40,6 @@ export interface InformerOptions<T extends KubernetesObject> {
   log?: Logger;
 }
 
-export interface InformerStats {
-  /** Successful lists (the first and every relist after a 410 or a restart). */
-  lists: number;
-  /** Failed lists or watches, each followed by a restart. */
-  errors: number;
-  lastError?: string;
-}
-
-const DEFAULT_BACKOFF: Backoff = { baseMs: 1000, maxMs: 30_000 };
 /** ListWatch's own reconnect delay starts here; we map its doubling sequence onto our backoff. */
 const LISTWATCH_BASE_DELAY_MS = 1000;
 const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
@@ -138,27 +119,6 @@ function abortedController(): AbortController {
   return controller;
 }
 
-function rawName(raw: unknown): string {
-  if (typeof raw !== 'object' || raw === null) return '';
-  const metadata: unknown = (raw as Record<string, unknown>)['metadata'];
-  if (typeof metadata !== 'object' || metadata === null) return '';
-  const { name, namespace } = metadata as Record<string, unknown>;
-  return keyOf(typeof namespace === 'string' ? namespace : undefined, typeof name === 'string' ? name : '');
-}
-
-function keyOf(namespace: string | undefined, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
-}
-
-function objectKey(obj: KubernetesObject): string {
-  return keyOf(obj.metadata?.namespace, obj.metadata?.name ?? '');
-}
-
-interface SyncWaiter {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
 /**
  * A cache of one resource kept current by list + watch (client-node's ListWatch), with what ListWatch
  * lacks for a controller: restart after errors with backoff, the previous object on updates, periodic
@@ -170,10 +130,9 @@ export class Informer<T extends KubernetesObject> {
   readonly #log: Logger;
   readonly #backoff: Backoff;
   readonly #resyncMs: number;
-  readonly #cache = new Map<string, T>();
-  readonly #handlers = new Set<InformerHandler<T>>();
+  readonly #store: InformerStore<T>;
   readonly #stopController = new AbortController();
-  readonly #syncWaiters = new Set<SyncWaiter>();
+  readonly #sync: SyncGate;
   readonly #stats: InformerStats = { lists: 0, errors: 0 };
   #state: 'new' | 'running' | 'stopped' = 'new';
   #listWatch: ListWatch<T> | undefined;
@@ -184,7 +143,6 @@ export class Informer<T extends KubernetesObject> {
   #resyncTimer: NodeJS.Timeout | undefined;
   /** A list came back and ListWatch is applying it; the next watch it opens marks the cache synced. */
   #listApplied = false;
-  #synced = false;
 
   constructor(options: InformerOptions<T>) {
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -197,10 +155,12 @@ export class Informer<T extends KubernetesObject> {
     this.#backoff = backoff;
     this.#resyncMs = resyncMs;
     this.#log = (options.log ?? silentLogger).with({ informer: options.name });
+    this.#sync = new SyncGate(options.name);
+    this.#store = new InformerStore<T>(this.#log);
   }
 
   get hasSynced(): boolean {
-    return this.#synced;
+    return this.#sync.open;
   }
 
   get stats(): InformerStats {
@@ -209,10 +169,7 @@ export class Informer<T extends KubernetesObject> {
 
   /** Handlers run synchronously in event order; one that throws is logged and does not stop the others. */
   onEvent(handler: InformerHandler<T>): () => void {
-    this.#handlers.add(handler);
-    return () => {
-      this.#handlers.delete(handler);
-    };
+    return this.#store.onEvent(handler);
   }
 
   start(): void {
@@ -249,37 +206,16 @@ export class Informer<T extends KubernetesObject> {
 
   /** Resolves once the first list has been applied; rejects when the signal aborts or the informer stops first. */
   synced(signal?: AbortSignal): Promise<void> {
-    if (this.#synced) return Promise.resolve();
-    if (this.#state === 'stopped') return Promise.reject(new InformerStoppedError(this.name));
-    if (signal?.aborted) return Promise.reject(new SyncAbortedError(this.name, { cause: signal.reason }));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#syncWaiters.delete(waiter);
-        reject(new SyncAbortedError(this.name, { cause: signal?.reason }));
-      };
-      const waiter: SyncWaiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      this.#syncWaiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.#sync.wait(signal);
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.#cache.get(keyOf(namespace, name));
+    return this.#store.get(name, namespace);
   }
 
   /** Every cached object, or those of one namespace. */
   list(namespace?: string): T[] {
-    const all = [...this.#cache.values()];
-    return namespace === undefined ? all : all.filter((obj) => obj.metadata?.namespace === namespace);
+    return this.#store.list(namespace);
   }
 
   /** Idempotent. The cache keeps its last content; no event is delivered afterwards. */
@@ -293,8 +229,7 @@ export class Informer<T extends KubernetesObject> {
     this.#stopController.abort();
     this.#watch?.stop();
     await this.#listWatch?.stop();
-    for (const waiter of [...this.#syncWaiters]) waiter.reject(new InformerStoppedError(this.name));
-    this.#syncWaiters.clear();
+    this.#sync.fail();
   }
 
   #launch(): void {
@@ -336,39 +271,18 @@ export class Informer<T extends KubernetesObject> {
   }
 
   #markSynced(): void {
-    if (this.#synced) return;
-    this.#synced = true;
-    this.#log.debug('synced', { objects: this.#cache.size });
-    for (const waiter of [...this.#syncWaiters]) waiter.resolve();
-    this.#syncWaiters.clear();
+    if (this.#sync.release()) this.#log.debug('synced', { objects: this.#store.size });
   }
 
   #upsert(obj: T): void {
-    if (this.#state !== 'running') return;
-    const key = objectKey(obj);
-    const old = this.#cache.get(key);
-    this.#cache.set(key, obj);
-    this.#emit(old === undefined ? { type: 'add', object: obj } : { type: 'update', object: obj, old });
+    if (this.#state === 'running') this.#store.upsert(obj);
   }
 
   #remove(obj: T): void {
-    if (this.#state !== 'running') return;
-    this.#cache.delete(objectKey(obj));
-    this.#emit({ type: 'delete', object: obj });
+    if (this.#state === 'running') this.#store.remove(obj);
   }
 
   #resync(): void {
-    if (!this.#synced || this.#state !== 'running') return;
-    for (const obj of [...this.#cache.values()]) this.#emit({ type: 'resync', object: obj });
-  }
-
-  #emit(event: InformerEvent<T>): void {
-    for (const handler of [...this.#handlers]) {
-      try {
-        handler(event);
-      } catch (error) {
-        this.#log.error('event handler threw', { type: event.type, object: objectKey(event.object), error: describeError(error) });
-      }
-    }
+    if (this.#sync.open && this.#state === 'running') this.#store.resync();
   }
 }

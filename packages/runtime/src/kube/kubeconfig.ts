@@ -6,15 +6,9 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { RateLimitedKubeConfig } from './rate-limit.ts';
 import type { RateLimit } from './rate-limit.ts';
+import { KubeConfigNotFoundError } from './kubeconfig-errors.ts';
 
-/** No kubeconfig was given and none could be found. */
-export class KubeConfigNotFoundError extends Error {
-  override name = 'KubeConfigNotFoundError';
-
-  constructor() {
-    super('no kubeconfig found: pass --kubeconfig <file>, set KUBECONFIG, or run inside the cluster (KUBERNETES_SERVICE_HOST unset)');
-  }
-}
+export { KubeConfigNotFoundError } from './kubeconfig-errors.ts';
 
 export interface LoadedKubeConfig {
   readonly kc: KubeConfig;

@@ -32,7 +32,7 @@ export { Faults } from './faults.ts';
 export { KubectlError, kubectl, startKubectl } from './kubectl.ts';
 export type { KubectlOptions, KubectlProcess } from './kubectl.ts';
 export { CertificateError, generateServingCredentials } from './tls.ts';
-export type { ServingCredentials } from './tls.ts';
+export type { KeyPair, ServingCredentials } from './tls.ts';
 export type { FailOptions, RequestInfo, RequestMatch, Verb } from './faults.ts';
 export type { RequestLogEntry, RequestLogFilter } from './request-log.ts';
 export { serviceAccountUser } from './rbac.ts';

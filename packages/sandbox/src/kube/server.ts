@@ -3,6 +3,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { crdManifest, wireCrd } from './crds.ts';
 import type { CrdDefinition } from './crds.ts';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.ts';
@@ -35,8 +36,8 @@ import type { KubeObject } from './types.ts';
 import { Authenticator } from './users.ts';
 import { validateCrd, validateObjectMeta } from './validation.ts';
 import { columnsFor, tableVersionAccepted, toTable } from './tables.ts';
-import { servingCredentials } from './tls.ts';
-import type { ServingCredentials } from './tls.ts';
+import { generateClientCa, issueClientCertificate, servingCredentials } from './tls.ts';
+import type { KeyPair, ServingCredentials } from './tls.ts';
 import { WatchHub } from './watch.ts';
 import type { WatchInfo } from './watch.ts';
 
@@ -57,6 +58,11 @@ export interface FakeKubeApiServerOptions {
    * for every request, which made each request about three times as expensive on a busy machine.
    */
   plainHttp?: boolean;
+  /**
+   * Also authenticate clients by certificate, as kube-apiserver's `--client-ca-file` does: a certificate
+   * from `clientCertificate(user, groups)` is that user (CN) in those groups (O). Default false.
+   */
+  clientCertificates?: boolean;
   /** Seed for uids and generateName suffixes. Default `hostnic`. */
   seed?: string | number;
   /**
@@ -160,6 +166,8 @@ export class FakeKubeApiServer {
   #url = '';
   #ca = '';
   readonly #credentials: ServingCredentials | undefined;
+  readonly #clientCertificates: boolean;
+  #clientCa: KeyPair | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: FakeKubeApiServerOptions = {}) {
@@ -189,14 +197,18 @@ export class FakeKubeApiServer {
       void this.#handle(req, res);
     };
     // The certificate is set in listen(), once it exists: generating it is asynchronous.
-    this.#http = options.plainHttp === true ? createHttpServer(handler) : createHttpsServer({}, handler);
+    this.#clientCertificates = options.clientCertificates === true && options.plainHttp !== true;
+    // A client without a certificate still connects (token or anonymous), as with the real apiserver.
+    const tlsOptions = this.#clientCertificates ? { requestCert: true, rejectUnauthorized: false } : {};
+    this.#http = options.plainHttp === true ? createHttpServer(handler) : createHttpsServer(tlsOptions, handler);
   }
 
   /** Binds the port; `startFakeKubeApiServer` does this for you. */
   async listen(host = '127.0.0.1', port = 0): Promise<void> {
     if ('setSecureContext' in this.#http) {
       const credentials = this.#credentials ?? await servingCredentials(host);
-      this.#http.setSecureContext({ key: credentials.key, cert: credentials.cert });
+      if (this.#clientCertificates) this.#clientCa = await generateClientCa();
+      this.#http.setSecureContext({ key: credentials.key, cert: credentials.cert, ...(this.#clientCa === undefined ? {} : { ca: this.#clientCa.cert }) });
       this.#ca = credentials.ca;
     }
     await new Promise<void>((resolve, reject) => {
@@ -232,6 +244,27 @@ export class FakeKubeApiServer {
   /** The same as an object for KubeConfig.loadFromOptions. */
   kubeConfig(settings?: KubeconfigSettings): KubeConfigOptions {
     return kubeConfigOptions(this.#cluster(), this.#token, settings);
+  }
+
+  /**
+   * A client certificate and key (PEM) that authenticate as `user` in `groups`; for `kubeconfig({
+   * clientCertificate })`. Needs the `clientCertificates` option.
+   */
+  clientCertificate(user: string, groups: readonly string[] = []): Promise<KeyPair> {
+    if (this.#clientCa === undefined) throw new Error('client certificates are off: start the fake kube-apiserver with { clientCertificates: true }');
+    return issueClientCertificate(this.#clientCa, user, groups);
+  }
+
+  /** The user of a verified client certificate, as the apiserver's x509 authenticator names it. */
+  #certificateUser(req: IncomingMessage): UserInfo | undefined {
+    const socket = req.socket;
+    if (this.#clientCa === undefined || !(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+    const subject = socket.getPeerCertificate().subject as Partial<Record<string, string | string[]>> | undefined;
+    const name = subject?.['CN'];
+    if (typeof name !== 'string' || name === '') return undefined;
+    const orgs = subject?.['O'];
+    const groups = orgs === undefined ? [] : Array.isArray(orgs) ? orgs : [orgs];
+    return { name, groups: [...groups, 'system:authenticated'] };
   }
 
   #cluster(): { server: string; ca: string } {
@@ -414,7 +447,7 @@ export class FakeKubeApiServer {
       early = error;
     }
     const rr = route?.kind === 'resource' ? route : undefined;
-    const user = this.#auth.authenticate(req.headers.authorization);
+    const user = this.#certificateUser(req) ?? this.#auth.authenticate(req.headers.authorization);
     const done = this.#log.begin({
       method, user: user?.name, path: url.pathname, query: url.search.slice(1), verb,
       group: rr?.def.group, resource: rr?.def.plural, subresource: rr?.subresource, namespace: rr?.namespace, name: rr?.name,

@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { IPPool } from '@hostnic/ipam';
-import { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import type { KubernetesIpamStore } from '@hostnic/ipam/kubernetes';
+import { kubernetesIpamStoreFromKubeConfig } from '@hostnic/ipam/kubernetes/client-node';
 import { registerHostnicCrds, startFakeKubeApiServer, type FakeKubeApiServer, type FakeKubeApiServerOptions } from '../../src/kube/index.ts';
 
 export interface KubeRig {
@@ -22,7 +23,7 @@ export async function startKubeRig(options: FakeKubeApiServerOptions = {}): Prom
     store() {
       const kc = new KubeConfig();
       kc.loadFromString(kubeconfig);
-      const s = KubernetesIpamStore.fromKubeConfig(kc);
+      const s = kubernetesIpamStoreFromKubeConfig(kc);
       stores.push(s);
       return s;
     },

@@ -1,14 +1,13 @@
 /**
  * One API request with bounded retries of transient failures, and the HTTP status of what failed otherwise.
  *
- * Transient: no HTTP answer at all (connection refused or reset, DNS, TLS, timeout — client-node's fetch throws
- * a plain error), HTTP 429 and 5xx. These are retried with jittered exponential backoff, `attempts` times in
+ * Transient: no HTTP answer at all (connection refused or reset, DNS, TLS, timeout — the client throws an
+ * error without a numeric status), HTTP 429 and 5xx. These are retried with jittered exponential backoff, `attempts` times in
  * all, then reported as {@link StoreUnavailableError}. Every other HTTP status is handed back to the caller,
  * which knows what a 404 or a 409 means for its operation.
  *
  * @packageDocumentation
  */
-import { ApiException } from '@kubernetes/client-node';
 import { InvalidArgumentError } from '../../errors.ts';
 import type { StoreKind } from '../../store-errors.ts';
 import { StoreUnavailableError } from '../../store-errors.ts';
@@ -50,14 +49,28 @@ export function callSettings(options: RetryOptions, random: () => number, sleep:
 }
 
 /**
- * The HTTP status of an error from client-node: `ApiException.code`, or a numeric `code` in 100 … 599 (another
- * copy of the library, a test double); undefined when the request got no HTTP answer.
+ * The HTTP status of a failed request: the numeric `code` in 100 … 599 that client-node's ApiException and
+ * other clients' errors carry; undefined when the request got no HTTP answer (Node's network errors have a
+ * string `code` such as `ECONNREFUSED`). Read structurally, so that no client library is loaded here.
  * @param error - anything thrown
  */
 export function httpStatusOf(error: unknown): number | undefined {
-  if (error instanceof ApiException) return error.code as number;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' && Number.isInteger(code) && code >= 100 && code < 600 ? code : undefined;
+}
+
+/** The Kubernetes Status in an error's `body`: an object (a parsed answer) or its JSON text (client-node). */
+function statusBodyOf(error: unknown): { readonly reason?: unknown; readonly message?: unknown } | undefined {
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof body === 'object' && body !== null ? body : undefined;
 }
 
 /**
@@ -65,16 +78,7 @@ export function httpStatusOf(error: unknown): number | undefined {
  * @param error - anything thrown
  */
 export function statusReasonOf(error: unknown): string | undefined {
-  const body = (error as { body?: unknown } | null)?.body;
-  let status: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      status = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
-  const reason = (status as { reason?: unknown } | null)?.reason;
+  const reason = statusBodyOf(error)?.reason;
   return typeof reason === 'string' ? reason : undefined;
 }
 
@@ -83,15 +87,8 @@ export function statusReasonOf(error: unknown): string | undefined {
  * @param error - anything thrown
  */
 export function statusMessageOf(error: unknown): string {
-  const body = (error as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') {
-    try {
-      const message = (JSON.parse(body) as { message?: unknown } | null)?.message;
-      if (typeof message === 'string') return message;
-    } catch {
-      // Not a Status document.
-    }
-  }
+  const message = statusBodyOf(error)?.message;
+  if (typeof message === 'string') return message;
   return error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
 }
 

@@ -1,7 +1,9 @@
 /**
  * The Kubernetes store: IPPools, IPAMBlocks and IPAMHandles as cluster-scoped custom objects of
- * `network.qingcloud.com/v1alpha1`, and the mapping ConfigMap `kube-system/hostnic-ipam-config`, through
- * client-node's `CustomObjectsApi` and `CoreV1Api`.
+ * `network.qingcloud.com/v1alpha1`, and the mapping ConfigMap `kube-system/hostnic-ipam-config`, through two
+ * client interfaces shaped like client-node's `CustomObjectsApi` and `CoreV1Api`. This module loads no
+ * Kubernetes client: `@hostnic/ipam/kubernetes/client-node` builds the two from a client-node KubeConfig, and
+ * any other client (a leaner one) can implement them.
  *
  * Behaviour, precisely (the rules of `IpamStore` hold; this is how they map onto the API):
  *
@@ -30,8 +32,6 @@
  *
  * @packageDocumentation
  */
-import type { KubeConfig, V1ConfigMap, V1DeleteOptions } from '@kubernetes/client-node';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { InvalidArgumentError } from '../../errors.ts';
 import type { IpamConfigData, IpamStore, ListBlocksOptions, Versioned } from '../../store.ts';
 import {
@@ -56,7 +56,24 @@ export interface ClusterResourceRef {
   readonly plural: string;
 }
 
-/** The part of client-node's `CustomObjectsApi` the store uses (a test double can stand in). */
+/** The body of a DELETE: the store sends only a resourceVersion precondition. */
+export interface DeleteOptionsBody {
+  readonly preconditions?: { readonly resourceVersion?: string; readonly uid?: string };
+}
+
+/** The fields of a ConfigMap the store reads and writes (an answer may carry more). */
+export interface ConfigMapObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  data?: { [key: string]: string };
+}
+
+/**
+ * The part of client-node's `CustomObjectsApi` the store uses (a test double or another client can stand
+ * in). A failure with an HTTP answer throws an error with the numeric status in `code` and the Status in
+ * `body` (object or JSON text), as client-node's ApiException; one without an answer has no numeric `code`.
+ */
 export interface CustomObjectsClient {
   getClusterCustomObject(param: ClusterResourceRef & { name: string }): Promise<unknown>;
   listClusterCustomObject(
@@ -65,14 +82,14 @@ export interface CustomObjectsClient {
   createClusterCustomObject(param: ClusterResourceRef & { body: object }): Promise<unknown>;
   replaceClusterCustomObject(param: ClusterResourceRef & { name: string; body: object }): Promise<unknown>;
   replaceClusterCustomObjectStatus(param: ClusterResourceRef & { name: string; body: object }): Promise<unknown>;
-  deleteClusterCustomObject(param: ClusterResourceRef & { name: string; body?: V1DeleteOptions }): Promise<unknown>;
+  deleteClusterCustomObject(param: ClusterResourceRef & { name: string; body?: DeleteOptionsBody }): Promise<unknown>;
 }
 
-/** The part of client-node's `CoreV1Api` the store uses. */
+/** The part of client-node's `CoreV1Api` the store uses; errors as for {@link CustomObjectsClient}. */
 export interface ConfigMapsClient {
-  readNamespacedConfigMap(param: { name: string; namespace: string }): Promise<V1ConfigMap>;
-  createNamespacedConfigMap(param: { namespace: string; body: V1ConfigMap }): Promise<V1ConfigMap>;
-  replaceNamespacedConfigMap(param: { name: string; namespace: string; body: V1ConfigMap }): Promise<V1ConfigMap>;
+  readNamespacedConfigMap(param: { name: string; namespace: string }): Promise<ConfigMapObject>;
+  createNamespacedConfigMap(param: { namespace: string; body: ConfigMapObject }): Promise<ConfigMapObject>;
+  replaceNamespacedConfigMap(param: { name: string; namespace: string; body: ConfigMapObject }): Promise<ConfigMapObject>;
 }
 
 /**
@@ -133,7 +150,7 @@ export class KubernetesIpamStore implements IpamStore {
   readonly #listCache: KubernetesListCache | undefined;
 
   /**
-   * @param clients - the API clients (see {@link KubernetesIpamStore.fromKubeConfig})
+   * @param clients - the API clients (`clientNodeClients(kc)` of `@hostnic/ipam/kubernetes/client-node`, or another's)
    * @param options - retries, paging, list cache
    */
   constructor(clients: KubernetesClients, options: KubernetesStoreOptions = {}) {
@@ -144,18 +161,6 @@ export class KubernetesIpamStore implements IpamStore {
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new InvalidArgumentError('pageSize', `must be an integer ≥ 1, got ${pageSize}`);
     this.#pageSize = pageSize;
     this.#listCache = options.listCache;
-  }
-
-  /**
-   * A store talking to the cluster of a kubeconfig.
-   * @param kubeConfig - e.g. `kc.loadFromDefault()` or `kc.loadFromCluster()`
-   * @param options - retries, paging, list cache
-   */
-  static fromKubeConfig(kubeConfig: KubeConfig, options: KubernetesStoreOptions = {}): KubernetesIpamStore {
-    return new KubernetesIpamStore(
-      { customObjects: kubeConfig.makeApiClient(CustomObjectsApi), configMaps: kubeConfig.makeApiClient(CoreV1Api) },
-      options,
-    );
   }
 
   getPool(name: string): Promise<Versioned<IPPool> | undefined> {
@@ -291,7 +296,7 @@ export class KubernetesIpamStore implements IpamStore {
 
   /** Deletes an object marked by the Go version at the version it was read; losing that race is fine. */
   async #finish(kind: CustomKind, name: string, version: string): Promise<void> {
-    const body: V1DeleteOptions = { preconditions: { resourceVersion: version } };
+    const body: DeleteOptionsBody = { preconditions: { resourceVersion: version } };
     const outcome = await this.#call(kind, name, 'delete', () => this.#objects.deleteClusterCustomObject({ ...RESOURCES[kind], name, body }));
     if (!outcome.ok && outcome.status !== 404 && outcome.status !== 409) throw this.#rejected(kind, name, 'delete', outcome);
   }
@@ -370,7 +375,7 @@ export class KubernetesIpamStore implements IpamStore {
   }
 
   async #delete(kind: CustomKind, name: string, expectedVersion: string | undefined): Promise<void> {
-    const param: ClusterResourceRef & { name: string; body?: V1DeleteOptions } = { ...RESOURCES[kind], name };
+    const param: ClusterResourceRef & { name: string; body?: DeleteOptionsBody } = { ...RESOURCES[kind], name };
     if (expectedVersion !== undefined) param.body = { preconditions: { resourceVersion: expectedVersion } };
     const outcome = await this.#call(kind, name, 'delete', () => this.#objects.deleteClusterCustomObject(param));
     if (outcome.ok) return;
@@ -393,7 +398,7 @@ export class KubernetesIpamStore implements IpamStore {
     return { ...block, metadata: { ...block.metadata, ownerReferences } as IPAMBlock['metadata'] };
   }
 
-  async #readConfigMap(): Promise<V1ConfigMap | undefined> {
+  async #readConfigMap(): Promise<ConfigMapObject | undefined> {
     const outcome = await this.#configCall('get', () => this.#configMaps.readNamespacedConfigMap({ ...CONFIG_REF }));
     if (outcome.ok) return outcome.value;
     if (outcome.status === 404) return undefined;
