@@ -266,7 +266,7 @@ export class KubernetesIpamStore implements IpamStore {
   }
 
   async close(): Promise<void> {
-    // client-node keeps no connection that needs closing.
+    // The clients are the caller's, and so are their connections: it closes them.
   }
 
   #call<T>(kind: StoreKind, name: string, operation: string, run: () => Promise<T>): Promise<CallOutcome<T>> {
