@@ -58,13 +58,14 @@ describe.skipIf(!isRoot)('an unreachable-pod capture (e2e)', () => {
     expect(capture.facts).toContain(`hostnic_pods001 in ${dev ?? ''}`);
     expect(capture.facts).toContain('proxy entry on NONE');
     expect(capture.facts).toContain('rule 1535 yes');
+    expect(capture.facts).toContain('other nodes answering ARP for it: none');
     expect(capture.facts).toMatch(/node route get from gw: \S+ from \S+ dev vnic[0-9a-f]{11}/);
     // The pod's own echo to the gateway fails too: the reply needs the same ARP answer.
     expect(capture.facts).toMatch(/ping node->pod ok, pod->gw \S+, vpc->pod FAIL/);
     expect(capture.facts).toMatch(/after pings: \S+ dev \S+ (FAILED|INCOMPLETE)/);
     expect(capture.file).toBe(join(dir, 'unreachable-node-1-lost.txt'));
     const text = await readFile(capture.file ?? '', 'utf8');
-    for (const title of ['node-1: ip -d link', 'node-1: sysctls', 'vpc: bridge fdb', 'agent on node-1: GET /v1/nics', 'agent on node-1: log']) expect(text).toContain(`== ${title}`);
+    for (const title of ['node-1: ip -d link', 'node-1: sysctls', 'vpc: bridge fdb', 'vpc: kernel counters (nstat -asz)', 'agent on node-1: GET /v1/nics', 'agent on node-1: log']) expect(text).toContain(`== ${title}`);
     expect(text).toMatch(/neigh\/br_\d+\/proxy_delay:0/);
     expect((await c().agent('node-1').plugin('DEL', ref)).code).toBe(0);
   }, 60_000);

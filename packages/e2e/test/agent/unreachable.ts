@@ -116,10 +116,18 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
   const vpcNeighAfter = await sh(c, 'vpc', ['ip', 'neigh', 'show', pod.ip]);
 
   const rule1535 = rules.split('\n').some((l) => l.startsWith('1535:') && l.includes(`to ${pod.ip} `));
+  // Another node that answers ARP for the same address (a stale entry, or the address given twice) takes the
+  // VPC's traffic for it.
+  const elsewhere: string[] = [];
+  for (const other of c.sandbox.nodes.filter((n) => n.name !== node)) {
+    const devs = proxyDevs(await sh(c, other.name, ['ip', 'neigh', 'show', 'proxy']), pod.ip);
+    if (devs.length > 0) elsewhere.push(`${other.name} (${devs.join(',')})`);
+  }
   const facts = [
     `NICs ${nics.length === 0 ? 'none' : nics.map((n) => `${n.nic}${n.up ? '' : ' DOWN'} in ${n.master ?? 'no bridge'}`).join(', ')}`,
     `proxy entry on ${proxyDevs(proxy, pod.ip).join(',') || 'NONE'}`,
     `rule 1535 ${rule1535 ? 'yes' : 'NO'}`,
+    `other nodes answering ARP for it: ${elsewhere.join(', ') || 'none'}`,
     `node route get from gw: ${routeGetNode.trim().split('\n')[0] ?? ''}`,
     `vpc neigh: ${vpcNeigh.trim() || 'none'} (after pings: ${vpcNeighAfter.trim() || 'none'})`,
     `ping node->pod ${nodeToPod}, pod->gw ${podToGateway}, vpc->pod ${vpcToPod}`,
@@ -139,6 +147,7 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
     { title: `${node}: bridge link`, text: await sh(c, node, ['bridge', 'link', 'show']) },
     { title: `${node}: bridge fdb`, text: await sh(c, node, ['bridge', 'fdb', 'show']) },
     { title: `${node}: sysctls`, text: await sh(c, node, ['sh', '-c', `grep -H . ${SYSCTL_GLOBS.join(' ')} 2>/dev/null`]) },
+    { title: `${node}: kernel counters (nstat -asz: where packets were dropped)`, text: await sh(c, node, ['nstat', '-asz']) },
     { title: `${node}: ebtables -t nat -L`, text: await sh(c, node, ['ebtables', '-t', 'nat', '-L']) },
     { title: `pod ${pod.key}: ip addr; ip route; ip neigh`, text: (await Promise.all([['ip', 'addr'], ['ip', 'route'], ['ip', 'neigh']].map((a) => sh(c, pod.netns, a)))).join('\n') },
     { title: `vpc: ip neigh show ${pod.ip} (before / after the pings)`, text: `${vpcNeigh}\n${vpcNeighAfter}` },
@@ -147,6 +156,8 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
     { title: 'vpc: ip neigh', text: await sh(c, 'vpc', ['ip', 'neigh', 'show']) },
     { title: `vpc: bridge fdb (vxnet bridge ${vxnet.bridge})`, text: await sh(c, 'vpc', ['bridge', 'fdb', 'show', 'br', vxnet.bridge]) },
     { title: 'vpc: bridge link', text: await sh(c, 'vpc', ['bridge', 'link', 'show']) },
+    { title: 'vpc: kernel counters (nstat -asz)', text: await sh(c, 'vpc', ['nstat', '-asz']) },
+    { title: 'machine: ARP table statistics (/proc/net/stat/arp_cache; table_fulls counts a full neighbour table)', text: await sh(c, 'vpc', ['cat', '/proc/net/stat/arp_cache']) },
     { title: `agent on ${node}: GET /v1/nics`, text: JSON.stringify((await socketGet(agent.socket, '/v1/nics'))?.body ?? 'no answer', null, 1) },
     { title: `agent on ${node}: GET /v1/pods`, text: JSON.stringify((await socketGet(agent.socket, '/v1/pods'))?.body ?? 'no answer', null, 1) },
     { title: 'fake IaaS: NICs', text: c.sandbox.qingcloud.nics().map((n) => JSON.stringify(n)).join('\n') },
