@@ -10,8 +10,8 @@
  *
  * HOSTNIC_CHURN_LOG_DIR=<dir>: the agents write their logs there (`<node>.log`). The first pods found
  * unreachable on each node get the node's dataplane, the VPC side and the agent's view captured at that moment
- * (unreachable.ts): printed, written to `unreachable-<node>-<pod>.txt` in that directory (or in a fresh
- * temporary one, named in the output), and summed up in the failure message.
+ * (unreachable.ts): printed, written to `unreachable-<node>-<pod>.txt` in that directory (else in a temporary
+ * one made at the first capture), and summed up with the file's path in the failure message.
  */
 import { describe, expect, it } from 'vitest';
 import { MGMT, PODS1, agentClusterFixture } from './harness.ts';
@@ -75,8 +75,8 @@ interface Tally {
   lostTraffic: string[];
   /** Captures taken per node (the first pods found unreachable there). */
   captures: Map<string, number>;
-  /** Where the captures are written. */
-  reportDir: string;
+  /** Where the captures are written: HOSTNIC_CHURN_LOG_DIR, else a temporary directory made at the first capture. */
+  reportDir: string | undefined;
 }
 
 /** How many unreachable pods of one node get the full capture (a node-wide loss needs one or two). */
@@ -139,6 +139,7 @@ async function checkTraffic(c: AgentCluster, pod: LivePod, when: string, tally: 
   const taken = tally.captures.get(pod.node) ?? 0;
   if (taken < CAPTURES_PER_NODE) {
     tally.captures.set(pod.node, taken + 1);
+    tally.reportDir ??= await mkdtemp(join(tmpdir(), 'hostnic-churn-'));
     const capture = await captureUnreachable(c, { key: pod.key, node: pod.node, ip: pod.ip, vxnetId: PODS1.id, netns: pod.netns }, tally.reportDir);
     console.log(`churn: state of ${pod.node} when ${pod.key} was unreachable (${capture.file ?? ''}):\n${capture.report}`);
     lost += ` [${capture.facts}; full capture: ${capture.file ?? '-'}]`;
@@ -162,9 +163,7 @@ describe.skipIf(!isRoot)('churn: 300 pods on two nodes while one agent is SIGKIL
     const seed = seedFromEnv();
     console.log(`churn: seed ${seed} (HOSTNIC_CHURN_SEED=${seed} replays it)`);
     const random = seeded(seed);
-    const logDir = process.env['HOSTNIC_CHURN_LOG_DIR'];
-    const reportDir = logDir !== undefined && logDir !== '' ? logDir : await mkdtemp(join(tmpdir(), `hostnic-churn-${seed}-`));
-    console.log(`churn: captures of unreachable pods go to ${reportDir}`);
+    const reportDir = process.env['HOSTNIC_CHURN_LOG_DIR'] || undefined;
     const tally: Tally = { addRetries: 0, delRetries: 0, pings: 0, lostTraffic: [], captures: new Map(), reportDir };
     const started = Date.now();
 
