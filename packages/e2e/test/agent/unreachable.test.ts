@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MGMT, PODS1, agentClusterFixture } from './harness.ts';
-import { captureUnreachable, filterRoutes, nicBridges, proxyDevs, recentLog } from './unreachable.ts';
+import { captureUnreachable, filterRoutes, nicBridges, proxyDevs, recentLog, withMacOwners } from './unreachable.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -27,6 +27,10 @@ describe('the parts of an unreachable-pod capture', () => {
     expect(proxyDevs('172.16.3.50 dev br_261  proxy\n', '172.16.3.5')).toEqual([]);
     const log = ['{"level":"info","msg":"a"}', '{"level":"warn","msg":"b"}', '{"level":"info","msg":"c"}'].join('\n');
     expect(recentLog(log).split('\n')).toEqual(['-- last 30 warnings/errors --', '{"level":"warn","msg":"b"}', '-- last 60 lines --', '{"level":"info","msg":"a"}', '{"level":"warn","msg":"b"}', '{"level":"info","msg":"c"}']);
+    const owners = new Map([['52:54:aa:bb:cc:dd', "node-1's NIC"]]);
+    expect(withMacOwners('172.16.3.5 dev b1 lladdr 52:54:AA:BB:CC:DD REACHABLE\n172.16.3.6 dev b1 lladdr 02:00:00:00:00:01 STALE', owners)).toBe(
+      "172.16.3.5 dev b1 lladdr 52:54:AA:BB:CC:DD (node-1's NIC) REACHABLE\n172.16.3.6 dev b1 lladdr 02:00:00:00:00:01 STALE",
+    );
     expect(filterRoutes('default via 10.0.0.1 dev eth0\nlocal 10.0.0.2 dev eth0 table local proto kernel\n172.16.3.0/24 dev br_260 table 260 scope link')).toBe(
       'default via 10.0.0.1 dev eth0\n172.16.3.0/24 dev br_260 table 260 scope link',
     );

@@ -84,6 +84,14 @@ export function proxyDevs(proxyText: string, ip: string): string[] {
     .map((l) => / dev (\S+)/.exec(l)?.[1] ?? '?');
 }
 
+/** Names the node whose NIC has each MAC in `text` (neighbour entries, bridge fdb), so a reader sees who answered. */
+export function withMacOwners(text: string, owners: ReadonlyMap<string, string>): string {
+  return text.replace(/\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi, (mac: string) => {
+    const owner = owners.get(mac.toLowerCase());
+    return owner === undefined ? mac : `${mac} (${owner})`;
+  });
+}
+
 /** The agent's log, cut to what a reader of a failure needs: the latest lines and the latest warnings. */
 export function recentLog(output: string): string {
   const lines = output.split('\n').filter((l) => l.trim() !== '');
@@ -107,13 +115,19 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
     ? '[no NIC bridge to ask from]'
     : await sh(c, node, ['ip', 'route', 'get', pod.ip, 'from', vxnet.gateway, 'iif', bridge]);
   const routeGetReply = await sh(c, node, ['ip', 'route', 'get', vxnet.gateway, 'from', pod.ip]);
-  const vpcNeigh = await sh(c, 'vpc', ['ip', 'neigh', 'show', pod.ip]);
+  // MAC → "<node>'s NIC": the VPC's neighbour entry then says which node it sends the pod's traffic to.
+  const owners = new Map<string, string>();
+  for (const n of c.sandbox.qingcloud.nics()) {
+    const owner = c.sandbox.nodeByInstance(n.instance_id)?.name;
+    if (owner !== undefined) owners.set(n.nic_id.toLowerCase(), `${owner}'s ${n.role === 1 ? 'eth0' : 'NIC'}`);
+  }
+  const vpcNeigh = withMacOwners(await sh(c, 'vpc', ['ip', 'neigh', 'show', pod.ip]), owners);
   const vpcRouteGet = await sh(c, 'vpc', ['ip', 'route', 'get', pod.ip]);
   // Active checks last, so that the passive reads show the state before any new ARP exchange.
   const nodeToPod = await pingOnce(c, node, pod.ip);
   const podToGateway = await pingOnce(c, pod.netns, vxnet.gateway);
   const vpcToPod = await pingOnce(c, 'vpc', pod.ip);
-  const vpcNeighAfter = await sh(c, 'vpc', ['ip', 'neigh', 'show', pod.ip]);
+  const vpcNeighAfter = withMacOwners(await sh(c, 'vpc', ['ip', 'neigh', 'show', pod.ip]), owners);
 
   const rule1535 = rules.split('\n').some((l) => l.startsWith('1535:') && l.includes(`to ${pod.ip} `));
   // Another node that answers ARP for the same address (a stale entry, or the address given twice) takes the
@@ -153,8 +167,8 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
     { title: `vpc: ip neigh show ${pod.ip} (before / after the pings)`, text: `${vpcNeigh}\n${vpcNeighAfter}` },
     { title: `vpc: ip route get ${pod.ip}`, text: vpcRouteGet },
     { title: 'vpc: ip -d link', text: await sh(c, 'vpc', ['ip', '-d', 'link', 'show']) },
-    { title: 'vpc: ip neigh', text: await sh(c, 'vpc', ['ip', 'neigh', 'show']) },
-    { title: `vpc: bridge fdb (vxnet bridge ${vxnet.bridge})`, text: await sh(c, 'vpc', ['bridge', 'fdb', 'show', 'br', vxnet.bridge]) },
+    { title: 'vpc: ip neigh', text: withMacOwners(await sh(c, 'vpc', ['ip', 'neigh', 'show']), owners) },
+    { title: `vpc: bridge fdb (vxnet bridge ${vxnet.bridge})`, text: withMacOwners(await sh(c, 'vpc', ['bridge', 'fdb', 'show', 'br', vxnet.bridge]), owners) },
     { title: 'vpc: bridge link', text: await sh(c, 'vpc', ['bridge', 'link', 'show']) },
     { title: 'vpc: kernel counters (nstat -asz)', text: await sh(c, 'vpc', ['nstat', '-asz']) },
     { title: 'machine: ARP table statistics (/proc/net/stat/arp_cache; table_fulls counts a full neighbour table)', text: await sh(c, 'vpc', ['cat', '/proc/net/stat/arp_cache']) },
