@@ -63,6 +63,7 @@ describe.skipIf(!isRoot)('an unreachable-pod capture (e2e)', () => {
     expect(capture.facts).toContain('proxy entry on NONE');
     expect(capture.facts).toContain('rule 1535 yes');
     expect(capture.facts).toContain('other nodes answering ARP for it: none');
+    expect(capture.facts).toContain(`forwarding all=1 default=1 ${dev ?? ''}=1`);
     expect(capture.facts).toMatch(/node route get from gw: \S+ from \S+ dev vnic[0-9a-f]{11}/);
     // The pod's own echo to the gateway fails too: the reply needs the same ARP answer.
     expect(capture.facts).toMatch(/ping node->pod ok, pod->gw \S+, vpc->pod FAIL/);

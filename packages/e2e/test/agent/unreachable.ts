@@ -115,6 +115,9 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
     ? '[no NIC bridge to ask from]'
     : await sh(c, node, ['ip', 'route', 'get', pod.ip, 'from', vxnet.gateway, 'iif', bridge]);
   const routeGetReply = await sh(c, node, ['ip', 'route', 'get', vxnet.gateway, 'from', pod.ip]);
+  // Read per device by the kernel: a bridge without it answers no ARP for its pods.
+  const forwardingOf = ['all', 'default', ...(bridge === undefined ? [] : [bridge])];
+  const forwarding = (await sh(c, node, ['cat', ...forwardingOf.map((d) => `/proc/sys/net/ipv4/conf/${d}/forwarding`)])).trim().split('\n');
   // MAC → "<node>'s NIC": the VPC's neighbour entry then says which node it sends the pod's traffic to.
   const owners = new Map<string, string>();
   for (const n of c.sandbox.qingcloud.nics()) {
@@ -142,6 +145,7 @@ export async function captureUnreachable(c: AgentCluster, pod: UnreachablePod, l
     `proxy entry on ${proxyDevs(proxy, pod.ip).join(',') || 'NONE'}`,
     `rule 1535 ${rule1535 ? 'yes' : 'NO'}`,
     `other nodes answering ARP for it: ${elsewhere.join(', ') || 'none'}`,
+    `forwarding ${forwardingOf.map((d, i) => `${d}=${forwarding[i] ?? '?'}`).join(' ')}`,
     `node route get from gw: ${routeGetNode.trim().split('\n')[0] ?? ''}`,
     `vpc neigh: ${vpcNeigh.trim() || 'none'} (after pings: ${vpcNeighAfter.trim() || 'none'})`,
     `ping node->pod ${nodeToPod}, pod->gw ${podToGateway}, vpc->pod ${vpcToPod}`,
