@@ -34,6 +34,7 @@ import { poolsView } from './pools-view.ts';
 import { runLeaseRenewal } from './lease-renewal.ts';
 import { importFromGoAgent, keepMangleChains, mangleSettingsFrom } from './upgrade.ts';
 import { openIpamClaim } from './ipam-claim.ts';
+import { ensureForwarding } from '../host/forwarding.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -318,6 +319,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     }
     await store.setBootId(bootId);
   };
+  const keepForwarding = async (): Promise<void> => {
+    const written = await ensureForwarding(CURRENT_NETNS);
+    if (written.length > 0) log.info('IPv4 forwarding made whole', { written });
+  };
   const startUp = async (): Promise<void> => {
     const retryMs = config.pool.sync * 1000;
     const slowCache = setTimeout(() => log.warn('pod cache not synced yet; not ready', { waitedSec: config.agent.cacheSyncTimeoutSec }), config.agent.cacheSyncTimeoutSec * 1000);
@@ -337,6 +342,9 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
       }
     }
     if (stopping.signal.aborted) return;
+    // Before the first ADD: one writer turns forwarding on everywhere (parallel ADDs racing on ip_forward can
+    // leave the bridges and veths without it; see host/forwarding.ts).
+    await keepForwarding().catch((e: unknown) => log.error('making IPv4 forwarding whole failed; retried at the next sync', { error: errorText(e) }));
     // Failures are logged by the claim; until a reconcile succeeds, ADDs allocate through the IPAM objects.
     await claim?.sync({ reconcile: true });
     ready = true;
@@ -372,6 +380,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     timers.push({ stop: () => leases });
     timers.push(every(config.agent.spoolReplayIntervalSec * 1000, replay, onError('spool replay')));
     timers.push(every(config.pool.sync * 1000, releaseGone, onError('release of gone pods')));
+    timers.push(every(config.pool.sync * 1000, keepForwarding, onError('IPv4 forwarding')));
     const mangle = await mangleSettingsFrom(paths.cniConfigSource, log);
     if (mangle !== undefined) {
       const keep = (): Promise<void> => keepMangleChains(mangle, CURRENT_NETNS, log);

@@ -91,6 +91,12 @@ export interface NicContext {
   readonly dhcp: NicDhcp | undefined;
   /** Per vxnet id. */
   readonly vxnetLocks: KeyedLock;
+  /**
+   * NIC id → how many times a repair changed its host state. A changed host may mean a re-created br_N, which
+   * drops its proxy entries; the repair puts back those of recorded pods, and an ADD that was wiring a pod onto
+   * the NIC meanwhile (not recorded yet) sees the count move and puts its own back.
+   */
+  readonly hostChanges: Map<string, number>;
   /** One key: table allocation and the record write that claims the table happen together. */
   readonly tableLock: KeyedLock;
 }
@@ -139,6 +145,7 @@ export function resolveContext(options: NicManagerOptions): NicContext {
     failpoint: options.failpoint ?? noFailpoint,
     dhcp: options.dhcp,
     vxnetLocks: new KeyedLock(),
+    hostChanges: new Map(),
     tableLock: new KeyedLock(),
   };
 }

@@ -32,6 +32,11 @@ export interface ClearedNic {
 /** A NIC held for an ADD that is wiring a pod onto it; the idle release leaves it alone until `release()`. */
 export interface NicLease {
   readonly nic: NicRecord;
+  /**
+   * Whether a repair changed the NIC's host state since the lease was taken (br_N may have been re-created,
+   * taking the pod's proxy entry with it): asked after the pod's record is written.
+   */
+  hostChanged(): boolean;
   /** Idempotent. Call once the pod's record is written or the ADD rolled back. */
   release(): void;
 }
@@ -122,9 +127,12 @@ export class NicManager {
     return this.#ctx.vxnetLocks.run(vxnet.vxnetId, async () => {
       const nic = await this.#ensureLocked(vxnet, signal);
       this.#leases.set(nic.nicId, (this.#leases.get(nic.nicId) ?? 0) + 1);
+      const changes = this.#ctx.hostChanges;
+      const changesAtLease = changes.get(nic.nicId) ?? 0;
       let held = true;
       return {
         nic,
+        hostChanged: () => (changes.get(nic.nicId) ?? 0) !== changesAtLease,
         release: () => {
           if (!held) return;
           held = false;

@@ -88,6 +88,8 @@ export async function repairNic(ctx: NicContext, record: NicRecord, signal?: Abo
     if (!healthy) await ctx.store.putNic(next);
     next = await tryKeepBridgeLease(ctx, next);
     if (result.changed || reattached) {
+      // Counted before the records are read: an ADD whose record comes later than this read sees the count move.
+      ctx.hostChanges.set(record.nicId, (ctx.hostChanges.get(record.nicId) ?? 0) + 1);
       const proxyEntries = await restoreProxyEntries(ctx, next);
       ctx.log.info('NIC host state repaired', { nicId: record.nicId, actions: result.actions, proxyEntries });
     }

@@ -23,6 +23,7 @@ import {
   checkPod,
   countArpReply,
   deleteLink,
+  ensureProxyNeighbours,
   hostVethName,
   listEbtablesChain,
   listProxyNeighbours,
@@ -332,6 +333,7 @@ export class PodService {
       };
       await step('record', CniCode.datastore, () => store.putPod(record));
       await fp('add:recorded');
+      await this.#keepArpAnswer(lease, record.ip, proxyArpDev);
       this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, stepsMs: timings });
       return { result: resultOfRecord(record), vxnet: record.vxnetId };
     } catch (e) {
@@ -354,6 +356,21 @@ export class PodService {
       // Kept only when the rollback was incomplete: the next DEL or start finishes what it could not.
       if (!keepIntent) await store.finishIntent(intent.id).catch(() => undefined);
       lease?.release();
+    }
+  }
+
+  /**
+   * A NIC repair that changed the host while this ADD was wiring (br_N re-created, its proxy entries gone) put
+   * back the entries of recorded pods only; this pod's record came later, so its own entry is put back here.
+   * A failure is logged: the record now exists, and the next repair that re-creates the bridge restores it.
+   */
+  async #keepArpAnswer(lease: NicLease, ip: string, dev: string): Promise<void> {
+    if (!lease.hostChanged()) return;
+    try {
+      await ensureProxyNeighbours([{ ip, dev }], { netns: this.#hostNetns });
+      this.#log.info('NIC repaired during ADD; proxy ARP entry put back', { ip, dev });
+    } catch (e) {
+      this.#log.warn('NIC repaired during ADD; proxy ARP entry not put back', { ip, dev, error: messageOf(e) });
     }
   }
 

@@ -7,12 +7,22 @@
  *
  * Seeded: the seed is printed; HOSTNIC_CHURN_SEED=<seed> replays the same plan (placement, lifetimes, kill
  * waves and delays; the interleaving with the processes still varies).
+ *
+ * HOSTNIC_CHURN_LOG_DIR=<dir>: the agents write their logs there (`<node>.log`). The first pods found
+ * unreachable on each node get the node's dataplane, the VPC side and the agent's view captured at that moment
+ * (unreachable.ts): printed, written to `unreachable-<node>-<pod>.txt` in that directory (else in a temporary
+ * one made at the first capture), and summed up with the file's path in the failure message.
  */
 import { describe, expect, it } from 'vitest';
 import { MGMT, PODS1, agentClusterFixture } from './harness.ts';
 import type { AgentCluster, PodRef, RunResult } from './harness.ts';
 import { expectNothingLeft } from './leaks.ts';
+import { captureUnreachable } from './unreachable.ts';
+import type { PodNamespace } from '@hostnic/sandbox/cluster';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const isRoot = process.getuid?.() === 0;
 const NODES = ['node-1', 'node-2'] as const;
@@ -51,8 +61,8 @@ interface LivePod {
   readonly key: string;
   readonly node: string;
   ref: PodRef;
-  /** Removes the netns of the sandbox now in use. */
-  remove: () => Promise<void>;
+  /** The netns of the sandbox now in use. */
+  netns: PodNamespace;
   ip: string;
   /** The wave after which it is deleted. */
   readonly until: number;
@@ -63,7 +73,14 @@ interface Tally {
   delRetries: number;
   pings: number;
   lostTraffic: string[];
+  /** Captures taken per node (the first pods found unreachable there). */
+  captures: Map<string, number>;
+  /** Where the captures are written: HOSTNIC_CHURN_LOG_DIR, else a temporary directory made at the first capture. */
+  reportDir: string | undefined;
 }
+
+/** How many unreachable pods of one node get the full capture (a node-wide loss needs one or two). */
+const CAPTURES_PER_NODE = 2;
 
 function ipOf(add: RunResult): string {
   return (JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]?.address.split('/')[0] ?? '';
@@ -95,9 +112,9 @@ async function addPod(c: AgentCluster, pod: LivePod, tally: Tally): Promise<void
     await retried(`DEL of the failed sandbox of ${pod.key}`, () => agent.plugin('DEL', pod.ref), () => tally.delRetries++);
     // A new sandbox, as kubelet makes one: a new container id and its own netns (a late DEL of the failed
     // one, e.g. replayed from the spool, then meets its own netns, not the new sandbox's).
-    await pod.remove();
+    await pod.netns.remove();
     const netns = await c.sandbox.podNetns(pod.node, `default-${pod.key}-${i + 1}`);
-    pod.remove = () => netns.remove();
+    pod.netns = netns;
     pod.ref = { ...pod.ref, containerId: randomBytes(16).toString('hex'), netnsPath: netns.path };
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -116,9 +133,17 @@ async function checkTraffic(c: AgentCluster, pod: LivePod, when: string, tally: 
       return;
     }
   }
-  const lost = `${pod.key} (${pod.ip} on ${pod.node}) ${when}`;
+  let lost = `${pod.key} (${pod.ip} on ${pod.node}) ${when}`;
   // Said at once: a long run stopped early still shows it.
   console.log(`churn: lost traffic: ${lost}`);
+  const taken = tally.captures.get(pod.node) ?? 0;
+  if (taken < CAPTURES_PER_NODE) {
+    tally.captures.set(pod.node, taken + 1);
+    tally.reportDir ??= await mkdtemp(join(tmpdir(), 'hostnic-churn-'));
+    const capture = await captureUnreachable(c, { key: pod.key, node: pod.node, ip: pod.ip, vxnetId: PODS1.id, netns: pod.netns }, tally.reportDir);
+    console.log(`churn: state of ${pod.node} when ${pod.key} was unreachable (${capture.file ?? ''}):\n${capture.report}`);
+    lost += ` [${capture.facts}; full capture: ${capture.file ?? '-'}]`;
+  }
   tally.lostTraffic.push(lost);
 }
 
@@ -131,13 +156,15 @@ describe.skipIf(!isRoot)('churn: 300 pods on two nodes while one agent is SIGKIL
     mapping: () => ({ Default: [PODS1.id] }),
     // 300 pods pass through a /24: released addresses come back after a short cooldown.
     agentConfig: { agent: { releaseCooldownSec: 5 } },
+    logDir: process.env['HOSTNIC_CHURN_LOG_DIR'] || undefined,
   });
 
   it('no pod that finished ADD loses traffic, and nothing is left', async () => {
     const seed = seedFromEnv();
     console.log(`churn: seed ${seed} (HOSTNIC_CHURN_SEED=${seed} replays it)`);
     const random = seeded(seed);
-    const tally: Tally = { addRetries: 0, delRetries: 0, pings: 0, lostTraffic: [] };
+    const reportDir = process.env['HOSTNIC_CHURN_LOG_DIR'] || undefined;
+    const tally: Tally = { addRetries: 0, delRetries: 0, pings: 0, lostTraffic: [], captures: new Map(), reportDir };
     const started = Date.now();
 
     // The kill plan, from the seed: KILLS distinct waves, each killed after a random delay into the wave (while
@@ -168,7 +195,7 @@ describe.skipIf(!isRoot)('churn: 300 pods on two nodes while one agent is SIGKIL
         const node = random() < 0.5 ? NODES[0] : NODES[1];
         const key = `c${made}`;
         const { ref, netns } = await c().createPod(node, 'default', key);
-        batch.push({ key, node, ref, remove: () => netns.remove(), ip: '', until: wave + 1 + Math.floor(random() * MAX_LIFE) });
+        batch.push({ key, node, ref, netns, ip: '', until: wave + 1 + Math.floor(random() * MAX_LIFE) });
       }
       await Promise.all([
         killDuring(wave),
@@ -179,7 +206,7 @@ describe.skipIf(!isRoot)('churn: 300 pods on two nodes while one agent is SIGKIL
         ...ending.map(async (p) => {
           await checkTraffic(c(), p, `before its DEL (wave ${wave}, ${kills} kills so far)`, tally);
           await retried(`DEL of ${p.key}`, () => c().agent(p.node).plugin('DEL', p.ref), () => tally.delRetries++);
-          await p.remove();
+          await p.netns.remove();
         }),
       ]);
       for (const p of ending) live.splice(live.indexOf(p), 1);

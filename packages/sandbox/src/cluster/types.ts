@@ -117,6 +117,8 @@ export interface ExecInNamespaceOptions {
 export interface PingOptions {
   /** Tries of `ping -c1 -W1`; default 1. */
   readonly attempts?: number | undefined;
+  /** How long one try's process may run before it counts as unanswered; default 5000 ms. */
+  readonly processTimeoutMs?: number | undefined;
 }
 
 export interface SandboxNetwork {
