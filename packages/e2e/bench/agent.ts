@@ -4,7 +4,8 @@
  * `hostnic-controller run`), Node's bare start-up and Debian's ptp + host-local, all launched the same way
  * (`ip netns exec <node>`); 10 ADDs in parallel for both; agent RSS idle and with 110 pods; controller RSS idle;
  * apiserver reads and writes per warm ADD and per DEL; the agent's longest event-loop stall during the rounds.
- * Prints figures, asserts nothing, removes everything it made. Needs root. `HOSTNIC_BENCH_N` sequential rounds
+ * The agent and the controller run from their esbuild bundles, as in the image (`npm run bench` builds them).
+ * Prints figures, asserts nothing, removes everything it made. Needs root. `HOSTNIC_BENCH_N` (or `HOSTNIC_BENCH_ROUNDS`) sequential rounds
  * (default 30), `HOSTNIC_BENCH_PARALLEL` pods at once (default 10), `HOSTNIC_BENCH_PODS` for the RSS (110).
  */
 
@@ -19,7 +20,7 @@ import type { FigureRow } from './report.ts';
 import { pluginOwnCost } from './plugin-cost.ts';
 import { atMost, countRequests, formatTable, metricValue, mib, ms, percentiles, ratio, stepMedians } from './report.ts';
 
-const N = Number(process.env['HOSTNIC_BENCH_N'] ?? 30);
+const N = Number(process.env['HOSTNIC_BENCH_N'] ?? process.env['HOSTNIC_BENCH_ROUNDS'] ?? 30);
 const PARALLEL = Number(process.env['HOSTNIC_BENCH_PARALLEL'] ?? 10);
 const PODS = Number(process.env['HOSTNIC_BENCH_PODS'] ?? 110);
 const REFERENCE = '/usr/lib/cni';
@@ -62,6 +63,8 @@ try {
     prefix: `hb${randomBytes(2).toString('hex')}`,
     nodes: 1,
     agentsOn: ['node-1'],
+    // What the image runs: the bundles' start-up, memory and pod path, not those of the sources.
+    apps: 'bundle',
     vxnets: [
       { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
       { id: 'vxnet-pods001', cidr: '172.16.3.0/24' },
@@ -182,7 +185,7 @@ try {
     { figure: 'agent event-loop stall, max', value: stallS === undefined ? 'n/a' : ms(stallS * 1000), reference: 'lmdb sync commit: 2-17 ms each', goal: '' },
   ];
   rows.push(pluginRow);
-  console.log(`agent bench: ${N} sequential rounds, ${process.execPath} ${process.version}, launcher ip netns exec (itself ${ms(percentiles(samples.launch).p50)} p50)`);
+  console.log(`agent bench: agent and controller from their bundles, ${N} sequential rounds, ${process.execPath} ${process.version}, launcher ip netns exec (itself ${ms(percentiles(samples.launch).p50)} p50)`);
   console.log(formatTable(rows));
   const steps = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
   console.log(`  agent's own steps, p50 ms: ADD ${steps(addSteps)}; DEL ${steps(delSteps)}`);
