@@ -34,6 +34,7 @@ import { poolsView } from './pools-view.ts';
 import { runLeaseRenewal } from './lease-renewal.ts';
 import { importFromGoAgent, keepMangleChains, mangleSettingsFrom } from './upgrade.ts';
 import { openIpamClaim } from './ipam-claim.ts';
+import { ApiRequestMeter } from './api-requests.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -170,7 +171,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     },
   });
 
-  const opened = await openIpamClaim({ ipam, stateDir: paths.stateDir, node: o.nodeName, agent: config.agent, log });
+  // Each ADD and DEL counts the apiserver requests it makes itself (logged with its steps; goal 0 when warm).
+  const apiMeter = new ApiRequestMeter(kube.kc.getCurrentCluster()?.server ?? 'http://unknown.invalid');
+  closers.push('api request meter', () => Promise.resolve(apiMeter.close()));
+  const opened = await openIpamClaim({ ipam, stateDir: paths.stateDir, node: o.nodeName, agent: config.agent, log, detached: (fn) => apiMeter.detached(fn) });
   if (opened !== undefined) closers.push('ipam claim', () => opened.close());
   const claim = opened?.claim;
 
@@ -210,6 +214,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     failpoint,
     bootId,
     routeTableBase: config.pool.routeTableBase,
+    apiMeter,
   });
 
   // Aborted by close(): timers and operator requests stop their NIC work.
