@@ -202,7 +202,8 @@ try {
   const steps = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
   console.log(`  agent's own steps, p50 ms: ADD ${steps(addSteps)}; DEL ${steps(delSteps)}`);
   if (!haveReference) console.log('  (ptp/host-local not installed: apt-get install containernetworking-plugins)');
-  const left = await c.handles();
+  // The claim publishes the last DELs' releases in the background: wait for it before calling anything left.
+  const left = await c.handlesWhen(0, 30_000).catch(async () => c.handles());
   if (left.length > 0) console.log(`  (IPAM handles left: ${left.join(', ')})`);
 } finally {
   await stack?.close();
