@@ -172,7 +172,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
   });
 
   // Each ADD and DEL counts the apiserver requests it makes itself (logged with its steps; goal 0 when warm).
-  const apiMeter = new ApiRequestMeter(kube.kc.getCurrentCluster()?.server ?? 'http://unknown.invalid');
+  const apiMeter = new ApiRequestMeter(kube.server);
   closers.push('api request meter', () => Promise.resolve(apiMeter.close()));
   const opened = await openIpamClaim({ ipam, stateDir: paths.stateDir, node: o.nodeName, agent: config.agent, log, detached: (fn) => apiMeter.detached(fn) });
   if (opened !== undefined) closers.push('ipam claim', () => opened.close());
