@@ -68,21 +68,63 @@ export function countRequests(verbs: readonly (string | undefined)[]): { reads: 
   return { reads, writes };
 }
 
+/** The agent's JSON log lines whose message is `msg`, parsed; other lines are skipped. */
+function logLines(log: string, msg: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes(`"msg":"${msg}"`)) continue;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed === 'object' && parsed !== null) out.push(parsed as Record<string, unknown>);
+    } catch {
+      // A line cut by the pipe or not JSON: not a figure.
+    }
+  }
+  return out;
+}
+
+/**
+ * The apiserver requests the agent's `msg` operations made themselves (their log lines' `api`, counted by the
+ * agent in each operation's async context), summed, with how many operations logged one.
+ */
+export function operationRequests(log: string, msg: string): { operations: number; reads: number; writes: number } {
+  let operations = 0;
+  let reads = 0;
+  let writes = 0;
+  for (const line of logLines(log, msg)) {
+    const api = line['api'] as { reads?: unknown; writes?: unknown } | undefined;
+    if (typeof api?.reads !== 'number' || typeof api.writes !== 'number') continue;
+    operations++;
+    reads += api.reads;
+    writes += api.writes;
+  }
+  return { operations, reads, writes };
+}
+
+/**
+ * The agent's background writes to the IPAM objects, by what they are for: a claim refill (or trim) writes the
+ * claim's handle once and the blocks it takes from (one, as a rule), a publish writes each block with changes.
+ * Counted from the apiserver's log; the refill's block writes are taken to be one per handle write.
+ */
+export function claimWrites(entries: readonly { readonly verb?: string | undefined; readonly resource?: string | undefined; readonly name?: string | undefined }[]): { refill: number; publish: number } {
+  let handle = 0;
+  let block = 0;
+  for (const e of entries) {
+    if (e.verb !== 'create' && e.verb !== 'update' && e.verb !== 'patch' && e.verb !== 'delete') continue;
+    if (e.resource === 'ipamhandles' && e.name?.startsWith('claim.') === true) handle++;
+    else if (e.resource === 'ipamblocks') block++;
+  }
+  return { refill: 2 * handle, publish: Math.max(0, block - handle) };
+}
+
 /**
  * p50 of each step's milliseconds over the agent's `msg` log lines (JSON, with `stepsMs`): where an ADD or a
  * DEL spends its time, as the agent itself measured it.
  */
 export function stepMedians(log: string, msg: string): Record<string, number> {
   const byStep: Record<string, number[]> = {};
-  for (const line of log.split('\n')) {
-    if (!line.includes(`"msg":"${msg}"`)) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const steps = typeof parsed === 'object' && parsed !== null ? (parsed as { stepsMs?: unknown }).stepsMs : undefined;
+  for (const parsed of logLines(log, msg)) {
+    const steps = parsed['stepsMs'];
     if (typeof steps !== 'object' || steps === null) continue;
     for (const [k, v] of Object.entries(steps)) if (typeof v === 'number') (byStep[k] ??= []).push(v);
   }

@@ -67,6 +67,21 @@ describe('NodeClaim', () => {
     expect(new Set(published.map((c) => c.assignment?.handleId)).size).toBe(100);
   });
 
+  it('serves a burst beyond the ready addresses with one shared refill, without a conflict or the allocator', async () => {
+    const r = await claimRig();
+    expect(r.claim.counts(T0).ready).toBe(4);
+    r.counter.reset();
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => r.claim.allocate({ ...pod(`default-b${i}-1`), now: T0 })));
+    expect(new Set(burst.map((a) => a.address)).size).toBe(10);
+    expect(r.claim.counts(T0).assigned).toBe(10);
+    // One claim: the block taken from and the claim handle, each written once; no pod handle of the allocator.
+    expect(r.counter.writes('claim')).toBe(2);
+    expect(r.counter.conflicts()).toBe(0);
+    expect(r.counter.writes('allocate')).toBe(0);
+    // The target is kept ready beside the burst.
+    expect(r.claim.counts(T0).ready).toBe(4);
+  });
+
   it('keeps a released address out of use until the cooldown has passed', async () => {
     const r = await claimRig({ minimum: 0, target: 1, maximum: 4 });
     const a = await r.claim.allocate({ ...pod('default-a-1'), now: T0 });

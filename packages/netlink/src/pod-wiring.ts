@@ -2,6 +2,8 @@
  * The dataplane of one pod (docs/dataplane.md#per-pod-setup): the two-process ADD, its exact inverse for DEL, and a
  * read-only CHECK that names the first mismatch.
  *
+ * DEL is two processes side by side (the pod end; rule 1535 and the proxy entry), see {@link unwirePod}.
+ *
  * ADD is two processes:
  * 1. in the pod namespace, `sh -c '<rp_filter default 0>; exec ip -batch -'` creates the veth pair with the
  *    host end placed straight into the host namespace (`netns <pid>`), both MACs chosen up front, then the
@@ -31,10 +33,10 @@ import { listProxyNeighbours, neighReplaceOp, proxyNeighFlushOp, proxyNeighRepla
 import { validateIfName } from './names.ts';
 import type { Netns } from './netns.ts';
 import { CURRENT_NETNS, assertLiveNetns, describeNetns, isLiveNetns } from './netns.ts';
-import { parseLinks, parseRoutes, parseRules } from './parse.ts';
+import { parseLinks, parseRoutes } from './parse.ts';
 import { routeDelOp, routeReplaceOp } from './routes.ts';
 import type { RuleSpec } from './rules.ts';
-import { isExactRule, removeRule, ruleAddOp, ruleRemovalOps } from './rules.ts';
+import { isExactRule, removeRule, ruleAddOp, ruleDelOp } from './rules.ts';
 import { readSnapshot } from './snapshot.ts';
 import type { SysctlEntry } from './sysctl.ts';
 import { confSysctl, ipForwardSysctl, proxyDelaySysctl, readSysctls, sysctlPrelude, writeSysctls } from './sysctl.ts';
@@ -272,13 +274,21 @@ export interface PodUnwireResult {
 }
 
 /**
- * Removes what {@link wirePod} built: the pod end (with it the host end and the host route), then any host
- * route through the host end and every exact copy of rule 1535. Missing pieces count as removed.
+ * Removes what {@link wirePod} built, in two processes run side by side when the pod is there: the pod end is
+ * deleted in the pod namespace (the kernel takes the host end, its `/32` route and the pod's addresses and
+ * routes with it), and rule 1535 and the proxy neighbour entry go in one host-side batch, without reading the
+ * host first. Only when the pod side did not delete the pair (its namespace is gone, or the interface was)
+ * is the host read, for a host route through `hostVeth` and a host end that outlived its pod. Missing pieces
+ * count as removed.
+ *
+ * The rule is deleted by its selectors (priority 1535, to `<podIP>/32`, table main): priority 1535 is
+ * hostnic's, and a rule with more selectors there is not one anything makes, so no read guards the delete.
  */
 export async function unwirePod(spec: PodUnwireSpec, options?: ExecOptions): Promise<PodUnwireResult> {
   validateIfName(spec.ifName, 'ifName');
   if (spec.hostVeth !== undefined) validateIfName(spec.hostVeth, 'hostVeth');
   if (spec.podIP !== undefined) assertIPv4('podIP', spec.podIP);
+  if (spec.proxyArp && spec.podIP === undefined) throw new InvalidArgumentError('proxyArp', spec.proxyArp, 'needs podIP');
   const hostNetns = spec.hostNetns ?? CURRENT_NETNS;
 
   const podSide = async (): Promise<PodUnwireResult['podLink']> => {
@@ -293,38 +303,45 @@ export async function unwirePod(spec: PodUnwireSpec, options?: ExecOptions): Pro
     }
   };
 
+  // Rule 1535 and the proxy entry do not depend on the pod side: DEL takes about as long as the veth teardown.
+  const [podLink, host] = await Promise.all([podSide(), removeHostAddressing(spec, hostNetns, options)]);
   const withLink = spec.hostVeth !== undefined && spec.hostMac !== undefined;
-  // Rule 1535 does not depend on the pod side, so the host read and the rule removal run alongside the
-  // pod-side delete and DEL takes about as long as the kernel's veth teardown. What goes with the veth
-  // (the host end, its /32 route) is handled afterwards, and only when the pod side did not delete the pair.
-  const [podLink, host] = await Promise.all([podSide(), unwireHost(spec, hostNetns, withLink, options)]);
-  let hostLink: PodUnwireResult['hostLink'] = host.hostLink === 'ours' ? 'absent' : host.hostLink;
-  let hostRoutes = 0;
-  if (podLink !== 'deleted' && spec.hostVeth !== undefined) {
-    const ops = host.routes.map((dst) => routeDelOp({ dst, dev: spec.hostVeth }));
-    const ourLink = host.hostLink === 'ours';
-    if (ourLink) ops.push(linkDelOp(spec.hostVeth));
-    const r = await applyBatchOrThrow(ops, { ...options, netns: hostNetns });
-    hostRoutes = r.outcomes.filter((o, i) => i < host.routes.length && o.status === 'ok').length;
-    if (ourLink) hostLink = r.outcomes.at(-1)?.status === 'ok' ? 'deleted' : 'absent';
+  if (podLink === 'deleted' || spec.hostVeth === undefined) {
+    return { podLink, hostLink: podLink === 'deleted' && withLink ? 'absent' : 'skipped', hostRoutes: 0, ...host };
   }
-  return { podLink, hostLink, hostRoutes, rules: host.rules, proxyArp: host.proxyArp };
+  const { hostLink, hostRoutes } = await removeHostEnd(spec, spec.hostVeth, hostNetns, withLink, options);
+  return { podLink, hostLink, hostRoutes, ...host };
 }
 
-/** Host side of DEL: reads, removes rule 1535 exactly, and reports the routes and host end it saw. */
-async function unwireHost(
+/** Host side of DEL that needs no read: rule 1535 of the pod IP and its proxy entry, in one batch. */
+async function removeHostAddressing(
   spec: PodUnwireSpec,
+  hostNetns: Netns,
+  options: ExecOptions | undefined,
+): Promise<{ rules: number; proxyArp: PodUnwireResult['proxyArp'] }> {
+  if (spec.podIP === undefined) return { rules: 0, proxyArp: 'skipped' };
+  const ruleOps = [ruleDelOp(podRule(spec.podIP))];
+  const proxyOps = spec.proxyArp ? [proxyNeighFlushOp({ ip: spec.podIP, dev: spec.proxyArp.dev })] : [];
+  const applied = await applyBatchOrThrow([...ruleOps, ...proxyOps], { ...options, netns: hostNetns });
+  const rules = applied.outcomes.filter((o, i) => i < ruleOps.length && o.status === 'ok').length;
+  return { rules, proxyArp: proxyOps.length > 0 ? 'flushed' : 'skipped' };
+}
+
+/**
+ * Host side of DEL when the pod side did not take the pair: reads the host, removes the pod IP's routes through
+ * `hostVeth` and, with `hostMac`, the host end itself when its MAC is the one ADD gave it.
+ */
+async function removeHostEnd(
+  spec: PodUnwireSpec,
+  hostVeth: string,
   hostNetns: Netns,
   withLink: boolean,
   options: ExecOptions | undefined,
-): Promise<{ hostLink: PodUnwireResult['hostLink'] | 'ours'; routes: string[]; rules: number; proxyArp: PodUnwireResult['proxyArp'] }> {
-  if (spec.proxyArp && spec.podIP === undefined) throw new InvalidArgumentError('proxyArp', spec.proxyArp, 'needs podIP');
+): Promise<{ hostLink: PodUnwireResult['hostLink']; hostRoutes: number }> {
   const commands: string[][] = [];
-  if (spec.podIP !== undefined) {
-    commands.push(['rule', 'show'], ['route', 'show', 'table', 'main', 'exact', `${spec.podIP}/32`]);
-  }
+  if (spec.podIP !== undefined) commands.push(['route', 'show', 'table', 'main', 'exact', `${spec.podIP}/32`]);
   if (withLink) commands.push(['addr', 'show']);
-  if (commands.length === 0) return { hostLink: 'skipped', routes: [], rules: 0, proxyArp: 'skipped' };
+  if (commands.length === 0) return { hostLink: 'skipped', hostRoutes: 0 };
   const outcomes = await readBatch(commands, { ...options, netns: hostNetns });
   const value = (i: number): unknown => {
     const o = outcomes[i];
@@ -332,24 +349,21 @@ async function unwireHost(
     if (!o.ok) throw o.error;
     return o.value;
   };
-  let rules = 0;
-  const routes: string[] = [];
-  let proxyArp: PodUnwireResult['proxyArp'] = 'skipped';
-  if (spec.podIP !== undefined) {
-    const ruleOps = ruleRemovalOps(parseRules(value(0)), podRule(spec.podIP));
-    // The proxy entry goes in the same process as the rule.
-    const proxyOps = spec.proxyArp ? [proxyNeighFlushOp({ ip: spec.podIP, dev: spec.proxyArp.dev })] : [];
-    const applied = await applyBatchOrThrow([...ruleOps, ...proxyOps], { ...options, netns: hostNetns });
-    rules = applied.outcomes.filter((o, i) => i < ruleOps.length && o.status === 'ok').length;
-    if (proxyOps.length > 0) proxyArp = 'flushed';
-    for (const r of parseRoutes(value(1))) if (spec.hostVeth !== undefined && r.dev === spec.hostVeth) routes.push(r.dst);
+  const routes = spec.podIP === undefined ? [] : parseRoutes(value(0)).filter((r) => r.dev === hostVeth).map((r) => r.dst);
+  let ours = false;
+  let hostLink: PodUnwireResult['hostLink'] = 'skipped';
+  if (withLink) {
+    const link = parseLinks(value(spec.podIP === undefined ? 0 : 1)).find((l) => l.name === hostVeth);
+    ours = link !== undefined && sameMac(link.mac, spec.hostMac);
+    hostLink = !link ? 'absent' : ours ? 'deleted' : 'kept';
   }
-  let hostLink: PodUnwireResult['hostLink'] | 'ours' = 'skipped';
-  if (withLink && spec.hostVeth !== undefined) {
-    const link = parseLinks(value(spec.podIP === undefined ? 0 : 2)).find((l) => l.name === spec.hostVeth);
-    hostLink = !link ? 'absent' : sameMac(link.mac, spec.hostMac) ? 'ours' : 'kept';
-  }
-  return { hostLink, routes, rules, proxyArp };
+  const ops = routes.map((dst) => routeDelOp({ dst, dev: hostVeth }));
+  if (ours) ops.push(linkDelOp(hostVeth));
+  if (ops.length === 0) return { hostLink, hostRoutes: 0 };
+  const r = await applyBatchOrThrow(ops, { ...options, netns: hostNetns });
+  const hostRoutes = r.outcomes.filter((o, i) => i < routes.length && o.status === 'ok').length;
+  if (ours && r.outcomes.at(-1)?.status !== 'ok') hostLink = 'absent';
+  return { hostLink, hostRoutes };
 }
 
 /** What CHECK verifies. */

@@ -80,7 +80,7 @@ describe.skipIf(!isRoot)(`the proxy neighbour ARP answer${isRoot ? '' : ` (skipp
     const stopDel = onSpawn((argv) => spawned.push([...argv]));
     const r = await unwirePod({ ...spec, hostMac: w.hostMac, proxyArp: { dev: BRIDGE } }).finally(stopDel);
     expect(r).toMatchObject({ podLink: 'deleted', rules: 1, proxyArp: 'flushed' });
-    expect(spawned).toHaveLength(3);
+    expect(spawned).toHaveLength(2);
     expect(await listProxyNeighbours({ netns: node.ns })).toEqual([]);
     await ipn(vxnet.name, 'neigh', 'flush', 'dev', 'vpc0');
     expect(await peerPing()).toMatchObject({ replied: false, lladdr: undefined });

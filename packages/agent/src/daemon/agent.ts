@@ -35,6 +35,7 @@ import { runLeaseRenewal } from './lease-renewal.ts';
 import { importFromGoAgent, keepMangleChains, mangleSettingsFrom } from './upgrade.ts';
 import { openIpamClaim } from './ipam-claim.ts';
 import { ensureForwarding } from '../host/forwarding.ts';
+import { ApiRequestMeter } from './api-requests.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { CniVerb } from './request-metrics.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -171,7 +172,10 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     },
   });
 
-  const opened = await openIpamClaim({ ipam, stateDir: paths.stateDir, node: o.nodeName, agent: config.agent, log });
+  // Each ADD and DEL counts the apiserver requests it makes itself (logged with its steps; goal 0 when warm).
+  const apiMeter = new ApiRequestMeter(kube.server);
+  closers.push('api request meter', () => Promise.resolve(apiMeter.close()));
+  const opened = await openIpamClaim({ ipam, stateDir: paths.stateDir, node: o.nodeName, agent: config.agent, log, detached: (fn) => apiMeter.detached(fn) });
   if (opened !== undefined) closers.push('ipam claim', () => opened.close());
   const claim = opened?.claim;
 
@@ -211,6 +215,7 @@ async function start(o: StartAgentOptions, closers: UndoStack): Promise<Agent> {
     failpoint,
     bootId,
     routeTableBase: config.pool.routeTableBase,
+    apiMeter,
   });
 
   // Aborted by close(): timers and operator requests stop their NIC work.

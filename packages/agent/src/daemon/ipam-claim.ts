@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import path from 'node:path';
-import { NodeClaim } from '@hostnic/ipam';
+import { DEFAULT_CLAIM_BATCH_MS, NodeClaim } from '@hostnic/ipam';
 import type { ClaimProblem, Ipam } from '@hostnic/ipam';
 import { LmdbClaimLedger } from '@hostnic/ipam/lmdb';
 import { errorText } from '@hostnic/runtime';
@@ -38,6 +38,11 @@ export async function openIpamClaim(o: {
   readonly node: string;
   readonly agent: Pick<AgentSection, 'warmIpTarget' | 'warmIpMinimum' | 'warmIpMaximum'>;
   readonly log: Logger;
+  /**
+   * Runs the scheduling of a background sync outside the pod operation that asked for it (its timer would
+   * otherwise carry the operation's async context, and the sync's requests would count as the operation's).
+   */
+  readonly detached?: (<T>(fn: () => T) => T) | undefined;
 }): Promise<OpenedClaim | undefined> {
   if (o.agent.warmIpTarget === 0) return undefined;
   const ledger = LmdbClaimLedger.open(path.join(o.stateDir, CLAIM_LEDGER_DIR));
@@ -48,6 +53,7 @@ export async function openIpamClaim(o: {
       node: o.node,
       warm: { minimum: o.agent.warmIpMinimum, target: o.agent.warmIpTarget, maximum: o.agent.warmIpMaximum },
       onProblem: logProblem(o.log),
+      schedule: (run) => (o.detached ?? ((fn) => fn()))(() => void setTimeout(run, DEFAULT_CLAIM_BATCH_MS).unref()),
     });
     return {
       claim,

@@ -97,6 +97,15 @@ export type PodAnnotations = (namespace: string, name: string) => Promise<Readon
  */
 export type PodAnnotator = (namespace: string, name: string, ip: string) => Promise<void>;
 
+/**
+ * Counts the apiserver requests each ADD and DEL makes itself (daemon/api-requests.ts); the count goes into the
+ * operation's log line.
+ */
+export interface PodApiMeter {
+  measure<T>(fn: () => Promise<T>): Promise<T>;
+  current(): { readonly reads: number; readonly writes: number } | undefined;
+}
+
 export interface PodLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -124,6 +133,8 @@ export interface PodServiceOptions {
   onFailure?: (kind: IpamFailure) => void;
   /** Reached at each named step of ADD and DEL (crash tests stop the agent there). */
   failpoint?: Failpoint;
+  /** Counts each ADD's and DEL's own apiserver requests, logged as `api` with the steps. */
+  apiMeter?: PodApiMeter | undefined;
   /** The kernel's boot id, written into every record (see releaseOtherBoots). */
   bootId?: string | undefined;
   /** hostnic.json pool.routeTableBase: the sweep considers tables and `br_<N>` bridges from here up (default 260). */
@@ -214,9 +225,14 @@ export class PodService {
     return this.#o.now?.() ?? new Date();
   }
 
+  /** Runs a pod operation under its own API request count, when there is a meter. */
+  #measured<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#o.apiMeter === undefined ? fn() : this.#o.apiMeter.measure(fn);
+  }
+
   add(request: AddRequest, signal?: AbortSignal): Promise<AddResponse> {
     const a = checkAttachment(request.attachment, 'add');
-    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#add(a, request.config, signal)).catch((e: unknown) => {
+    return this.#measured(() => this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#add(a, request.config, signal))).catch((e: unknown) => {
       if (e instanceof PodError) {
         const kind = addFailureKind(e.step, e.cause);
         if (kind !== undefined) this.#o.onFailure?.(kind);
@@ -334,7 +350,7 @@ export class PodService {
       await step('record', CniCode.datastore, () => store.putPod(record));
       await fp('add:recorded');
       await this.#keepArpAnswer(lease, record.ip, proxyArpDev);
-      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, stepsMs: timings });
+      this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, stepsMs: timings, ...this.#apiCount() });
       return { result: resultOfRecord(record), vxnet: record.vxnetId };
     } catch (e) {
       // Aborted (the request's timeout, or the agent stopping): whatever step saw it, the runtime should retry.
@@ -374,6 +390,12 @@ export class PodService {
     }
   }
 
+  /** `{ api: { reads, writes } }` of the operation under way, for its log line; nothing without a meter. */
+  #apiCount(): { api?: { readonly reads: number; readonly writes: number } } {
+    const api = this.#o.apiMeter?.current();
+    return api === undefined ? {} : { api };
+  }
+
   async #step<T>(step: StepName, code: number, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -389,7 +411,7 @@ export class PodService {
 
   del(request: DelRequest): Promise<void> {
     const a = checkAttachment(request.attachment, 'del');
-    return this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, { ip: ipOfResult(request.prevResult, a.ifName) })).catch((e: unknown) => {
+    return this.#measured(() => this.#locks.run(attachmentKey(a.containerId, a.ifName), () => this.#del(a, request.config, { ip: ipOfResult(request.prevResult, a.ifName) }))).catch((e: unknown) => {
       if (e instanceof PodError) {
         const kind = delFailureKind(e.step);
         if (kind !== undefined) this.#o.onFailure?.(kind);
@@ -484,7 +506,7 @@ export class PodService {
     await this.#failpoint('del:record-deleted');
     if (record) await this.#o.nics.podLeft?.(record.nicId);
     for (const id of [...(journaled?.intentIds ?? []), intent.id]) await store.finishIntent(id);
-    if (record || ips.length > 0) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ips, stepsMs: timings });
+    if (record || ips.length > 0) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ips, stepsMs: timings, ...this.#apiCount() });
   }
 
   /**

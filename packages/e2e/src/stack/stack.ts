@@ -27,13 +27,13 @@ import { agentFiles, controllerFiles, describeStep, runDocumentedInstall } from 
 import { portGet, run, socketGet, startChild, until } from './processes.ts';
 import type { Child, RunResult } from './processes.ts';
 import { RELAY_SCRIPT, unixBridge } from './relay.ts';
+import { appCommand, checkBundle } from './app-command.ts';
+import type { AppMode } from './app-command.ts';
 import { restartable } from './restartable.ts';
 import type { Restartable } from './restartable.ts';
 
 // The apps are found through their packages (as installed), so that the dependency is declared and seen.
 const resolvePackage = createRequire(import.meta.url).resolve;
-export const AGENT_CLI = resolvePackage('@hostnic/agent/cli');
-export const CONTROLLER_CLI = resolvePackage('@hostnic/controller/cli');
 const PLUGIN_PACKAGE = dirname(resolvePackage('@hostnic/cni-plugin/package.json'));
 /** The esbuild bundle of the plugin (built on first use when missing). */
 export const PLUGIN = join(PLUGIN_PACKAGE, 'dist/hostnic');
@@ -162,7 +162,8 @@ export interface StackOptions {
   readonly installCni?: boolean | undefined;
   /**
    * How `hostnic-agent` is started instead of from the sources, e.g. `[process.execPath, '--max-semi-space-size=1',
-   * 'packages/agent/dist/bundle/hostnic-agent.mjs']` (what the image runs); `run` and its flags follow.
+   * 'packages/agent/dist/bundle/hostnic-agent.mjs']` (what the image runs); `run` and its flags follow. Wins
+   * over `apps` for the agent.
    */
   readonly agentCommand?: readonly string[] | undefined;
   /**
@@ -173,6 +174,12 @@ export interface StackOptions {
    * created; the plugin is installed with install-cni, as the DaemonSet's init container does.
    */
   readonly install?: 'stack' | 'documented' | undefined;
+  /**
+   * What runs `hostnic-agent` and `hostnic-controller`: `source` (default) their TypeScript through Node's
+   * type stripping, `bundle` the esbuild bundles the image ships (dist/bundle/*.mjs, built by
+   * `npx turbo run build`), so that a bench measures what is deployed.
+   */
+  readonly apps?: AppMode | undefined;
   /** Told each README step before it runs (`install: 'documented'`). */
   readonly onInstallStep?: ((step: InstallStep) => void) | undefined;
   /**
@@ -262,15 +269,11 @@ async function settle(p: Promise<unknown>, ms: number): Promise<void> {
   await Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
 }
 
-function nodeCommand(cli: string): string[] {
-  return [process.execPath, '--conditions=@hostnic/source', cli];
-}
-
 /** `hostnic-agent run` in a sandbox node's namespace, with the files writeAgentConfigs laid out. */
 export function agentRunArgv(
   node: Pick<SandboxNode, 'netnsName' | 'paths'>,
   files: { hostnicJson: string; qcConfig: string; kubeconfig: string; socket: string; spoolDir: string; metricsPort: number },
-  command: readonly string[] = nodeCommand(AGENT_CLI),
+  command: readonly string[] = appCommand('agent', 'source'),
 ): string[] {
   return [
     'ip', 'netns', 'exec', node.netnsName, ...command, 'run',
@@ -314,12 +317,12 @@ export function runPlugin(
  * `hostnic-agent install-cni` for one node, with the network config given as the DaemonSet gives it (the
  * ConfigMap key `hostnic-cni`, one plugin's config, which install-cni wraps into the conflist).
  */
-async function installCni(paths: SandboxNode['paths'], etc: string, conf: Readonly<Record<string, unknown>>): Promise<void> {
+async function installCni(paths: SandboxNode['paths'], etc: string, conf: Readonly<Record<string, unknown>>, mode: AppMode): Promise<void> {
   await mkdir(etc, { recursive: true });
   const source = join(etc, '10-hostnic.conf');
   await writeFile(source, JSON.stringify(conf));
   const installed = await run(
-    [...nodeCommand(AGENT_CLI), 'install-cni', '--cni-bin-dir', paths.cniBinDir, '--cni-conf-dir', paths.cniConfDir, '--cni-config-source', source, '--plugin-bundle', PLUGIN, '--node-runtime', process.execPath],
+    [...appCommand('agent', mode), 'install-cni', '--cni-bin-dir', paths.cniBinDir, '--cni-conf-dir', paths.cniConfDir, '--cni-config-source', source, '--plugin-bundle', PLUGIN, '--node-runtime', process.execPath],
     process.env,
     '',
     REPO,
@@ -403,6 +406,11 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
     throw new Error("install: 'documented' needs ipam.kind 'controller': the README's steps make the pools through VxNetPool v-pool");
   }
   const installCniOnNodes = documented || options.installCni === true;
+  const apps = options.apps ?? 'source';
+  if (apps === 'bundle') {
+    checkBundle('agent');
+    checkBundle('controller');
+  }
   if (!existsSync(PLUGIN)) {
     say('building the CNI plugin bundle');
     const built = await run(['npm', 'run', 'build'], process.env, '', PLUGIN_PACKAGE);
@@ -506,7 +514,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       say('starting hostnic-controller (VxNetPool v-pool → VIPs, IPPools, blocks)');
       const port = await freePort();
       const argv = [
-        ...nodeCommand(CONTROLLER_CLI), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig,
+        ...appCommand('controller', apps), 'run', '--kubeconfig', controllerKubeconfig, '--iaas-config', qcConfig,
         '--metrics-port', String(port), '--metrics-bind', '127.0.0.1', '--identity', `${options.prefix}-controller`, '--retry-period', '200ms',
         ...(ipam.controllerArgs ?? []),
       ];
@@ -555,14 +563,14 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       const conf = inputs.cniConfig;
       const pluginCommand = installCniOnNodes ? [join(node.paths.cniBinDir, 'hostnic')] : [process.execPath, PLUGIN];
       if (installCniOnNodes) {
-        await installCni(node.paths, join(dir, name), conf);
+        await installCni(node.paths, join(dir, name), conf, apps);
       } else {
         await writeFile(join(node.paths.cniConfDir, '10-hostnic.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'hostnic', plugins: [conf] }));
         // The ConfigMap key as the DaemonSet mounts it: the agent keeps the mangle chains from it.
         await writeFile(join(dir, name, '10-hostnic.conf'), JSON.stringify(conf));
       }
       say(`starting hostnic-agent on ${name} (instance ${node.instanceId})`);
-      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 }, options.agentCommand);
+      const argv = agentRunArgv(node, { hostnicJson: inputs.hostnicJson, qcConfig: inputs.qcConfig, kubeconfig: inputs.kubeconfig, socket, spoolDir, metricsPort: 19191 }, options.agentCommand ?? appCommand('agent', apps));
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
       const agentEnv = {
@@ -644,7 +652,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
           throw new Error(`${e instanceof Error ? e.message : String(e)}; last seen: ${JSON.stringify(last)}`, { cause: e });
         }
       },
-      controllerCli: (args) => run([...nodeCommand(CONTROLLER_CLI), ...args, '--kubeconfig', kubeconfigFile], { ...process.env, KUBECONFIG: '' }, '', REPO),
+      controllerCli: (args) => run([...appCommand('controller', apps), ...args, '--kubeconfig', kubeconfigFile], { ...process.env, KUBECONFIG: '' }, '', REPO),
       close,
     };
   } catch (e) {

@@ -1,10 +1,13 @@
 /**
  * End to end, as root: the warm pool (agent.warmNicsPerVxnet 1). The agent attaches a NIC on the vxnet of
  * every enabled IPPool before any pod exists, and the first pod's ADD makes no IaaS NIC call at all (keeping
- * warm NICs while idle is tested on NicManager.releaseIdleNics, test/nics).
+ * warm NICs while idle is tested on NicManager.releaseIdleNics, test/nics). With the NIC and the address claim
+ * warm, an ADD and its DEL make no apiserver round trip, as the agent counts them in each operation.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MGMT, PODS1, PODS2, agentClusterFixture, socketGet, until } from './harness.ts';
+import type { PodRef } from './harness.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -51,5 +54,34 @@ describe.skipIf(!isRoot)('the warm pool (e2e)', () => {
     // The pool's cluster figure counts the pod's address and the rest of the node's warm address claim.
     expect(pools.find((p) => p.name === PODS2.id)?.allocated).toBeGreaterThanOrEqual(1);
     expect((await c().agent('node-1').plugin('DEL', ref)).code).toBe(0);
+  });
+
+  /** The apiserver requests the agent counted for one operation (its `pod added` / `pod deleted` log line). */
+  const apiOf = (msg: string, ref: PodRef): unknown => {
+    for (const line of c().agent('node-1').child.output().split('\n')) {
+      if (!line.includes(`"msg":"${msg}"`) || !line.includes(ref.containerId)) continue;
+      return (JSON.parse(line) as { api?: unknown }).api;
+    }
+    return undefined;
+  };
+
+  it('makes no apiserver round trip for a warm ADD and its DEL; a pod the node cache lacks is read', async () => {
+    const agent = c().agent('node-1');
+    // The first pod of the namespace warms what a pod of it needs; the second is the warm ADD.
+    const { ref: first } = await c().createPod('node-1', 'default', 'warm-first');
+    expect((await agent.plugin('ADD', first)).code).toBe(0);
+    const { ref: warm } = await c().createPod('node-1', 'default', 'warm-second');
+    const add = await agent.plugin('ADD', warm);
+    expect(add.code, add.stderr).toBe(0);
+    expect(apiOf('pod added', warm)).toEqual({ reads: 0, writes: 0 });
+    expect((await agent.plugin('DEL', warm)).code).toBe(0);
+    expect(apiOf('pod deleted', warm)).toEqual({ reads: 0, writes: 0 });
+
+    // The count sees requests: a pod object the apiserver lacks is not in the node's pod cache, so ADD asks.
+    const netns = await c().sandbox.podNetns('node-1', 'default-ghost');
+    const ghost: PodRef = { namespace: 'default', name: 'ghost', containerId: randomBytes(16).toString('hex'), netnsPath: netns.path };
+    expect((await agent.plugin('ADD', ghost)).code).toBe(0);
+    expect(apiOf('pod added', ghost)).toEqual({ reads: 1, writes: 0 });
+    for (const ref of [ghost, first]) expect((await agent.plugin('DEL', ref)).code).toBe(0);
   });
 });

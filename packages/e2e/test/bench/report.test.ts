@@ -1,6 +1,6 @@
 /** The agent bench's pure parts: percentiles, metric parsing, request counting and the goal check. */
 import { describe, expect, it } from 'vitest';
-import { atMost, countRequests, formatTable, metricValue, percentiles, ratio, stepMedians } from '../../bench/report.ts';
+import { atMost, claimWrites, countRequests, formatTable, metricValue, operationRequests, percentiles, ratio, stepMedians } from '../../bench/report.ts';
 
 describe('the agent bench report', () => {
   it('takes nearest-rank percentiles', () => {
@@ -24,6 +24,29 @@ describe('the agent bench report', () => {
     ].join('\n');
     expect(stepMedians(log, 'pod added')).toEqual({ 'wire-pod': 4, record: 1 });
     expect(stepMedians(log, 'pod deleted')).toEqual({ 'unwire-pod': 9 });
+  });
+
+  it('sums the apiserver requests the agent logged per operation, skipping lines without them', () => {
+    const log = [
+      '{"msg":"pod added","api":{"reads":0,"writes":0}}',
+      '{"msg":"pod added","api":{"reads":1,"writes":2}}',
+      '{"msg":"pod added"}',
+      '{"msg":"pod deleted","api":{"reads":5,"writes":5}}',
+    ].join('\n');
+    expect(operationRequests(log, 'pod added')).toEqual({ operations: 2, reads: 1, writes: 2 });
+    expect(operationRequests('', 'pod added')).toEqual({ operations: 0, reads: 0, writes: 0 });
+  });
+
+  it('splits the claim\'s background writes into refills (claim handle and its block) and publishes', () => {
+    const entries = [
+      { verb: 'update', resource: 'ipamblocks', name: 'b1' },
+      { verb: 'update', resource: 'ipamhandles', name: 'claim.node-1' },
+      { verb: 'update', resource: 'ipamblocks', name: 'b1' },
+      { verb: 'update', resource: 'ipamblocks', name: 'b1' },
+      { verb: 'get', resource: 'ipamblocks', name: 'b1' },
+      { verb: 'create', resource: 'ipamhandles', name: 'default.web.abc' },
+    ];
+    expect(claimWrites(entries)).toEqual({ refill: 2, publish: 2 });
   });
 
   it('counts reads and writes; watches are neither', () => {

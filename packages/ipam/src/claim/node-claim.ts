@@ -26,6 +26,9 @@ import type { WarmIps } from './warm.ts';
 import { DEFAULT_WARM_IPS, validateWarmIps } from './warm.ts';
 import { claimHandleId } from './naming.ts';
 
+/** Refills an allocation waits for before it goes to the allocator: a burst is served by the first, as a rule. */
+const MAX_REFILL_ROUNDS = 3;
+
 /** How long changes collect before a background sync publishes them: 250 ms. */
 export const DEFAULT_CLAIM_BATCH_MS = 250;
 
@@ -99,6 +102,9 @@ export class NodeClaim {
   readonly #entries = new Map<string, ClaimEntry>();
   readonly #byHandle = new Map<string, string>();
   readonly #sources = new Map<string, AllocationSource>();
+  // The refill under way per source: allocations that find the claim empty meanwhile wait for it instead of
+  // claiming for themselves (concurrent claims of one block lose compare-and-swap races and take too much).
+  readonly #refills = new Map<string, { readonly done: Promise<number>; demand: number }>();
   #syncing: Promise<ClaimSyncReport> | undefined;
   // Ledger entries from before this process are trusted only once compared with the store: the controller may
   // have collected the claim meanwhile (a node taken for gone).
@@ -178,8 +184,10 @@ export class NodeClaim {
     }
     const now = request.now ?? this.#ipam.now();
     let taken = this.#take(source, request, now);
-    if (taken === undefined) {
-      await this.#refill(source, now);
+    // A burst larger than the ready addresses: one shared refill serves it; a waiter that still finds none
+    // (later allocations took what it brought) joins or starts the next one, a bounded number of times.
+    for (let round = 0; taken === undefined && round < MAX_REFILL_ROUNDS; round++) {
+      if ((await this.#sharedRefill(source, now, 1)) === 0 && this.#ready(source, now).length === 0) break;
       taken = this.#take(source, request, now);
     }
     if (taken === undefined) return this.#ipam.allocate(request);
@@ -300,7 +308,7 @@ export class NodeClaim {
         const key = sourceKey(source);
         if (seen.has(key)) continue;
         seen.add(key);
-        if (this.#ready(source, now).length < this.#warm.minimum) claimed += await this.#refill(source, now);
+        if (this.#ready(source, now).length < this.#warm.minimum) claimed += await this.#sharedRefill(source, now, 0);
       }
     });
     await step('trim', async () => {
@@ -350,9 +358,34 @@ export class NodeClaim {
     return { address: e.address, addressWithPrefix: e.addressWithPrefix, pool: e.pool, block: e.block, gateway: e.gateway, reused: false, fixed: false };
   }
 
-  /** Takes addresses up to the target for a source; the ledger is written before they can be used. */
-  async #refill(source: AllocationSource, now: Date): Promise<number> {
-    const want = this.#warm.target - this.#ready(source, now).length;
+  /**
+   * The source's refill under way, joined with `demand` more addresses wanted beyond the target when it has not
+   * asked the store yet, or a new one.
+   * @returns the addresses it took
+   */
+  #sharedRefill(source: AllocationSource, now: Date, demand: number): Promise<number> {
+    const key = sourceKey(source);
+    const running = this.#refills.get(key);
+    if (running !== undefined) {
+      running.demand += demand;
+      return running.done;
+    }
+    const refill: { done: Promise<number>; demand: number } = { done: Promise.resolve(0), demand };
+    // The store is asked after the current turn of the event loop's microtasks, so that allocations of the
+    // same burst that arrive meanwhile add their demand to this request instead of starting their own.
+    refill.done = Promise.resolve()
+      .then(() => this.#refill(source, now, refill.demand))
+      .finally(() => this.#refills.delete(key));
+    this.#refills.set(key, refill);
+    return refill.done;
+  }
+
+  /**
+   * Takes addresses up to the target, plus `demand` allocations waiting, for a source; the ledger is written
+   * before they can be used.
+   */
+  async #refill(source: AllocationSource, now: Date, demand = 0): Promise<number> {
+    const want = this.#warm.target + demand - this.#ready(source, now).length;
     if (want <= 0) return 0;
     const taken = await this.#ipam.claim(this.#node, source, want, { now });
     if (taken.length === 0) return 0;
