@@ -10,7 +10,7 @@ export { LATENCY_BUCKETS, Metrics, requestFamilies, timed } from './metrics.ts';
 export type { Labels, MetricsOptions, RequestFamilies } from './metrics.ts';
 export { MAX_TIMER_MS, backoffDelay, checkDelay, every, sleep } from './timers.ts';
 export type { Periodic } from './timers.ts';
-export { KeyedLock } from './locks.ts';
+export { KeyedLock, SharedExclusiveGate } from './locks.ts';
 export { FAILPOINT_ENV, UnknownFailpointError, failpointFromEnv, noFailpoint } from './failpoints.ts';
 export type { Failpoint } from './failpoints.ts';
 export { UndoStack, describeUndoFailures } from './undo.ts';

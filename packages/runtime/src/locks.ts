@@ -35,3 +35,57 @@ export class KeyedLock {
     return this.#tails.size;
   }
 }
+
+/**
+ * Many shared holders or one exclusive holder. An exclusive request waits for the shared holders in progress
+ * and keeps new ones waiting until it is done, so it sees a state no shared holder is changing.
+ */
+export class SharedExclusiveGate {
+  #shared = 0;
+  #exclusive: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  #waiting = 0;
+
+  /** Shared holders waiting for an exclusive holder to finish. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#exclusive !== undefined) {
+      this.#waiting++;
+      try {
+        await this.#exclusive;
+      } finally {
+        this.#waiting--;
+      }
+    }
+    this.#shared++;
+    try {
+      return await fn();
+    } finally {
+      this.#shared--;
+      if (this.#shared === 0) this.#drained?.();
+    }
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#exclusive !== undefined) await this.#exclusive;
+    let done!: () => void;
+    this.#exclusive = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    try {
+      if (this.#shared > 0) {
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        });
+        this.#drained = undefined;
+      }
+      return await fn();
+    } finally {
+      this.#exclusive = undefined;
+      done();
+    }
+  }
+}

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { KeyedLock, UndoStack, describeUndoFailures, errorText } from '../src/index.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { KeyedLock, SharedExclusiveGate, UndoStack, describeUndoFailures, errorText } from '../src/index.ts';
 
 describe('KeyedLock', () => {
   it('serialises one key, runs other keys in parallel, and forgets idle keys', async () => {
@@ -31,6 +31,47 @@ describe('KeyedLock', () => {
     const next = lock.run('k', () => Promise.resolve(42));
     await expect(failed).rejects.toThrow('boom');
     expect(await next).toBe(42);
+  });
+});
+
+describe('SharedExclusiveGate', () => {
+  it('runs shared holders together; an exclusive one waits for them and holds new ones back until it is done', async () => {
+    const gate = new SharedExclusiveGate();
+    const order: string[] = [];
+    let releaseShared!: () => void;
+    const held = gate.shared(async () => {
+      order.push('s1 start');
+      await new Promise<void>((r) => (releaseShared = r));
+      order.push('s1 end');
+    });
+    await gate.shared(async () => {
+      order.push('s2 (alongside s1)');
+    });
+    let releaseExclusive!: () => void;
+    const exclusive = gate.exclusive(async () => {
+      order.push('x start');
+      await new Promise<void>((r) => (releaseExclusive = r));
+      order.push('x end');
+    });
+    const late = gate.shared(async () => {
+      order.push('s3');
+    });
+    expect(gate.waiting).toBe(1);
+    releaseShared();
+    await held;
+    await vi.waitFor(() => expect(order).toContain('x start'));
+    expect(order).not.toContain('s3');
+    releaseExclusive();
+    await Promise.all([exclusive, late]);
+    expect(order).toEqual(['s1 start', 's2 (alongside s1)', 's1 end', 'x start', 'x end', 's3']);
+    expect(gate.waiting).toBe(0);
+  });
+
+  it('lets a failing holder go without keeping the gate', async () => {
+    const gate = new SharedExclusiveGate();
+    await expect(gate.exclusive(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(gate.shared(() => Promise.reject(new Error('bang')))).rejects.toThrow('bang');
+    await expect(gate.exclusive(async () => 'free')).resolves.toBe('free');
   });
 });
 

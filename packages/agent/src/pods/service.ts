@@ -40,7 +40,7 @@ import {
   wirePod,
 } from '@hostnic/netlink';
 import type { Netns, PodWiring } from '@hostnic/netlink';
-import { KeyedLock, UndoStack, describeUndoFailures } from '@hostnic/runtime';
+import { KeyedLock, SharedExclusiveGate, UndoStack, describeUndoFailures } from '@hostnic/runtime';
 import { noFailpoint } from '../failpoints.ts';
 import type { Failpoint } from '../failpoints.ts';
 import type { NicLease } from '../nics/index.ts';
@@ -133,6 +133,11 @@ export interface PodServiceOptions {
   onFailure?: (kind: IpamFailure) => void;
   /** Reached at each named step of ADD and DEL (crash tests stop the agent there). */
   failpoint?: Failpoint;
+  /**
+   * Orders the sweep's removals against ADDs journaling what they will create (one is made per service
+   * unless given; tests pass their own to watch it).
+   */
+  ownership?: SharedExclusiveGate;
   /** Counts each ADD's and DEL's own apiserver requests, logged as `api` with the steps. */
   apiMeter?: PodApiMeter | undefined;
   /** The kernel's boot id, written into every record (see releaseOtherBoots). */
@@ -205,9 +210,11 @@ export class PodService {
   readonly #gone = new GonePodTracker();
   readonly #failpoint: Failpoint;
   readonly #sweepLooks = new SweepLooks();
+  readonly #ownership: SharedExclusiveGate;
 
   constructor(options: PodServiceOptions) {
     this.#o = options;
+    this.#ownership = options.ownership ?? new SharedExclusiveGate();
     this.#log = options.logger ?? silent;
     this.#hostNetns = options.hostNetns ?? CURRENT_NETNS;
     this.#failpoint = options.failpoint ?? noFailpoint;
@@ -279,7 +286,10 @@ export class PodService {
       podName: a.podName,
       infraContainerId: a.infraContainerId,
     });
-    const journal = (data: Intent['data']): Promise<unknown> => step('record', CniCode.datastore, () => store.updateIntent(intent.id, data));
+    // Journaled under the shared side of the ownership gate: the sweep's last look and its removals exclude
+    // it, so a veth name or address this ADD is about to create is never removed as a leftover of the same name.
+    const journal = (data: Intent['data']): Promise<unknown> =>
+      step('record', CniCode.datastore, () => this.#ownership.shared(() => store.updateIntent(intent.id, data)));
     const fp = this.#failpoint;
     await fp('add:intent');
     // Undo steps, newest first; each is tried even when an earlier one fails.
@@ -688,11 +698,18 @@ export class PodService {
     };
   }
 
-  /** Removes those of `candidates` that a last read of the store still finds orphaned. */
+  /**
+   * Removes those of `candidates` that a last read of the store still finds orphaned. The read and the removals
+   * hold the ownership gate exclusively: an ADD cannot journal a veth or address between them.
+   */
   async #removeConfirmed(kernel: KernelView, candidates: readonly Orphan[]): Promise<{ removed: Orphan[]; failed: string[] }> {
+    if (candidates.length === 0) return { removed: [], failed: [] };
+    return this.#ownership.exclusive(() => this.#removeStillOrphaned(kernel, candidates));
+  }
+
+  async #removeStillOrphaned(kernel: KernelView, candidates: readonly Orphan[]): Promise<{ removed: Orphan[]; failed: string[] }> {
     const removed: Orphan[] = [];
     const failed: string[] = [];
-    if (candidates.length === 0) return { removed, failed };
     const still = new Set(orphansOf(kernel, await this.#ownedView(), this.#sweepShape()).map(orphanId));
     for (const o of candidates) {
       if (!still.has(orphanId(o))) continue;

@@ -3,9 +3,13 @@
  * those of recorded pods and of ADDs in flight, and everything not of our shape, are left alone.
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installArpReply, listProxyNeighbours } from '@hostnic/netlink';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AddResponse } from '@hostnic/protocol';
+import { hostVethName, installArpReply, listProxyNeighbours } from '@hostnic/netlink';
+import { SharedExclusiveGate } from '@hostnic/runtime';
 import { orphansOf } from '../../src/pods/index.ts';
+import type { PodStore } from '../../src/pods/index.ts';
 import type { Intent } from '../../src/types.ts';
 import { CONFIG, ebtablesArpReplyIps, isRoot, nodeSnapshot, startPodHarness } from './helpers.ts';
 import type { PodHarness } from './helpers.ts';
@@ -128,6 +132,51 @@ describe.skipIf(!isRoot)('PodService.sweepNode and checkNode against the sandbox
     // The recorded pod is whole.
     await h.service.check({ attachment: kept.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
     await h.service.del({ attachment: kept.attachment, config: CONFIG, timeoutMs: 30_000 });
+  });
+
+  it('an ADD journaling its veth while the sweep removes a leftover of the same name waits, and keeps its veth', async () => {
+    const pod = await h.podNetns('racer');
+    const request = h.addRequest(pod);
+    const veth = hostVethName('default', pod.pod);
+    // Left by an earlier sandbox of this pod whose journal was lost: a host veth of the name the next ADD uses.
+    await h.sandbox.exec('node-1', ['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', `rp${randomBytes(3).toString('hex')}`]);
+    const gate = new SharedExclusiveGate();
+    let added: Promise<AddResponse> | undefined;
+    let settled = false;
+    let tableReads = 0;
+    const store: PodStore = {
+      getPod: (c, i) => h.store.getPod(c, i),
+      putPod: (p) => h.store.putPod(p),
+      deletePod: (c, i) => h.store.deletePod(c, i),
+      listPods: () => h.store.listPods(),
+      beginIntent: (k, d) => h.store.beginIntent(k, d),
+      updateIntent: (id, d) => h.store.updateIntent(id, d),
+      finishIntent: (id) => h.store.finishIntent(id),
+      listIntents: () => h.store.listIntents(),
+      listNics: () => h.store.listNics(),
+      // The store's last read of a look; the third is the second sweep's read right before it removes.
+      listRouteTables: async () => {
+        if (++tableReads === 3) {
+          added = service.add(request);
+          void added.then(
+            () => (settled = true),
+            () => (settled = true),
+          );
+          // The ADD either waits at the gate (it must) or runs to its end past the sweep's view.
+          await vi.waitFor(() => expect(gate.waiting > 0 || settled).toBe(true), { timeout: 30_000, interval: 20 });
+        }
+        return h.store.listRouteTables();
+      },
+    };
+    const service = h.serviceWith({ store, ownership: gate });
+    expect(await service.sweepNode()).toEqual({ removed: [], waiting: 1, failed: [] });
+    const second = await service.sweepNode();
+    expect(second.removed).toEqual([{ kind: 'veth', key: veth }]);
+    if (added === undefined) throw new Error('the ADD was never started');
+    const { result } = await added;
+    expect((await nodeSnapshot(h)).links.map((l) => l.name)).toContain(veth);
+    await service.check({ attachment: request.attachment, config: CONFIG, prevResult: result, timeoutMs: 30_000 });
+    await service.del({ attachment: request.attachment, config: CONFIG, timeoutMs: 30_000 });
   });
 
   it('checkNode lists orphaned tables and bridges, removes them with fix, and keeps the recorded NIC and what is not ours', async () => {
