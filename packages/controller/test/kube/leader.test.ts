@@ -174,7 +174,8 @@ describe('LeaderElector', () => {
     expect(a.log).toEqual(['leader:a', 'started', 'stopped', 'leader:b']);
     expect(a.leaderSignals[0]?.aborted).toBe(true);
     expect(sample.both).toBe(0);
-    // a lost the fence first, then nobody led for a while, then b.
+    // a lost the fence first, then nobody led for a while, then b (once the sampler, a second view, saw b too).
+    await eventually(() => sample.timeline.at(-1) === 'b', 'the sampler sees b lead', 4000);
     expect(sample.timeline.slice(-3)).toEqual(['a', '-', 'b']);
     // a campaigns again but stays a follower while b renews.
     await delay(300);
