@@ -118,23 +118,31 @@ export class AgentDatastore implements NicStore {
     return this.#get(env.pods, 'pods', podKey(containerId, ifName), checkPod, (p) => podKey(p.containerId, p.ifName));
   }
 
-  /** Creates or replaces the pod record keyed by its container id and interface. */
-  async putPod(pod: PodRecord): Promise<void> {
+  /**
+   * Creates or replaces the pod record keyed by its container id and interface; the intents `finishing` names
+   * (the ADD's own journal entry) go in the same transaction: one commit where two would queue behind the others'.
+   */
+  async putPod(pod: PodRecord, finishing: readonly string[] = []): Promise<void> {
     const record = invalid('pod record', checkPod(pod));
     const key = podKey(record.containerId, record.ifName);
     await this.#write((env) => {
       env.pods.putSync(key, encode(record));
       this.#problems.clear('pods', key);
+      this.#finishIntents(env, finishing);
     });
   }
 
-  /** Removes the pod record; returns what it held (undefined when absent or unreadable). Idempotent. */
-  async deletePod(containerId: string, ifName: string): Promise<PodRecord | undefined> {
+  /**
+   * Removes the pod record and finishes the intents `finishing` names (the DEL's journal entries) in the same
+   * transaction; returns what the record held (undefined when absent or unreadable). Idempotent.
+   */
+  async deletePod(containerId: string, ifName: string, finishing: readonly string[] = []): Promise<PodRecord | undefined> {
     const key = podKey(containerId, ifName);
     return this.#write((env) => {
       const previous = this.#get(env.pods, 'pods', key, checkPod, (p) => podKey(p.containerId, p.ifName));
       env.pods.removeSync(key);
       this.#problems.clear('pods', key);
+      this.#finishIntents(env, finishing);
       return previous;
     });
   }
@@ -294,10 +302,15 @@ export class AgentDatastore implements NicStore {
 
   /** Removes the intent from the journal (done, or undone). Idempotent. */
   async finishIntent(id: string): Promise<void> {
-    await this.#write((env) => {
+    await this.#write((env) => this.#finishIntents(env, [id]));
+  }
+
+  /** Inside a write transaction: removes the intents from the journal. */
+  #finishIntents(env: Env, ids: readonly string[]): void {
+    for (const id of ids) {
       env.intents.removeSync(id);
       this.#problems.clear('intents', id);
-    });
+    }
   }
 
   async getIntent(id: string): Promise<Intent | undefined> {

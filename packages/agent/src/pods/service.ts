@@ -76,8 +76,10 @@ export interface PodNics {
 /** The datastore as the service uses it (`AgentDatastore`). */
 export interface PodStore {
   getPod(containerId: string, ifName: string): Promise<PodRecord | undefined>;
-  putPod(pod: PodRecord): Promise<void>;
-  deletePod(containerId: string, ifName: string): Promise<PodRecord | undefined>;
+  /** `finishing`: intents finished in the record's own transaction. */
+  putPod(pod: PodRecord, finishing?: readonly string[]): Promise<void>;
+  /** `finishing`: intents finished in the same transaction as the removal. */
+  deletePod(containerId: string, ifName: string, finishing?: readonly string[]): Promise<PodRecord | undefined>;
   listPods(): Promise<PodRecord[]>;
   beginIntent(kind: PodIntentKind, data: Intent['data']): Promise<{ id: string }>;
   updateIntent(id: string, data: Intent['data']): Promise<unknown>;
@@ -295,6 +297,7 @@ export class PodService {
     // Undo steps, newest first; each is tried even when an earlier one fails.
     const undo = new UndoStack();
     let keepIntent = false;
+    let intentOpen = true;
     let lease: NicLease | undefined;
     try {
       signal?.throwIfAborted();
@@ -357,7 +360,9 @@ export class PodService {
         mtu: wiring.mtu,
         ...(kubernetesPod ? {} : { kubernetesPod: false as const }),
       };
-      await step('record', CniCode.datastore, () => store.putPod(record));
+      // The intent is finished in the record's own transaction: a recorded pod is a done ADD either way.
+      await step('record', CniCode.datastore, () => store.putPod(record, [intent.id]));
+      intentOpen = false;
       await fp('add:recorded');
       await this.#keepArpAnswer(lease, record.ip, proxyArpDev);
       this.#log.info('pod added', { attachment: attachmentKey(a.containerId, a.ifName), ip: record.ip, vxnet: record.vxnetId, stepsMs: timings, ...this.#apiCount() });
@@ -380,7 +385,7 @@ export class PodService {
       throw failure;
     } finally {
       // Kept only when the rollback was incomplete: the next DEL or start finishes what it could not.
-      if (!keepIntent) await store.finishIntent(intent.id).catch(() => undefined);
+      if (intentOpen && !keepIntent) await store.finishIntent(intent.id).catch(() => undefined);
       lease?.release();
     }
   }
@@ -512,10 +517,11 @@ export class PodService {
       await timed(timings, 'release-ip', () => this.#step('release-ip', CniCode.ipam, () => this.#o.ipam.release(handleId)));
     }
     await this.#failpoint('del:released');
-    await timed(timings, 'record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName)));
+    // The DEL's intents go with the record, in one transaction: nothing is left to undo once it is gone.
+    const finishing = [...(journaled?.intentIds ?? []), intent.id];
+    await timed(timings, 'record', () => this.#step('record', CniCode.datastore, () => store.deletePod(a.containerId, a.ifName, finishing)));
     await this.#failpoint('del:record-deleted');
     if (record) await this.#o.nics.podLeft?.(record.nicId);
-    for (const id of [...(journaled?.intentIds ?? []), intent.id]) await store.finishIntent(id);
     if (record || ips.length > 0) this.#log.info('pod deleted', { attachment: attachmentKey(a.containerId, a.ifName), ips, stepsMs: timings, ...this.#apiCount() });
   }
 

@@ -31,6 +31,26 @@ describe('pods', () => {
     expect((await store.podsOfHandle('h2')).map((p) => p.containerId)).toEqual(['b', 'c']);
   });
 
+  it('finishes the named intents with the record it writes or removes, leaving the others open', async () => {
+    const store = openStore();
+    const add = await store.beginIntent('wire-pod', { containerId: 'c1' });
+    const other = await store.beginIntent('wire-pod', { containerId: 'c2' });
+    await store.putPod(pod('c1'), [add.id]);
+    expect((await store.listIntents()).map((i) => i.id)).toEqual([other.id]);
+
+    const del = await store.beginIntent('unwire-pod', { containerId: 'c1' });
+    const earlier = await store.beginIntent('unwire-pod', { containerId: 'c1' });
+    expect(await store.deletePod('c1', 'eth0', [del.id, earlier.id])).toEqual(pod('c1'));
+    expect((await store.listIntents()).map((i) => i.id)).toEqual([other.id]);
+  });
+
+  it('writes neither the record nor the finish when the record is invalid', async () => {
+    const store = openStore();
+    const add = await store.beginIntent('wire-pod', { containerId: 'c1' });
+    await expect(store.putPod(pod('c1', { ifName: 'eth/0' }), [add.id])).rejects.toBeInstanceOf(InvalidRecordError);
+    expect((await store.listIntents()).map((i) => i.id)).toEqual([add.id]);
+  });
+
   it('refuses an invalid pod record and writes nothing', async () => {
     const store = openStore();
     await expect(store.putPod(pod('c1', { ifName: 'eth/0' }))).rejects.toBeInstanceOf(InvalidRecordError);
