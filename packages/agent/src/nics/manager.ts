@@ -15,6 +15,8 @@ import type { ReconcileSummary } from './reconcile.ts';
 import { dropVanished, finishRelease, releaseRecord } from './release.ts';
 import type { ReleaseResult } from './release.ts';
 import { repairNic } from './repair.ts';
+import type { RepairOutcome } from './repair.ts';
+import { NicError } from './errors.ts';
 
 function sameVxnet(a: VxnetInfo, b: VxnetInfo): boolean {
   return a.vxnetId === b.vxnetId && a.gateway === b.gateway && a.network === b.network && a.tunnelType === b.tunnelType;
@@ -37,8 +39,21 @@ export interface NicLease {
    * taking the pod's proxy entry with it): asked after the pod's record is written.
    */
   hostChanged(): boolean;
+  /**
+   * Resolves once the NIC's host check that was running when the lease was taken has passed (at once when none
+   * was); rejects with the check's error, or when the check replaced the NIC, and the ADD then rolls back.
+   * Awaited before the pod's record is written, so that the ADD wires its pod meanwhile.
+   */
+  settled(): Promise<void>;
   /** Idempotent. Call once the pod's record is written or the ADD rolled back. */
   release(): void;
+}
+
+/** A re-check of a NIC whose verification expired, running under the vxnet's lock. */
+interface Recheck {
+  readonly nic: NicRecord;
+  /** Passes with the NIC still the vxnet's, set up. */
+  readonly passed: Promise<void>;
 }
 
 export class NicManager {
@@ -53,6 +68,11 @@ export class NicManager {
   /** NIC id → when ensureNic last found its host setup whole. */
   readonly #verifiedAt = new Map<string, number>();
   readonly #hostCheckWindowMs: number;
+  /**
+   * vxnet id → the re-check under way of its NIC, verified before: leases are taken on it at once instead of
+   * waiting for the vxnet's lock, and settle with the check (a burst of ADDs is not serialised behind it).
+   */
+  readonly #rechecks = new Map<string, Recheck>();
 
   constructor(options: NicManagerOptions) {
     this.#ctx = resolveContext(options);
@@ -88,12 +108,14 @@ export class NicManager {
     }
     if (existing) {
       this.#verifiedAt.delete(existing.nicId);
+      // Only the expiry of a verification the NIC passed lets leases ride on the check.
+      const rideable = existing.phase === 'Succeeded' && verified !== undefined && sameVxnet(existing.vxnet, vxnet);
       if (!sameVxnet(existing.vxnet, vxnet)) {
         // The vxnet changed under us (e.g. its router): setupHostNic replaces the stale routes and rule.
         existing = { ...existing, vxnet: { ...vxnet } };
         await ctx.store.putNic(existing);
       }
-      const outcome = await repairNic(ctx, existing, signal);
+      const outcome = await this.#recheck(existing, rideable, signal);
       if (outcome.kind === 'ok') {
         this.#verifiedAt.set(outcome.record.nicId, ctx.clock.now());
         return outcome.record;
@@ -103,6 +125,24 @@ export class NicManager {
     const created = await createNic(ctx, vxnet, signal);
     this.#verifiedAt.set(created.nicId, ctx.clock.now());
     return created;
+  }
+
+  /** `repairNic`, published in `#rechecks` while it runs when leases may ride on it. */
+  async #recheck(record: NicRecord, rideable: boolean, signal?: AbortSignal): Promise<RepairOutcome> {
+    const repair = repairNic(this.#ctx, record, signal);
+    if (!rideable) return repair;
+    const { nicId, vxnet } = record;
+    const passed = repair.then((o) => {
+      if (o.kind !== 'ok') throw new NicError('setup', `NIC ${nicId} (${vxnet.vxnetId}) is gone from the IaaS`, { nicId, vxnetId: vxnet.vxnetId });
+    });
+    // A rider that rolled back before asking is no unhandled rejection; the check's own caller gets the error.
+    passed.catch(() => undefined);
+    this.#rechecks.set(vxnet.vxnetId, { nic: record, passed });
+    try {
+      return await repair;
+    } finally {
+      this.#rechecks.delete(vxnet.vxnetId);
+    }
   }
 
   /**
@@ -124,29 +164,40 @@ export class NicManager {
    * two. The lease keeps the idle release and `releaseNic` away until it is released.
    */
   async leaseNic(vxnet: VxnetInfo, signal?: AbortSignal): Promise<NicLease> {
-    return this.#ctx.vxnetLocks.run(vxnet.vxnetId, async () => {
-      const nic = await this.#ensureLocked(vxnet, signal);
-      this.#leases.set(nic.nicId, (this.#leases.get(nic.nicId) ?? 0) + 1);
-      const changes = this.#ctx.hostChanges;
-      const changesAtLease = changes.get(nic.nicId) ?? 0;
-      let held = true;
-      return {
-        nic,
-        hostChanged: () => (changes.get(nic.nicId) ?? 0) !== changesAtLease,
-        release: () => {
-          if (!held) return;
-          held = false;
-          const left = (this.#leases.get(nic.nicId) ?? 1) - 1;
-          if (left > 0) this.#leases.set(nic.nicId, left);
-          else this.#leases.delete(nic.nicId);
-        },
-      };
-    });
+    // Taken while the check holds the vxnet's lock: no release can run before it sees the lease.
+    const recheck = this.#rechecks.get(vxnet.vxnetId);
+    if (recheck !== undefined && sameVxnet(recheck.nic.vxnet, vxnet)) return this.#lease(recheck.nic, recheck.passed);
+    return this.#ctx.vxnetLocks.run(vxnet.vxnetId, async () => this.#lease(await this.#ensureLocked(vxnet, signal), Promise.resolve()));
+  }
+
+  /** A lease on the NIC, counted at once; its `settled` waits for `passed`. */
+  #lease(nic: NicRecord, passed: Promise<void>): NicLease {
+    this.#leases.set(nic.nicId, (this.#leases.get(nic.nicId) ?? 0) + 1);
+    const changes = this.#ctx.hostChanges;
+    const changesAtLease = changes.get(nic.nicId) ?? 0;
+    let held = true;
+    return {
+      nic,
+      hostChanged: () => (changes.get(nic.nicId) ?? 0) !== changesAtLease,
+      settled: () => passed,
+      release: () => {
+        if (!held) return;
+        held = false;
+        const left = (this.#leases.get(nic.nicId) ?? 1) - 1;
+        if (left > 0) this.#leases.set(nic.nicId, left);
+        else this.#leases.delete(nic.nicId);
+      },
+    };
   }
 
   /** Whether NIC work on the vxnet holds or waits for its lock (for introspection and tests). */
   vxnetBusy(vxnetId: string): boolean {
     return this.#ctx.vxnetLocks.busy(vxnetId);
+  }
+
+  /** Whether a re-check of the vxnet's NIC that leases ride on is under way (for introspection and tests). */
+  recheckUnderWay(vxnetId: string): boolean {
+    return this.#rechecks.has(vxnetId);
   }
 
   /** How many ADDs hold a lease on the NIC (for introspection and tests). */

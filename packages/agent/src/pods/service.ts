@@ -315,7 +315,8 @@ export class PodService {
       const vxnet = await step('describe-vxnet', CniCode.nic, () => this.#o.vxnets(allocation.pool, signal).catch(noNic));
       // Held until the record is written or the ADD rolled back: the idle release leaves this NIC alone.
       lease = await step('ensure-nic', CniCode.nic, () => this.#o.nics.leaseNic(vxnet, signal).catch(noNic));
-      const nic = lease.nic;
+      const leased = lease;
+      const nic = leased.nic;
       await fp('add:nic-leased');
       signal?.throwIfAborted();
 
@@ -331,6 +332,9 @@ export class PodService {
       undo.push('unwire-pod', () =>
         unwirePod({ podNetns, hostNetns: this.#hostNetns, ifName: a.ifName, hostVeth, podIP: wiring.podIP, hostMac: wiring.hostMac, proxyArp: { dev: proxyArpDev } }),
       );
+      // A lease taken while the NIC's host check ran settles with it: the pod was wired meanwhile, and is recorded
+      // only on a NIC that passed.
+      await step('ensure-nic', CniCode.nic, () => leased.settled().catch(noNic));
 
       // Last before the record: a failed patch then has only node-local steps to undo, and a recorded pod
       // (which a repeated ADD answers from) always has its annotations.

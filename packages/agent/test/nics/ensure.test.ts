@@ -154,4 +154,50 @@ describe.skipIf(!isRoot)('NicManager.ensureNic against the sandbox', () => {
     expect(state.links.find((l) => l.name === 'hostnic_pods001')?.master).toBe('br_260');
     expect((await findLinksByMac(nic.nicId, { netns: h.netns })).length).toBe(2);
   });
+
+  it('a lease asked while an expired verification is re-checked rides on the check instead of waiting for the lock', async () => {
+    const manager = h.manager();
+    const nic = await manager.ensureNic(VXNET_A);
+    await h.sandbox.exec('node-1', ['ip', 'link', 'del', 'br_260']);
+    h.clock.offset += 3_001;
+    const checking = manager.leaseNic(VXNET_A);
+    await pollUntil(() => manager.recheckUnderWay(VXNET_A.vxnetId));
+    const rider = await manager.leaseNic(VXNET_A);
+    // Leased while the check still holds the vxnet's lock, and counted at once: no release can slip in.
+    expect(manager.vxnetBusy(VXNET_A.vxnetId)).toBe(true);
+    expect(rider.nic.nicId).toBe(nic.nicId);
+    expect(manager.leases(nic.nicId)).toBe(1);
+    await rider.settled();
+    const checker = await checking;
+    expect(checker.nic.nicId).toBe(nic.nicId);
+    expect(manager.leases(nic.nicId)).toBe(2);
+    expect(manager.recheckUnderWay(VXNET_A.vxnetId)).toBe(false);
+    expect((await nodeState(h, 260)).links.find((l) => l.name === 'hostnic_pods001')?.master).toBe('br_260');
+    rider.release();
+    checker.release();
+    expect(manager.leases(nic.nicId)).toBe(0);
+  });
+
+  it('a lease that rode on a failing re-check settles with its error', async () => {
+    const manager = h.manager();
+    await manager.ensureNic(VXNET_A);
+    // The NIC's link is gone though the IaaS has it attached here: the check waits for it, then gives up.
+    await h.sandbox.exec('node-1', ['ip', 'link', 'del', 'hostnic_pods001']);
+    h.clock.offset += 3_001;
+    const checking = manager.leaseNic(VXNET_A).catch((e: unknown) => e);
+    await pollUntil(() => manager.recheckUnderWay(VXNET_A.vxnetId));
+    const rider = await manager.leaseNic(VXNET_A);
+    const settled = await rider.settled().then(() => undefined, (e: unknown) => e);
+    expect(settled).toBeInstanceOf(NicError);
+    expect(await checking).toBe(settled);
+    rider.release();
+  });
 });
+
+/** Polls `ready` once per event-loop turn (the check it waits for spawns processes, many turns long). */
+async function pollUntil(ready: () => boolean): Promise<void> {
+  for (let turns = 0; !ready(); turns++) {
+    if (turns > 100_000) throw new Error('condition never held');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
