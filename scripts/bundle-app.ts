@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { builtinModulesPlugin } from './builtin-modules-plugin.ts';
 
 export interface BundleOptions {
   /** The package directory; entry and output resolve against it. */
@@ -42,8 +43,11 @@ export interface BundleOutput {
  */
 const BUILD_TIME_ONLY = new Set(['node-addon-api']);
 
-/** CommonJS code in an ESM bundle calls require() for Node builtins; ESM has no require, so give it one. */
-const REQUIRE_SHIM = "import { createRequire as __hostnicCreateRequire } from 'node:module';\nconst require = __hostnicCreateRequire(import.meta.url);";
+/**
+ * CommonJS code in an ESM bundle calls require(); ESM has no require, so give it one (taken from the
+ * CommonJS object of node:module for the reason given in builtin-modules-plugin.ts).
+ */
+const REQUIRE_SHIM = "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);";
 
 interface PackageJson {
   name: string;
@@ -159,6 +163,7 @@ export async function bundleApp(options: BundleOptions): Promise<BundleOutput> {
     format: 'esm',
     conditions: ['@hostnic/source'],
     external: [...options.native],
+    plugins: [builtinModulesPlugin()],
     banner: { js: REQUIRE_SHIM },
     // What `--version` prints beside the package version (@hostnic/runtime's version.ts reads it).
     define: { __HOSTNIC_REVISION__: JSON.stringify(sourceRevision(options.packageDir) ?? '') },
