@@ -1,16 +1,16 @@
 /**
- * A small Kubernetes API client on undici: JSON requests, paged lists, patches, preconditioned deletes and
+ * A small Kubernetes API client on node:http(s): JSON requests, paged lists, patches, preconditioned deletes and
  * watches, with client-go's rate limiting and a timeout on every request. It carries no generated types:
  * callers name the path (see {@link resourcePath}) and the shape they expect.
  */
 
-import { Agent, request } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { IncomingMessage } from 'node:http';
 import { TokenBucket } from '../token-bucket.ts';
 import type { RateLimit } from '../token-bucket.ts';
 import type { KubeAccess } from './access.ts';
 import { KubeApiError, KubeDecodeError, KubeRequestError } from './errors.ts';
 import type { KubeStatus } from './errors.ts';
+import { HttpIncompleteError, HttpPool, readText } from './http-pool.ts';
 import { withQuery } from './paths.ts';
 import type { QueryValue } from './paths.ts';
 import { LineSplitter, parseWatchLine } from './watch-lines.ts';
@@ -77,6 +77,8 @@ export interface WatchOptions extends Selectors {
   readonly signal?: AbortSignal | undefined;
 }
 
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export type PatchStrategy = 'strategic' | 'merge' | 'json';
 
 const PATCH_TYPES: Readonly<Record<PatchStrategy, string>> = {
@@ -125,7 +127,7 @@ export class KubeClient {
   readonly server: string;
   readonly stats: KubeClientStats = { reads: 0, writes: 0, watches: 0 };
   readonly #access: KubeAccess;
-  readonly #agent: Agent;
+  readonly #pool: HttpPool;
   readonly #bucket: TokenBucket | undefined;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
@@ -136,19 +138,7 @@ export class KubeClient {
     this.#bucket = options.rateLimit === undefined ? undefined : new TokenBucket(options.rateLimit);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#userAgent = options.userAgent ?? 'hostnic';
-    this.#agent = new Agent({
-      ...(options.connections === undefined ? {} : { connections: options.connections }),
-      // Our own signals bound requests; undici's defaults (300 s) would cut long watches.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: {
-        ...(access.ca === undefined ? {} : { ca: access.ca }),
-        ...(access.clientCert === undefined ? {} : { cert: access.clientCert }),
-        ...(access.clientKey === undefined ? {} : { key: access.clientKey }),
-        ...(access.tlsServerName === undefined ? {} : { servername: access.tlsServerName }),
-        rejectUnauthorized: !access.insecureSkipTlsVerify,
-      },
-    });
+    this.#pool = new HttpPool(access, { connections: options.connections });
   }
 
   async #headers(contentType: string | undefined): Promise<Record<string, string>> {
@@ -159,19 +149,18 @@ export class KubeClient {
     return headers;
   }
 
-  async #send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions, bodyTimeoutMs?: number): Promise<Dispatcher.ResponseData> {
+  async #send(method: HttpMethod, path: string, options: RequestOptions, idleTimeoutMs?: number): Promise<IncomingMessage> {
     await this.#bucket?.take();
     const hasBody = options.body !== undefined;
     const headers = await this.#headers(hasBody ? (options.contentType ?? 'application/json') : undefined);
     try {
-      return await request(`${this.server}${path}`, {
-        dispatcher: this.#agent,
+      return await this.#pool.send(path, {
         method,
         headers,
         ...(hasBody ? { body: JSON.stringify(options.body) } : {}),
-        signal: abortSignal(options.signal, bodyTimeoutMs === undefined ? (options.timeoutMs ?? this.#timeoutMs) : undefined),
+        signal: abortSignal(options.signal, idleTimeoutMs === undefined ? (options.timeoutMs ?? this.#timeoutMs) : undefined),
         // A watch has no overall deadline, but its headers come as fast as any answer's.
-        ...(bodyTimeoutMs === undefined ? {} : { bodyTimeout: bodyTimeoutMs, headersTimeout: options.timeoutMs ?? this.#timeoutMs }),
+        ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs, headersTimeoutMs: options.timeoutMs ?? this.#timeoutMs }),
       });
     } catch (e) {
       throw new KubeRequestError(method, path, e);
@@ -179,23 +168,24 @@ export class KubeClient {
   }
 
   /** Throws the answer as a {@link KubeApiError} unless it is 2xx. */
-  async #check(method: string, path: string, res: Dispatcher.ResponseData): Promise<void> {
-    if (res.statusCode >= 200 && res.statusCode < 300) return;
+  async #check(method: string, path: string, res: IncomingMessage): Promise<void> {
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return;
     let text = '';
     try {
-      text = await res.body.text();
+      text = await readText(res);
     } catch {
       // The status is what matters; a body cut short leaves the error without its Status.
     }
-    if (res.statusCode === 401) this.#access.token.invalidate();
-    throw new KubeApiError(method, path, res.statusCode, parseBody(text));
+    if (status === 401) this.#access.token.invalidate();
+    throw new KubeApiError(method, path, status, parseBody(text));
   }
 
   /**
    * One request; resolves with the parsed JSON answer (undefined for an empty one).
    * @throws {@link KubeApiError} (non-2xx), {@link KubeRequestError} (no answer), {@link KubeDecodeError}
    */
-  async request<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     if (method === 'GET') this.stats.reads++;
     else this.stats.writes++;
     const full = withQuery(path, options.query);
@@ -203,7 +193,7 @@ export class KubeClient {
     await this.#check(method, full, res);
     let text: string;
     try {
-      text = await res.body.text();
+      text = await readText(res);
     } catch (e) {
       throw new KubeRequestError(method, full, e);
     }
@@ -286,7 +276,7 @@ export class KubeClient {
     });
     const signal = options.signal;
     if (signal?.aborted) return;
-    let res: Dispatcher.ResponseData;
+    let res: IncomingMessage;
     try {
       res = await this.#send('GET', full, { signal }, timeoutSeconds * 1000 + WATCH_IDLE_SLACK_MS);
     } catch (e) {
@@ -296,21 +286,23 @@ export class KubeClient {
     try {
       await this.#check('GET', full, res);
       const lines = new LineSplitter();
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
         for (const line of lines.push(chunk)) yield parseWatchLine<T>(line, path);
       }
+      if (!res.complete) throw new HttpIncompleteError('the connection closed in the middle of the watch');
       for (const line of lines.end()) yield parseWatchLine<T>(line, path);
     } catch (e) {
       if (signal?.aborted) return;
       if (e instanceof KubeApiError || e instanceof KubeDecodeError) throw e;
       throw new KubeRequestError('WATCH', full, e);
     } finally {
-      res.body.destroy();
+      res.destroy();
     }
   }
 
   /** Closes the sockets; requests still open fail. */
   close(): Promise<void> {
-    return this.#agent.destroy();
+    this.#pool.close();
+    return Promise.resolve();
   }
 }

@@ -1,11 +1,12 @@
 /**
- * `@hostnic/runtime/kube/http`: the lean Kubernetes client (undici, no client-node): access loading, JSON
+ * `@hostnic/runtime/kube/http`: the lean Kubernetes client (node:http(s), no undici, no client-node): access loading, JSON
  * requests, lists, patches, deletes, watches and an informer on them.
  */
 export { KubeClient } from './client.ts';
 export type {
   CallOptions,
   DeleteOptions,
+  HttpMethod,
   KubeClientOptions,
   KubeClientStats,
   KubeList,
