@@ -15,7 +15,7 @@ async function measure(client: IaasClient, total: number, concurrency: number): 
   return total / ((performance.now() - started) / 1000);
 }
 
-/** Requests per second of the real client (signing, undici, envelope, decoding) against the fake on loopback. */
+/** Requests per second of the real client (signing, node:http transport, envelope, decoding) against the fake on loopback. */
 export async function benchAgainstFake(): Promise<void> {
   const fake = await startFakeQingCloud({ seed: 1 });
   fake.addVxnet({ vxnet_id: 'vxnet-bench01' });

@@ -1,4 +1,11 @@
-import { Agent, request } from 'undici';
+/**
+ * The HTTP exchange with the QingCloud API on node:http(s): one keep-alive pool per origin, a connect timeout,
+ * a bound on every silence of an attempt, and errors that say whether the request can have reached the server.
+ * Node's own client rather than undici, so that an agent using this library and node:http carries one HTTP
+ * stack, not two (undici and its WebAssembly parser cost tens of MiB resident).
+ */
+
+import type { Agent, IncomingMessage } from 'node:http';
 import { IaasTransportError, type DeliveryState } from './errors.ts';
 
 export interface TransportOptions {
@@ -29,6 +36,26 @@ export interface HttpResponse {
   body: string;
 }
 
+// The CommonJS objects: an ES import of node:http builds its namespace, whose lazy WebSocket exports load
+// Node's bundled undici.
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
+
+/** The transport's own failure codes, beside the system's (ECONNREFUSED, ECONNRESET, ...). */
+export const CONNECT_TIMEOUT = 'CONNECT_TIMEOUT';
+export const HEADERS_TIMEOUT = 'HEADERS_TIMEOUT';
+export const BODY_TIMEOUT = 'BODY_TIMEOUT';
+export const BODY_INCOMPLETE = 'BODY_INCOMPLETE';
+
+class TransportFailure extends Error {
+  override readonly name = 'TransportFailure';
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Errors whose request cannot have reached the server: nothing was sent, so any action may be retried. */
 const NOT_SENT_CODES = new Set([
   'ECONNREFUSED',
@@ -37,13 +64,13 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
+  CONNECT_TIMEOUT,
 ]);
 
 function errorCode(err: unknown): string | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR') return code;
+    if (typeof code === 'string') return code;
   }
   return undefined;
 }
@@ -52,13 +79,13 @@ function describeError(code: string | undefined, err: unknown): string {
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused';
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case CONNECT_TIMEOUT:
       return 'connect timed out';
-    case 'UND_ERR_HEADERS_TIMEOUT':
+    case HEADERS_TIMEOUT:
       return 'timed out waiting for the response';
-    case 'UND_ERR_BODY_TIMEOUT':
+    case BODY_TIMEOUT:
       return 'timed out reading the response body';
-    case 'UND_ERR_SOCKET':
+    case BODY_INCOMPLETE:
       return 'connection closed by the server before a complete response';
     case 'ECONNRESET':
       return 'connection reset';
@@ -67,20 +94,26 @@ function describeError(code: string | undefined, err: unknown): string {
   }
 }
 
+/** The whole body as text; fails when the connection closes before its end. */
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  if (!res.complete) throw new TransportFailure(BODY_INCOMPLETE, 'the connection closed before the response was complete');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** One keep-alive connection pool to the API origin. */
 export class HttpTransport {
   readonly #agent: Agent;
   readonly #options: TransportOptions;
+  readonly #url: URL;
 
   constructor(options: TransportOptions) {
     this.#options = options;
-    this.#agent = new Agent({
-      connect: { timeout: options.connectTimeoutMs },
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
-      headersTimeout: options.requestTimeoutMs,
-      bodyTimeout: options.requestTimeoutMs,
-      connections: options.connections ?? 8,
-    });
+    this.#url = new URL(options.origin);
+    // The agent's timeout applies to the sockets it keeps idle: one silent that long is closed.
+    const agentOptions = { keepAlive: true, timeout: options.keepAliveTimeoutMs ?? 30_000, maxSockets: options.connections ?? 8 };
+    this.#agent = this.#url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
   get origin(): string {
@@ -89,22 +122,11 @@ export class HttpTransport {
 
   async send(req: HttpRequest): Promise<HttpResponse> {
     const isGet = req.method === 'GET';
-    const url = `${this.#options.origin}${req.path}${isGet ? `?${req.payload}` : ''}`;
     try {
-      const res = await request(url, {
-        dispatcher: this.#agent,
-        method: req.method,
-        headers: isGet ? {} : { 'content-type': 'application/x-www-form-urlencoded' },
-        ...(isGet ? {} : { body: req.payload }),
-        signal: req.signal,
-      });
-      const body = await res.body.text();
+      const res = await this.#exchange(req, isGet);
+      const body = await readBody(res);
       const contentType = res.headers['content-type'];
-      return {
-        status: res.statusCode,
-        contentType: Array.isArray(contentType) ? (contentType[0] ?? '') : (contentType ?? ''),
-        body,
-      };
+      return { status: res.statusCode ?? 0, contentType: contentType ?? '', body };
     } catch (err) {
       if (req.signal?.aborted) throw req.signal.reason ?? err;
       const code = errorCode(err);
@@ -117,7 +139,49 @@ export class HttpTransport {
     }
   }
 
+  /** Sends the request; resolves once the response headers are in, its body still to read. */
+  #exchange(req: HttpRequest, isGet: boolean): Promise<IncomingMessage> {
+    const { connectTimeoutMs, requestTimeoutMs } = this.#options;
+    const body = isGet ? undefined : req.payload;
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) };
+    return new Promise((resolve, reject) => {
+      let answer: IncomingMessage | undefined;
+      const request = (this.#url.protocol === 'https:' ? https : http).request(
+        {
+          protocol: this.#url.protocol,
+          hostname: this.#url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.#url.port,
+          path: `${req.path}${isGet ? `?${req.payload}` : ''}`,
+          method: req.method,
+          headers,
+          agent: this.#agent,
+          ...(req.signal === undefined ? {} : { signal: req.signal }),
+        },
+        (res) => {
+          answer = res;
+          resolve(res);
+        },
+      );
+      // A pooled socket is connected already; only a new one has a connect to bound.
+      request.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => request.destroy(new TransportFailure(CONNECT_TIMEOUT, `no connection in ${String(connectTimeoutMs)} ms`)), connectTimeoutMs);
+        // TLS included: the bound is on a socket ready to carry the request.
+        socket.once('encrypted' in socket ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      request.setTimeout(requestTimeoutMs, () => {
+        // Once the response has begun its reader sees the error only when the response itself carries it.
+        if (answer === undefined) request.destroy(new TransportFailure(HEADERS_TIMEOUT, `no response in ${String(requestTimeoutMs)} ms`));
+        else answer.destroy(new TransportFailure(BODY_TIMEOUT, `the response body stalled for ${String(requestTimeoutMs)} ms`));
+      });
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
   close(): Promise<void> {
-    return this.#agent.close();
+    this.#agent.destroy();
+    return Promise.resolve();
   }
 }

@@ -2,7 +2,8 @@
  * The agent's bundle runs with nothing from the workspace: a temp dir outside it holding only the build
  * output starts the CLI and opens an lmdb datastore with the native addon copied beside the bundle.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleToTemp, runIsolated, sourceRevision } from '../../../../scripts/bundle-app.ts';
@@ -32,6 +33,19 @@ describe('hostnic-agent bundle', () => {
     // Workspace packages appear as ../<package>/src/...: the lean client is in.
     expect(out.inputs).toContain('../runtime/src/kube/http/client.ts');
     expect(out.inputs.filter((f) => f.includes('node_modules/@kubernetes/'))).toEqual([]);
+  });
+
+  it('holds no undici: the Kubernetes and IaaS clients use node:http(s), one HTTP stack instead of two', () => {
+    expect(out.inputs).toContain('../iaas-client/src/transport.ts');
+    expect(out.inputs.filter((f) => f.includes('node_modules/undici/'))).toEqual([]);
+  });
+
+  it('imports no Node builtin as an ES module: each namespace would read every lazy export (node:http loads Node\'s undici)', async () => {
+    const code = await readFile(out.outfile, 'utf8');
+    expect(code).toContain('process.getBuiltinModule("node:http")');
+    const imported = [...code.matchAll(/\b(?:from|import)\s*["']([^"']+)["']/g)].map((m) => m[1] ?? '');
+    expect(imported).toContain('lmdb');
+    expect(imported.filter((name) => isBuiltin(name))).toEqual([]);
   });
 
   it('answers --help from a directory outside the workspace', () => {
