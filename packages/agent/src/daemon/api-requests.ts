@@ -21,7 +21,7 @@ interface Tally {
   open: boolean;
 }
 
-/** undici's `undici:request:create` (fetch, the Kubernetes client) and node:http's `http.client.request.start`. */
+/** undici's `undici:request:create` (fetch) and node:http's `http.client.request.start` (the Kubernetes and IaaS clients). */
 const UNDICI_CHANNEL = 'undici:request:create';
 const HTTP_CHANNEL = 'http.client.request.start';
 
