@@ -1,7 +1,7 @@
 /**
  * @hostnic/runtime: the plumbing the hostnic daemons share, so that each job is written once. The Kubernetes
- * helpers are a subpath (`@hostnic/runtime/kube`), so that a command that never talks to the API does not
- * load client-node.
+ * client is a subpath (`@hostnic/runtime/kube/http`), so that a command that never talks to the API does not
+ * load it.
  */
 export { InvalidOptionError, errorText } from './errors.ts';
 export { LOG_LEVELS, chooseLevel, createLogger, levelFromVerbosity, silentLogger } from './log.ts';

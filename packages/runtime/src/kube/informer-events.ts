@@ -1,7 +1,4 @@
-/**
- * What both informers (client-node's in ./informer.ts and the lean one in ./http/informer.ts) deliver and
- * report, kept apart so that the lean one loads no client-node.
- */
+/** What the informer (./http/informer.ts) delivers and reports. */
 
 export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
 

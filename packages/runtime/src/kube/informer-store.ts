@@ -1,6 +1,6 @@
 /**
  * An informer's cache and its handlers: objects by `namespace/name`, events delivered synchronously in
- * order. Shared by both informers; it knows nothing of how the objects arrive.
+ * order. It knows nothing of how the objects arrive.
  */
 
 import type { Logger } from '../log.ts';

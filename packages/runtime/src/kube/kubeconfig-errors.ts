@@ -1,4 +1,4 @@
-/** The error both kubeconfig loaders (client-node's and the lean one) share. */
+/** The kubeconfig loader's error when there is nothing to load. */
 
 /** No kubeconfig was given and none could be found. */
 export class KubeConfigNotFoundError extends Error {

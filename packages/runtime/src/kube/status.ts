@@ -1,6 +1,6 @@
 /**
- * The HTTP status of a failed Kubernetes request. client-node 2 throws `ApiException` with a numeric
- * `code` from typed API calls, and `Watch` reports non-200 answers as an Error with `statusCode`; Node's
+ * The HTTP status of a failed Kubernetes request. `KubeApiError` (and client-node's `ApiException`, which
+ * ipam's client-node adapter throws) carry a numeric `code`; errors with `statusCode` are read too; Node's
  * own network errors carry a string `code` (ECONNREFUSED) and therefore yield undefined.
  */
 export function httpStatusOf(error: unknown): number | undefined {
