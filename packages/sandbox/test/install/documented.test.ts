@@ -44,6 +44,9 @@ async function setup(): Promise<{ s: FakeKubeApiServer; d: string; kubeconfig: s
   return { s, d, kubeconfig };
 }
 
+/** A whole install is a dozen kubectl processes: on a loaded machine it takes longer than vitest's default. */
+const INSTALL_TIMEOUT_MS = 120_000;
+
 test('the README steps run in order through kubectl and create what hostnic runs from', async () => {
   const { s, d, kubeconfig } = await setup();
   expect(s.list('customresourcedefinitions')).toHaveLength(0);
@@ -92,7 +95,7 @@ test('the README steps run in order through kubectl and create what hostnic runs
   const controller = containerMounts(install.deployment, 'hostnic-controller', install);
   expect(controller.files.map((f) => f.path)).toEqual(['/etc/hostnic/qingcloud/config.yaml']);
   expect(() => containerMounts(install.daemonSet, 'sidecar', install)).toThrow(MountError);
-});
+}, INSTALL_TIMEOUT_MS);
 
 test('a failing step names its command', async () => {
   const { d, kubeconfig } = await setup();
@@ -100,7 +103,7 @@ test('a failing step names its command', async () => {
   await installAsDocumented(options);
   // Run again, the Secret exists: `kubectl create` refuses it, as it would on a real cluster.
   await expect(installAsDocumented(options)).rejects.toThrow(/kubectl create secret generic qcsecret .*already exists/);
-});
+}, INSTALL_TIMEOUT_MS);
 
 /** What identifies the object a manifest file holds, and the keys of its data or spec. */
 function shape(yamlText: string): unknown {
