@@ -8,7 +8,7 @@ export { createHostHook, HostHookError } from './host-hook.ts';
 export type { HostEventHandler, SandboxHostHook } from './host-hook.ts';
 export { sweepOrphans, sweepStale } from './sweep.ts';
 export type { SweepOptions, SweepResult } from './sweep.ts';
-export { SandboxCleanupError } from './teardown.ts';
+export { SandboxCleanupError, SandboxClosedError } from './teardown.ts';
 export { DEFAULT_VXNETS } from './vxnets.ts';
 export { randomPrefix, validatePrefix } from './names.ts';
 export type {

@@ -19,8 +19,10 @@ export function requireOwnNetns(ns: Netns): Netns {
  * name is not ours: the error propagates and nothing is recorded.
  */
 export async function createOwnedNetns(name: string, teardown: Teardown): Promise<Netns> {
+  const undo = `delete netns ${name}`;
+  teardown.throwIfClosed(undo);
   const ns = await createNamedNetns(name);
-  teardown.push(`delete netns ${name}`, () => deleteNamedNetns(name));
+  teardown.push(undo, () => deleteNamedNetns(name));
   await applyBatchOrThrow([linkSetOp('lo', { up: true })], { netns: requireOwnNetns(ns) });
   return ns;
 }

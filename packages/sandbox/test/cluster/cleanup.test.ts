@@ -5,7 +5,7 @@ import { startFakeQingCloud } from '@hostnic/iaas-client/fake';
 import { createNamedNetns, deleteNamedNetns } from '@hostnic/netlink';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createHostHook, randomPrefix, startSandboxNetwork, sweepOrphans, sweepStale } from '../../src/cluster/index.ts';
+import { SandboxClosedError, createHostHook, randomPrefix, startSandboxNetwork, sweepOrphans, sweepStale } from '../../src/cluster/index.ts';
 import { FAST_JOBS, entriesOf, netnsWithPrefix, rootLinksWithPrefix, tempBaseDir } from './helpers.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -88,6 +88,15 @@ describe.skipIf(!isRoot)('sandbox network cleanup', () => {
     } finally {
       await live.close();
     }
+    await expectNothingLeft();
+  });
+
+  it('a pod namespace asked for after close is refused, not made and left behind', async () => {
+    const sandbox = await startSandboxNetwork({ prefix, baseDir: base.dir, nodes: 1, fakeOptions: FAST_JOBS });
+    await sandbox.close();
+    // As a test's retry loop still running after its teardown would ask.
+    await expect(sandbox.podNetns('node-1', 'late')).rejects.toThrow(SandboxClosedError);
+    await expect(sandbox.podNetns('node-1', 'late')).rejects.toThrow(/sandbox is closed: "delete netns .*-node-1-late" would never run/);
     await expectNothingLeft();
   });
 
