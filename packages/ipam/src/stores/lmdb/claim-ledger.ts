@@ -1,6 +1,9 @@
 /**
  * A node's claim ledger in an lmdb environment of its own (a directory): one entry per claimed address, each
- * put or remove one synchronous write transaction, durable when it returns.
+ * put or remove one write transaction whose commit and fsync run on lmdb's writer thread, so that the event
+ * loop goes on serving other pods meanwhile; the call resolves once the commit is flushed, i.e. durable.
+ * Writes commit in the order they were called, as the claim needs: a later state of an address never loses
+ * to an earlier one.
  *
  * @packageDocumentation
  */
@@ -89,16 +92,25 @@ export class LmdbClaimLedger implements ClaimLedger {
 
   async put(entries: readonly ClaimEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    this.#entries.transactionSync(() => {
+    await this.#write(() => {
       for (const e of entries) void this.#entries.put(e.address, stored(e));
     });
   }
 
   async remove(addresses: readonly string[]): Promise<void> {
     if (addresses.length === 0) return;
-    this.#entries.transactionSync(() => {
+    await this.#write(() => {
       for (const a of addresses) void this.#entries.remove(a);
     });
+  }
+
+  /**
+   * One write transaction around `action` (a child transaction inside lmdb's batch of the turn, so a throw
+   * writes none of it); resolves once its commit is flushed to disk.
+   */
+  async #write(action: () => void): Promise<void> {
+    await this.#root.childTransaction(action);
+    await this.#root.flushed;
   }
 
   /** Closes the environment. */
