@@ -8,10 +8,10 @@
  * compare-and-swap — so the version check happens in lmdb itself as well. Versions are revisions of the whole
  * environment, hence never reused for a key, even after delete and re-create.
  *
- * The transactions are lmdb's asynchronous ones (`childTransaction()`): the callback (read, check, write) still runs
- * as one synchronous step inside the write transaction, but the commit and its fsync run on lmdb's writer
- * thread, and a write resolves once its commit is flushed, so it is durable when it resolves without holding
- * the event loop for the fsync (a synchronous commit did: 1-17 ms each on a busy disk).
+ * The transactions are lmdb's asynchronous ones (`childTransaction()`): the callback (read, check, write)
+ * still runs as one synchronous step inside the write transaction, but the commit and its fsync run on lmdb's
+ * writer thread, and a write resolves once its commit is flushed: durable when it resolves, without holding
+ * the event loop for the fsync (a synchronous commit did: 0.4 ms p50, up to 9 ms per write on a loaded VM).
  *
  * @packageDocumentation
  */
