@@ -140,8 +140,8 @@ try {
     if (i === 0) {
       idleRss = await rss(agentPid);
       measuredFrom = { seq: lastSeq(), log: agent.child.output().length };
-      rounds.from = monotonicUs();
       await scrape(); // prom-client resets the event-loop histogram at each scrape: the next one covers the rounds
+      rounds.from = monotonicUs();
     }
     const keep = (k: keyof typeof samples, v: number): void => {
       if (i >= 0) samples[k].push(v);
