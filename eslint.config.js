@@ -23,6 +23,25 @@ export default tseslint.config(
     },
   },
   {
+    // The agent's event loop serves every pod at once: what runs for a pod (its path, the daemon, the NICs and
+    // the libraries they call) makes no synchronous I/O. lmdb writes inside a transaction's callback use put.
+    files: [
+      'packages/agent/src/{api,daemon,host,nics,pods}/**/*.ts',
+      'packages/netlink/src/**/*.ts',
+      'packages/ipam/src/claim/**/*.ts',
+      'packages/ipam/src/stores/lmdb/{claim-ledger,engine}.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['callee.name', 'callee.property.name'].map((callee) => ({
+          selector: `CallExpression[${callee}=/Sync$/]`,
+          message: 'No synchronous I/O on the agent\'s pod path: it stalls every other pod. Use the promise API (fs/promises, spawn, lmdb transaction()).',
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

@@ -136,6 +136,16 @@ describe('LmdbEngine writes off the event loop', () => {
     });
   });
 
+  it('gives the writes of one turn distinct revisions, in call order', async () => {
+    await withEngine(async (engine) => {
+      const outcomes = await Promise.all(['a', 'b', 'c'].map((name) => engine.put('IPPool', name, {}, { absent: true })));
+      const versions = outcomes.map((o) => (o.ok ? Number(o.version) : Number.NaN));
+      expect(versions).toEqual([1, 2, 3]);
+      const again = await engine.put('IPPool', 'a', { changed: true }, { version: '1' });
+      expect(again).toEqual({ ok: true, version: '4' });
+    });
+  });
+
   it('a remove has not committed when the call returns, and a stale one removes nothing', async () => {
     await withEngine(async (engine) => {
       const created = await engine.put('IPAMHandle', 'h', { block: 'b' }, { absent: true });

@@ -125,7 +125,8 @@ export class LmdbEngine implements KvEngine {
   #nextRevision(): number {
     const last = this.#meta.get(REVISION_KEY);
     const revision = (typeof last === 'number' ? last : 0) + 1;
-    this.#meta.putSync(REVISION_KEY, revision);
+    // Inside the write transaction a put is written at once (no commit of its own), and read back by the next.
+    void this.#meta.put(REVISION_KEY, revision);
     return revision;
   }
 }
