@@ -6,7 +6,9 @@
  *
  *   HOSTNIC_RSS_AGENT   the agent entry: a .ts CLI (run with --conditions=@hostnic/source) or a bundle .mjs;
  *                       default the sources of this checkout
- *   HOSTNIC_RSS_FLAGS   JSON list of NODE_OPTIONS values to compare, e.g. '["", "--max-semi-space-size=1"]'
+ *   HOSTNIC_RSS_FLAGS   JSON list of variants to compare, each NODE_OPTIONS as a string or an environment as an
+ *                       object, e.g. '["", "--max-semi-space-size=1", {"NODE_OPTIONS": "", "MALLOC_ARENA_MAX": "2"}]';
+ *                       repeat a variant to see how much runs vary
  */
 
 import { randomBytes } from 'node:crypto';
@@ -25,7 +27,19 @@ if (process.getuid?.() !== 0) {
   console.log('agent RSS bench: needs root (network namespaces); skipped');
   process.exit(0);
 }
-if (!Array.isArray(FLAGS) || !FLAGS.every((f) => typeof f === 'string')) throw new Error('HOSTNIC_RSS_FLAGS: must be a JSON list of strings');
+type Variant = string | Record<string, string>;
+const isVariant = (v: unknown): v is Variant =>
+  typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'));
+if (!Array.isArray(FLAGS) || !FLAGS.every(isVariant)) {
+  throw new Error('HOSTNIC_RSS_FLAGS: must be a JSON list of NODE_OPTIONS strings or objects of environment variables (string values)');
+}
+const VARIANTS: Variant[] = FLAGS;
+/** The environment a variant adds to the agent's, and how the report names it. */
+const envOf = (v: Variant): Record<string, string> => (typeof v === 'string' ? { NODE_OPTIONS: v } : v);
+const labelOf = (v: Variant): string => {
+  const text = Object.entries(envOf(v)).filter(([, value]) => value !== '').map(([k, value]) => (k === 'NODE_OPTIONS' ? value : `${k}=${value}`)).join(' ');
+  return text === '' ? '(no flags)' : text;
+};
 
 async function rss(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined;
@@ -53,7 +67,8 @@ try {
     agentsOn: ['node-1'],
     vxnets: [
       { id: 'vxnet-mgmt001', cidr: '10.100.0.0/24', management: true },
-      { id: 'vxnet-pods001', cidr: '172.16.3.0/24' },
+      // Room for several variants: each round's released addresses cool down before anyone may reuse them.
+      { id: 'vxnet-pods001', cidr: '172.16.0.0/21' },
     ],
     ipam: { kind: 'controller', vxnets: ['vxnet-pods001'], blockSize: 26, ipamConfig: { 'subnet-auto-assign': 'off', ipam: JSON.stringify({ Default: ['vxnet-pods001'] }) } },
     agentCommand: ENTRY.endsWith('.ts') ? [process.execPath, '--conditions=@hostnic/source', ENTRY] : [process.execPath, ENTRY],
@@ -84,8 +99,8 @@ try {
   const pods: PodRef[] = [];
   for (let i = 0; i < PODS; i++) pods.push((await c.createPod('node-1', 'bench', `rss${i}`)).ref);
   const rows: string[] = [];
-  for (const flags of FLAGS as string[]) {
-    await agent.restart({ env: { NODE_OPTIONS: flags } });
+  for (const variant of VARIANTS) {
+    await agent.restart({ env: envOf(variant) });
     for (let i = 0; i < 3; i++) {
       const ref: PodRef = { ...warm, containerId: randomBytes(16).toString('hex') };
       ok('warm ADD', await agent.plugin('ADD', ref));
@@ -102,7 +117,7 @@ try {
       for (const r of await Promise.all(batch.map((p) => agent.plugin('DEL', p)))) ok('DEL', r);
     }
     const figures = (s: Sample): string => `${mib(s.rss)} (heap ${mib(s.heapUsed)}/${mib(s.heapTotal)}, external ${mib(s.external)})`;
-    rows.push(`  ${(flags === '' ? '(no flags)' : flags).padEnd(58)} idle ${figures(idle)}; ${PODS} pods ${figures(full)}`);
+    rows.push(`  ${labelOf(variant).padEnd(58)} idle ${figures(idle)}; ${PODS} pods ${figures(full)}`);
   }
   console.log(`agent RSS bench: ${ENTRY}, ${process.execPath} ${process.version}`);
   console.log(rows.join('\n'));

@@ -4,6 +4,7 @@
  */
 import type { IpamUtilisation } from '@hostnic/ipam';
 import type { NicRecord, PodRecord } from '../types.ts';
+import { byCodeUnits } from '../order.ts';
 
 export interface PoolView {
   /** The IPPool, i.e. the vxnet ID. */
@@ -28,7 +29,7 @@ export function poolsView(
   warm: ReadonlySet<string>,
 ): PoolView[] {
   return [...usage.pools]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => byCodeUnits(a.name, b.name))
     .map((p) => {
       const nic = node.nics.find((n) => n.vxnet.vxnetId === p.name);
       return {

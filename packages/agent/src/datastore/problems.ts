@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { RecordDbName } from './env.ts';
+import { byCodeUnits } from '../order.ts';
 
 export interface DatastoreProblem {
   /** The database holding the value. */
@@ -48,6 +49,6 @@ export class ProblemLog {
   }
 
   list(): readonly DatastoreProblem[] {
-    return Object.freeze([...this.#byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+    return Object.freeze([...this.#byKey.values()].sort((a, b) => byCodeUnits(a.key, b.key)));
   }
 }

@@ -16,6 +16,7 @@
 import { readdir } from 'node:fs/promises';
 import { argvInNetns, confSysctl, ipForwardSysctl, readSysctls, run, writeSysctls } from '@hostnic/netlink';
 import type { Netns, SysctlEntry } from '@hostnic/netlink';
+import { byCodeUnits } from '../order.ts';
 
 const CONF_DIR = '/proc/sys/net/ipv4/conf';
 
@@ -34,7 +35,7 @@ export interface ForwardingState {
 export function forwardingFixes(state: Pick<ForwardingState, 'default' | 'devices'>): SysctlEntry[] {
   const fixes: SysctlEntry[] = [];
   if (state.default !== '1') fixes.push(confSysctl(4, 'default', 'forwarding', 1));
-  for (const [dev, value] of [...state.devices].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [dev, value] of [...state.devices].sort(([a], [b]) => byCodeUnits(a, b))) {
     if (value !== undefined && value !== '1') fixes.push(confSysctl(4, dev, 'forwarding', 1));
   }
   return fixes;

@@ -11,6 +11,7 @@ import { noFailpoint } from '../failpoints.ts';
 import type { Failpoint } from '../failpoints.ts';
 import { messageOf } from './errors.ts';
 import type { PodService } from './service.ts';
+import { byCodeUnits } from '../order.ts';
 
 export interface SpoolReplayResult {
   /** Files whose release was done (and that were deleted). */
@@ -97,7 +98,7 @@ export async function replaySpool(dir: string, pods: Pick<PodService, 'del'>, op
   };
   await Promise.all(Array.from({ length: Math.min(REPLAY_CONCURRENCY, names.length) }, worker));
   out.released.sort();
-  out.bad.sort((a, b) => a.file.localeCompare(b.file));
-  out.failed.sort((a, b) => a.file.localeCompare(b.file));
+  out.bad.sort((a, b) => byCodeUnits(a.file, b.file));
+  out.failed.sort((a, b) => byCodeUnits(a.file, b.file));
   return out;
 }

@@ -50,3 +50,18 @@ export function checkBundle(app: App, path: string = bundlePath(app)): string {
 export function appCommand(app: App, mode: AppMode): string[] {
   return mode === 'bundle' ? [process.execPath, bundlePath(app)] : [process.execPath, '--conditions=@hostnic/source', APPS[app].cli];
 }
+
+/**
+ * Node flags a command running TypeScript sources cannot take: Node strips types with a WebAssembly module,
+ * and `--jitless` (the agent's, deploy/base/daemonset.yaml) turns WebAssembly off.
+ */
+const BUNDLE_ONLY_FLAGS: ReadonlySet<string> = new Set(['--jitless']);
+
+/**
+ * The deployed NODE_OPTIONS as `argv` can run with them: all of them for a bundle (what the image runs), without
+ * the bundle-only flags when `argv` runs a .ts file.
+ */
+export function nodeOptionsFor(argv: readonly string[], options: string | undefined): string | undefined {
+  if (options === undefined || !argv.some((a) => a.endsWith('.ts'))) return options;
+  return options.split(/\s+/).filter((o) => o !== '' && !BUNDLE_ONLY_FLAGS.has(o)).join(' ');
+}

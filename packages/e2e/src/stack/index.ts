@@ -4,7 +4,7 @@
  */
 export { PLUGIN, REPO, WiredPods, agentRunArgv, nodeLeftovers, runPlugin, startHostnicStack } from './stack.ts';
 export type { ControllerProcess, HostnicStack, NodeAgent, PluginRunOptions, PodRef, StackIpam, StackOptions, WiredPod } from './stack.ts';
-export { AGENT_CLI, BundleNotBuiltError, CONTROLLER_CLI, appCommand, bundlePath, checkBundle } from './app-command.ts';
+export { AGENT_CLI, BundleNotBuiltError, CONTROLLER_CLI, appCommand, bundlePath, checkBundle, nodeOptionsFor } from './app-command.ts';
 export type { App, AppMode } from './app-command.ts';
 export { portGet, run, socketGet, startChild, until } from './processes.ts';
 export type { RestartOptions, Restartable } from './restartable.ts';

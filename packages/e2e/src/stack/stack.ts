@@ -27,7 +27,7 @@ import { agentFiles, controllerFiles, describeStep, runDocumentedInstall } from 
 import { portGet, run, socketGet, startChild, until } from './processes.ts';
 import type { Child, RunResult } from './processes.ts';
 import { RELAY_SCRIPT, unixBridge } from './relay.ts';
-import { appCommand, checkBundle } from './app-command.ts';
+import { appCommand, checkBundle, nodeOptionsFor } from './app-command.ts';
 import type { AppMode } from './app-command.ts';
 import { restartable } from './restartable.ts';
 import type { Restartable } from './restartable.ts';
@@ -574,7 +574,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
       const agentEnv = {
-        ...withNodeOptions(process.env, nodeOptions),
+        ...withNodeOptions(process.env, nodeOptionsFor(argv, nodeOptions)),
         MY_NODE_NAME: name,
         KUBECONFIG: '',
         HOSTNIC_CNI_CONFIG_SOURCE: inputs.cniConfigSource ?? join(dir, name, '10-hostnic.conf'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BundleNotBuiltError, REPO, appCommand, bundlePath, checkBundle, run } from '../../src/stack/index.ts';
+import { BundleNotBuiltError, REPO, appCommand, bundlePath, checkBundle, nodeOptionsFor, run } from '../../src/stack/index.ts';
 
 describe('the stack runs the apps from their sources or their bundles', () => {
   for (const app of ['agent', 'controller'] as const) {
@@ -21,4 +21,18 @@ describe('the stack runs the apps from their sources or their bundles', () => {
     expect(() => checkBundle('agent', '/nonexistent/hostnic-agent.mjs')).toThrow(BundleNotBuiltError);
     expect(() => checkBundle('agent', '/nonexistent/hostnic-agent.mjs')).toThrow(/npx turbo run build/);
   });
+
+  it('gives a bundle the deployed NODE_OPTIONS whole and TypeScript sources all but --jitless, with which Node cannot strip types', async () => {
+    const deployed = '--max-semi-space-size=1 --jitless';
+    expect(nodeOptionsFor(appCommand('agent', 'bundle'), deployed)).toBe(deployed);
+    expect(nodeOptionsFor(appCommand('agent', 'source'), deployed)).toBe('--max-semi-space-size=1');
+    expect(nodeOptionsFor(appCommand('agent', 'source'), undefined)).toBeUndefined();
+    // Why: the sources fail to load under --jitless, the bundle runs.
+    const env = (options: string): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: options });
+    const fromSource = await run([...appCommand('agent', 'source'), '--version'], env(deployed), '', REPO);
+    expect(fromSource.code).not.toBe(0);
+    expect(fromSource.stderr).toContain('WebAssembly');
+    const fromBundle = await run([...appCommand('agent', 'bundle'), '--version'], env(deployed), '', REPO);
+    expect(fromBundle.code, fromBundle.stderr).toBe(0);
+  }, 60_000);
 });
