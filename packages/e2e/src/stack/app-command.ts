@@ -59,9 +59,12 @@ const BUNDLE_ONLY_FLAGS: ReadonlySet<string> = new Set(['--jitless']);
 
 /**
  * The deployed NODE_OPTIONS as `argv` can run with them: all of them for a bundle (what the image runs), without
- * the bundle-only flags when `argv` runs a .ts file.
+ * the bundle-only flags when `argv` runs a .ts file or the options preload one (`--import=x.ts`, e.g. the
+ * bench's stall probe).
  */
 export function nodeOptionsFor(argv: readonly string[], options: string | undefined): string | undefined {
-  if (options === undefined || !argv.some((a) => a.endsWith('.ts'))) return options;
-  return options.split(/\s+/).filter((o) => o !== '' && !BUNDLE_ONLY_FLAGS.has(o)).join(' ');
+  if (options === undefined) return options;
+  const flags = options.split(/\s+/).filter((o) => o !== '');
+  const runsTs = argv.some((a) => a.endsWith('.ts')) || flags.some((o) => o.startsWith('--import=') && o.endsWith('.ts'));
+  return runsTs ? flags.filter((o) => !BUNDLE_ONLY_FLAGS.has(o)).join(' ') : options;
 }

@@ -80,6 +80,15 @@ function withNodeOptions(env: NodeJS.ProcessEnv, extra: string | undefined): Nod
   return { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], extra].filter((o) => o !== undefined && o !== '').join(' ') };
 }
 
+/**
+ * The agent's environment with the deployed NODE_OPTIONS after the caller's, as `argv` can run with them: the
+ * caller's may preload TypeScript (the bench's stall probe), which the bundle-only flags would break.
+ */
+function agentEnvNodeOptions(argv: readonly string[], env: NodeJS.ProcessEnv, deployed: string | undefined): NodeJS.ProcessEnv {
+  const merged = withNodeOptions(env, deployed);
+  return { ...merged, NODE_OPTIONS: nodeOptionsFor(argv, merged['NODE_OPTIONS']) };
+}
+
 /** How a test runs the plugin: another bundle (e.g. an earlier release's, for skew tests). */
 export interface PluginRunOptions {
   readonly bundle?: string;
@@ -574,7 +583,7 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
       const bootIdFile = join(dir, name, 'boot_id');
       await writeFile(bootIdFile, `${randomUUID()}\n`);
       const agentEnv = {
-        ...withNodeOptions(process.env, nodeOptionsFor(argv, nodeOptions)),
+        ...agentEnvNodeOptions(argv, process.env, nodeOptions),
         MY_NODE_NAME: name,
         KUBECONFIG: '',
         HOSTNIC_CNI_CONFIG_SOURCE: inputs.cniConfigSource ?? join(dir, name, '10-hostnic.conf'),

@@ -27,6 +27,8 @@ describe('the stack runs the apps from their sources or their bundles', () => {
     expect(nodeOptionsFor(appCommand('agent', 'bundle'), deployed)).toBe(deployed);
     expect(nodeOptionsFor(appCommand('agent', 'source'), deployed)).toBe('--max-semi-space-size=1');
     expect(nodeOptionsFor(appCommand('agent', 'source'), undefined)).toBeUndefined();
+    // A preloaded .ts (the bench's stall probe) needs type stripping as well.
+    expect(nodeOptionsFor(appCommand('agent', 'bundle'), `${deployed} --import=/x/stall-probe.ts`)).toBe('--max-semi-space-size=1 --import=/x/stall-probe.ts');
     // Why: the sources fail to load under --jitless, the bundle runs.
     const env = (options: string): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: options });
     const fromSource = await run([...appCommand('agent', 'source'), '--version'], env(deployed), '', REPO);
