@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { REPO, run, writeAgentConfigs } from '../../src/stack/index.ts';
+import { REPO, agentNodeOptions, controllerNodeOptions, deployManifests, run, writeAgentConfigs } from '../../src/stack/index.ts';
 import type { HostnicStack } from '../../src/stack/index.ts';
 import { podman, podmanRun, podmanStart } from './podman.ts';
 import type { Run } from './podman.ts';
@@ -97,9 +97,16 @@ export async function startImageController(stack: HostnicStack, node: string, im
       noNewPrivileges: true,
       tmpfs: ['/tmp:size=16m'],
       volumes: [`${qcsecret}:/etc/hostnic/qingcloud:ro`, sa.volume],
-      env: { ...sa.env, POD_NAME: name, POD_IP: n.ip },
+      env: { ...sa.env, ...(await deployedNodeOptions('controller')), POD_NAME: name, POD_IP: n.ip },
     }),
   );
+}
+
+/** NODE_OPTIONS as deploy/hostnic.yaml gives the container (the agent's V8 flags include --jitless), if any. */
+async function deployedNodeOptions(who: 'agent' | 'controller'): Promise<Record<string, string>> {
+  const manifests = await deployManifests();
+  const value = who === 'agent' ? agentNodeOptions(manifests) : controllerNodeOptions(manifests);
+  return value === undefined ? {} : { NODE_OPTIONS: value };
 }
 
 /** The DaemonSet's hostnic-agent container on `node`: its command line, privileged, hostNetwork, its mounts. */
@@ -133,7 +140,7 @@ export async function startImageAgent(stack: HostnicStack, node: string, image: 
         ...(existsSync('/lib/modules') ? ['/lib/modules:/lib/modules:ro'] : []),
         sa.volume,
       ],
-      env: { ...sa.env, MY_NODE_NAME: node, NODE_IP: n.ip },
+      env: { ...sa.env, ...(await deployedNodeOptions('agent')), MY_NODE_NAME: node, NODE_IP: n.ip },
       criLogFile: logFile,
     }),
   );
