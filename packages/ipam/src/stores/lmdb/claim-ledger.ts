@@ -11,6 +11,7 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import type { ClaimEntry, ClaimLedger } from '../../claim/ledger.ts';
 import { StoreIncompatibleError } from '../../store-errors.ts';
+import { durableWrite } from './durable-write.ts';
 import { ensureSchema } from './schema.ts';
 
 function optionalString(v: unknown): v is string | undefined {
@@ -92,25 +93,16 @@ export class LmdbClaimLedger implements ClaimLedger {
 
   async put(entries: readonly ClaimEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.#write(() => {
+    await durableWrite(this.#root, () => {
       for (const e of entries) void this.#entries.put(e.address, stored(e));
     });
   }
 
   async remove(addresses: readonly string[]): Promise<void> {
     if (addresses.length === 0) return;
-    await this.#write(() => {
+    await durableWrite(this.#root, () => {
       for (const a of addresses) void this.#entries.remove(a);
     });
-  }
-
-  /**
-   * One write transaction around `action` (a child transaction inside lmdb's batch of the turn, so a throw
-   * writes none of it); resolves once its commit is flushed to disk.
-   */
-  async #write(action: () => void): Promise<void> {
-    await this.#root.childTransaction(action);
-    await this.#root.flushed;
   }
 
   /** Closes the environment. */
