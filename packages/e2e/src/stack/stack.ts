@@ -461,15 +461,14 @@ export async function startHostnicStack(options: StackOptions): Promise<HostnicS
         [CONTROLLER_TOKEN]: serviceAccountUser('kube-system', 'hostnic-controller'),
       },
     });
+    const deployed = await deployManifests();
     if (documented) {
       // The service accounts' requests are judged against the Roles and bindings as kubectl creates them.
       kube.enableRbac();
     } else {
-      const manifests = await deployManifests();
-      for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
-      kube.enableRbac(manifests);
+      for (const crd of deployed.filter((m) => m.kind === 'CustomResourceDefinition')) kube.applyCrdManifest(crd);
+      kube.enableRbac(deployed);
     }
-    const deployed = await deployManifests();
     const nodeOptions = agentNodeOptions(deployed);
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfig());
