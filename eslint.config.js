@@ -29,7 +29,7 @@ export default tseslint.config(
       'packages/agent/src/{api,daemon,host,nics,pods}/**/*.ts',
       'packages/netlink/src/**/*.ts',
       'packages/ipam/src/claim/**/*.ts',
-      'packages/ipam/src/stores/lmdb/{claim-ledger,engine}.ts',
+      'packages/ipam/src/stores/lmdb/claim-ledger.ts',
     ],
     rules: {
       'no-restricted-syntax': [

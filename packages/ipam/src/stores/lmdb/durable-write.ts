@@ -1,5 +1,6 @@
 /**
- * The one way the lmdb stores write: off the event loop, durable when it resolves.
+ * How the claim ledger writes: off the event loop, durable when it resolves. Only for an environment one process
+ * writes: the store's engine, shared by processes, commits synchronously (see engine.ts).
  *
  * @packageDocumentation
  */

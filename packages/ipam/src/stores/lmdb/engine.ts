@@ -8,18 +8,20 @@
  * compare-and-swap — so the version check happens in lmdb itself as well. Versions are revisions of the whole
  * environment, hence never reused for a key, even after delete and re-create.
  *
- * The transactions are lmdb's asynchronous ones (`childTransaction()`): the callback (read, check, write)
- * still runs as one synchronous step inside the write transaction, but the commit and its fsync run on lmdb's
- * writer thread, and a write resolves once its commit is flushed: durable when it resolves, without holding
- * the event loop for the fsync (a synchronous commit did: 0.4 ms p50, up to 9 ms per write on a loaded VM).
- * A write that throws leaves nothing behind, not even a revision bump (`durableWrite`).
+ * Every write commits synchronously (`transactionSync`), fsync included, before the call returns. Several
+ * processes share this path by design, and lmdb's asynchronous writer (`childTransaction()` committing on its
+ * writer thread, with its default overlapping sync) was measured unsafe for that here: under load, the
+ * four-process test of this package saw a lost handle and an address given to two handles, and eight
+ * processes doing compare-and-swap increments of one key crashed one of them (SIGSEGV) in 2 of 20 rounds,
+ * while the synchronous commit lost nothing. The agent does not use this store (its claim ledger, one
+ * process, commits on the writer thread: `claim-ledger.ts`), so the cost, the event loop held for each
+ * commit, falls on the library's standalone users only.
  *
  * @packageDocumentation
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { StoreKind } from '../../store-errors.ts';
 import type { KvCondition, KvEngine, KvEntry, KvOutcome } from '../kv.ts';
-import { durableWrite } from './durable-write.ts';
 
 /** Key of the revision counter in the `meta` database. */
 export const REVISION_KEY = 'revision';
@@ -77,7 +79,7 @@ export class LmdbEngine implements KvEngine {
 
   async put(kind: StoreKind, name: string, value: unknown, condition: KvCondition): Promise<KvOutcome> {
     const key = keyOf(kind, name);
-    return durableWrite(this.#root, (): KvOutcome => {
+    return this.#root.transactionSync((): KvOutcome => {
       const current = this.#objects.getEntry(key);
       if ('absent' in condition && current !== undefined) return { ok: false, reason: 'exists' };
       if ('version' in condition) {
@@ -96,7 +98,7 @@ export class LmdbEngine implements KvEngine {
 
   async remove(kind: StoreKind, name: string, version: string | undefined): Promise<KvOutcome> {
     const key = keyOf(kind, name);
-    return durableWrite(this.#root, (): KvOutcome => {
+    return this.#root.transactionSync((): KvOutcome => {
       const current = this.#objects.getEntry(key);
       if (current === undefined) return { ok: false, reason: 'missing' };
       const currentVersion = current.version ?? 0;

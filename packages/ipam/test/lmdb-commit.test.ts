@@ -1,7 +1,9 @@
 /**
- * The lmdb store's writes commit on lmdb's writer thread, not on the event loop: a write has not committed
- * when the call returns (a synchronous commit, with its fsync, would have), it is in the environment when it
- * resolves, and the writes of one turn keep their order, their compare-and-swap and their all-or-nothing.
+ * How the two lmdb writers commit. The claim ledger (one process, the agent) commits on lmdb's writer thread,
+ * not on the event loop: a write has not committed when the call returns (a synchronous commit, with its
+ * fsync, would have), it is in the environment when it resolves, and the writes of one turn keep their order
+ * and their all-or-nothing. The store's engine, which several processes share, commits each write before the
+ * call returns (see engine.ts for why), with its compare-and-swap and distinct revisions.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,15 +111,17 @@ describe('LmdbClaimLedger writes off the event loop', () => {
   });
 });
 
-describe('LmdbEngine writes off the event loop', () => {
-  it('a conditional put has not committed when the call returns and has when it resolves', async () => {
+describe('LmdbEngine commits each write before the call returns', () => {
+  it('a conditional put is in the environment as soon as the call returns', async () => {
     await withEngine(async (engine) => {
       const written = engine.put('IPPool', 'vxnet-a', { spec: { cidr: '172.16.3.0/24' } }, { absent: true });
+      // get() reads before its first await: this is the environment as the put's call left it.
       const meanwhile = engine.get('IPPool', 'vxnet-a');
       const outcome = await written;
-      expect(await meanwhile).toBeUndefined();
       expect(outcome.ok).toBe(true);
-      expect(await engine.get('IPPool', 'vxnet-a')).toEqual({ name: 'vxnet-a', value: { spec: { cidr: '172.16.3.0/24' } }, version: outcome.ok ? outcome.version : '' });
+      const expected = { name: 'vxnet-a', value: { spec: { cidr: '172.16.3.0/24' } }, version: outcome.ok ? outcome.version : '' };
+      expect(await meanwhile).toEqual(expected);
+      expect(await engine.get('IPPool', 'vxnet-a')).toEqual(expected);
     });
   });
 
@@ -146,7 +150,7 @@ describe('LmdbEngine writes off the event loop', () => {
     });
   });
 
-  it('a remove has not committed when the call returns, and a stale one removes nothing', async () => {
+  it('a remove is done as soon as the call returns, and a stale one removes nothing', async () => {
     await withEngine(async (engine) => {
       const created = await engine.put('IPAMHandle', 'h', { block: 'b' }, { absent: true });
       if (!created.ok) throw new Error('the create failed');
@@ -155,8 +159,17 @@ describe('LmdbEngine writes off the event loop', () => {
       const meanwhile = engine.get('IPAMHandle', 'h');
       expect(await stale).toEqual({ ok: false, reason: 'stale' });
       expect((await removed).ok).toBe(true);
-      expect((await meanwhile)?.version).toBe(created.version);
+      expect(await meanwhile).toBeUndefined();
       expect(await engine.get('IPAMHandle', 'h')).toBeUndefined();
+    });
+  });
+
+  it('a write that throws leaves nothing, not even a revision bump', async () => {
+    await withEngine(async (engine) => {
+      // JSON cannot encode a bigint: the put fails inside the transaction, after the revision was bumped.
+      await expect(engine.put('IPPool', 'broken', { n: 1n }, { absent: true })).rejects.toThrow(/BigInt/);
+      expect(await engine.get('IPPool', 'broken')).toBeUndefined();
+      expect(await engine.put('IPPool', 'fine', {}, { absent: true })).toEqual({ ok: true, version: '1' });
     });
   });
 });
