@@ -118,7 +118,7 @@ describe('VxNetPool v-pool from the seed README (blockSize 27)', () => {
 
     const again = reconcilers(h, { securityGroup: sg.security_group_id });
     expect((await again.settle())?.ready).toBe(true);
-    await vi.waitFor(() => expect(group()?.is_applied).toBe(1));
+    await vi.waitFor(() => expect(group()?.is_applied).toBe(1), { timeout: 20_000 });
     expect(h.fake.requests({ action: 'AddSecurityGroupRules' })).toHaveLength(1);
     expect(h.fake.requests({ action: 'ApplySecurityGroup' })).toHaveLength(1);
     expect(h.fake.securityGroupRules().filter((x) => x.security_group_id === sg.security_group_id)).toHaveLength(1);

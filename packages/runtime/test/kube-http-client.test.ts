@@ -201,7 +201,7 @@ describe('KubeInformer', () => {
     informer.onEvent((e) => events.push(e));
     informer.start();
     await informer.synced();
-    await expect.poll(() => informer.get('b', 'default')).toBeUndefined();
+    await expect.poll(() => informer.get('b', 'default'), { timeout: 20_000 }).toBeUndefined();
     await informer.stop();
     expect(watches).toEqual(['5', '8', '12']);
     expect(informer.stats).toMatchObject({ lists: 2, expired: 1, errors: 0, watches: 3 });

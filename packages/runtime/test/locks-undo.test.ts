@@ -59,7 +59,7 @@ describe('SharedExclusiveGate', () => {
     expect(gate.waiting).toBe(1);
     releaseShared();
     await held;
-    await vi.waitFor(() => expect(order).toContain('x start'));
+    await vi.waitFor(() => expect(order).toContain('x start'), { timeout: 20_000 });
     expect(order).not.toContain('s3');
     releaseExclusive();
     await Promise.all([exclusive, late]);

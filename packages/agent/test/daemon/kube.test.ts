@@ -79,8 +79,7 @@ describe('the node pod cache', () => {
     cache = nodePodCache(client, 'node-1', createLogger({ destination: { write: (l: string) => void lines.push(l) } }), { baseMs: 20, maxMs: 200 });
     cache.start();
     const c = cache;
-    for (let i = 0; i < 200 && c.get('mine', 'default') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(c.get('mine', 'default')?.metadata?.name).toBe('mine');
+    await expect.poll(() => c.get('mine', 'default')?.metadata?.name, { timeout: 20_000 }).toBe('mine');
     expect(c.get('theirs', 'default')).toBeUndefined();
 
     const read = podAnnotationReader(client, c);
@@ -101,7 +100,6 @@ describe('the node pod cache', () => {
     // A watch that ends is picked up again: a pod created afterwards still arrives.
     kube.endWatches();
     await pod('later', 'node-1');
-    for (let i = 0; i < 300 && c.get('later', 'default') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(c.get('later', 'default')?.metadata?.name).toBe('later');
+    await expect.poll(() => c.get('later', 'default')?.metadata?.name, { timeout: 20_000 }).toBe('later');
   });
 });

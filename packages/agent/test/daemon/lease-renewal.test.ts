@@ -36,7 +36,9 @@ class ScriptedLeases implements LeaseRenewer {
 }
 
 async function waitFor(what: string, probe: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !probe(); i++) await new Promise((r) => setTimeout(r, 5));
+  // A deadline, not a count of turns: on a loaded machine each turn can take far longer than its 5 ms.
+  const deadline = Date.now() + 20_000;
+  while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   if (!probe()) throw new Error(`timed out waiting for ${what}`);
 }
 

@@ -99,7 +99,6 @@ describe.skipIf(!isRoot)('VLAN bridge lease through the NIC manager (sandbox dns
     expect(released).toMatchObject({ released: true });
     expect(await exchanges()).toBe(3);
     // dnsmasq rewrites its lease file after handling the release.
-    for (let i = 0; i < 50 && (await serverLeases()).includes(lease.address); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await serverLeases()).not.toContain(lease.address);
+    await expect.poll(serverLeases, { timeout: 30_000, interval: 100 }).not.toContain(lease.address);
   }, 60_000);
 });

@@ -92,7 +92,7 @@ describe.skipIf(!isRoot)("NIC repair and the pods' proxy ARP entries", () => {
         .map((e) => e.ip)
         .sort(),
     ).toEqual(POD_IPS);
-    for (const ip of POD_IPS) await expect.poll(() => h.sandbox.vpcPing(ip)).toBe(true);
+    for (const ip of POD_IPS) await expect.poll(() => h.sandbox.vpcPing(ip), { timeout: 20_000 }).toBe(true);
     const delay = await h.sandbox.exec('node-1', ['cat', `/proc/sys/net/ipv4/neigh/${nic.bridge}/proxy_delay`]);
     expect(delay.stdout.trim()).toBe('0');
   });

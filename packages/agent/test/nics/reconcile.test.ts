@@ -152,7 +152,8 @@ describe.skipIf(!isRoot)('NicManager.reconcile against the sandbox', () => {
     const manager = h.manager({ attachTimeoutMs: 200 });
     await expect(manager.ensureNic(VXNET_A)).rejects.toThrow(/did not finish within 0\.2 s/);
     expect([...h.store.intents.values()].map((i) => i.kind)).toEqual(['release-nic']);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The reconcile may finish the release only once the IaaS says the attach job is over.
+    await expect.poll(() => fake.jobs().filter((j) => j.job_action === 'AttachNics').map((j) => j.status), { timeout: 20_000 }).toEqual(['successful']);
     const summary = await manager.reconcile();
     expect(summary.errors).toEqual([]);
     expect(summary.deleted).toHaveLength(1);

@@ -143,7 +143,7 @@ describe('watch', () => {
     try {
       await informer.synced();
       expect(informer.list().map((p) => p.metadata?.name).sort()).toEqual(['gone-0', 'gone-1']);
-      await expect.poll(() => kube.activeWatches).toBeGreaterThan(0);
+      await expect.poll(() => kube.activeWatches, { timeout: 20_000 }).toBeGreaterThan(0);
       // The watch ends and its resumption is answered 410 (as an apiserver whose history moved on does).
       kube.faults.failNext('watch', 'pods', 410);
       kube.endWatches({ resource: 'pods' });
