@@ -136,13 +136,14 @@ describe.skipIf(!isRoot)(`netfilter in throwaway namespaces${isRoot ? '' : ` (sk
     }
 
     // Another process (an old plugin: `flock <file> ebtables ...`) holds the lock.
-    const other = spawn('flock', ['-x', path, 'sleep', '4'], { stdio: 'ignore', detached: true });
+    const other = spawn('flock', ['-x', path, 'sleep', '30'], { stdio: 'ignore', detached: true });
     try {
-      await new Promise((r) => setTimeout(r, 300));
-      const started = Date.now();
+      // Wait until the other process holds the lock (a non-blocking try fails), not for a guessed while.
+      const held = (): Promise<boolean> =>
+        new Promise((resolve) => spawn('flock', ['-n', path, 'true'], { stdio: 'ignore' }).on('close', (code) => resolve(code === 1)));
+      await expect.poll(held, { timeout: 20_000, interval: 50 }).toBe(true);
       const err = await withFileLock(path, () => Promise.resolve(1), 1000).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LockTimeoutError);
-      expect(Date.now() - started).toBeLessThan(3500);
     } finally {
       // Its own process group: flock and the sleep that inherited the lock go together.
       if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
