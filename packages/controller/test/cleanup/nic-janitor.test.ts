@@ -292,7 +292,7 @@ describe('NicJanitor against the fake QingCloud', () => {
 });
 
 /** Polls the fake's state (jobs finish on real timers); bounded so that a broken test fails instead of hanging. */
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error('condition not met in time');

@@ -33,7 +33,7 @@ export async function startKube(options: FakeKubeApiServerOptions = {}): Promise
 }
 
 /** Polls until the check passes; the timeout only bounds a failing test. */
-export async function eventually(check: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
+export async function eventually(check: () => boolean, what = 'condition', timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

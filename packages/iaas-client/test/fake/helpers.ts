@@ -123,9 +123,12 @@ export async function controlJson(fake: Pick<Target, 'url'>, method: string, pat
 }
 
 /** Polls `check` on real time until it holds; for realtime-clock tests only. Asserts nothing about time. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, tries = 500): Promise<void> {
-  for (let i = 0; i < tries; i++) {
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  // A deadline, not a count of turns: on a loaded machine a 10 ms turn can take far longer.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     if (await check()) return;
+    if (Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`never happened: ${what}`);

@@ -71,7 +71,7 @@ export function field(obj: unknown, path: string): unknown {
   return current;
 }
 
-export async function eventually(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function eventually(check: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -48,7 +48,7 @@ describe('Watch', () => {
     await h.custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: 'ipamblocks', body: block('b1') });
     await h.custom.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: 'ipamblocks', name: 'b1', body: { spec: { deleted: true } } }, mergePatch);
     await h.custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: 'ipamblocks', name: 'b1' });
-    await eventually(() => w.seen.length === 3, 2000, 'three events');
+    await eventually(() => w.seen.length === 3, 20_000, 'three events');
     expect(w.seen.map((e) => [e.type, e.name])).toEqual([['ADDED', 'b1'], ['MODIFIED', 'b1'], ['DELETED', 'b1']]);
     const rvs = w.seen.map((e) => Number(e.rv));
     expect(rvs).toEqual([...rvs].sort((a, b) => a - b));
@@ -116,7 +116,7 @@ describe('Watch', () => {
     h = await startHarness({ bookmarkIntervalMs: 30 });
     const w = await watch(h, BLOCKS_PATH, { resourceVersion: h.server.resourceVersion(), allowWatchBookmarks: true });
     h.server.put('configmaps', { metadata: { name: 'elsewhere', namespace: 'default' } });
-    await eventually(() => w.seen.some((e) => e.type === 'BOOKMARK' && e.rv === h?.server.resourceVersion()), 2000, 'a bookmark');
+    await eventually(() => w.seen.some((e) => e.type === 'BOOKMARK' && e.rv === h?.server.resourceVersion()), 20_000, 'a bookmark');
     const bookmark = w.seen.find((e) => e.type === 'BOOKMARK');
     expect(bookmark?.object).toEqual({ kind: 'IPAMBlock', apiVersion: `${GROUP}/${VERSION}`, metadata: { resourceVersion: bookmark?.rv } });
     const quiet = await watch(h, BLOCKS_PATH, { resourceVersion: h.server.resourceVersion() });
@@ -162,7 +162,7 @@ describe('informer', () => {
     await h.core.createNamespacedPod({ namespace: 'default', body: pod('existing') });
     const { informer, log } = podInformer(h);
     await informer.start();
-    await eventually(() => h?.server.activeWatches === 1, 2000, 'the informer watch');
+    await eventually(() => h?.server.activeWatches === 1, 20_000, 'the informer watch');
     expect(log).toEqual(['add:existing']);
     await h.core.createNamespacedPod({ namespace: 'default', body: pod('new') });
     await h.core.patchNamespacedPod({ namespace: 'default', name: 'new', body: { metadata: { labels: { v: '2' } } } }, mergePatch);
@@ -181,7 +181,7 @@ describe('informer', () => {
     await eventually(() => log.length === 1);
     const rvBefore = h.server.resourceVersion();
     expect(h.server.endWatches({ resource: 'pods' })).toBe(1);
-    await eventually(() => h?.server.activeWatches === 1 && h.server.requestLog({ verb: 'watch', resource: 'pods' }).length === 2, 3000, 'the reconnect');
+    await eventually(() => h?.server.activeWatches === 1 && h.server.requestLog({ verb: 'watch', resource: 'pods' }).length === 2, 20_000, 'the reconnect');
     const watches = h.server.requestLog({ verb: 'watch', resource: 'pods' });
     expect(new URLSearchParams(watches[1]?.query).get('resourceVersion')).toBe(rvBefore);
     expect(h.server.requestLog({ verb: 'list', resource: 'pods' })).toHaveLength(1);
@@ -201,18 +201,18 @@ describe('informer', () => {
     // Hold the reconnect while history moves on and is compacted away.
     const undelay = server.faults.delay({ verb: 'watch', resource: 'pods' }, 150);
     server.endWatches();
-    await eventually(() => server.requestLog({ verb: 'watch' }).length === 2, 2000, 'the reconnect attempt');
+    await eventually(() => server.requestLog({ verb: 'watch' }).length === 2, 20_000, 'the reconnect attempt');
     server.put('pods', { ...pod('arrived'), metadata: { name: 'arrived', namespace: 'default' } });
     server.delete('pods', 'goes', 'default');
     server.compact();
-    await eventually(() => server.requestLog({ verb: 'list', resource: 'pods' }).length === 2, 5000, 'the relist');
+    await eventually(() => server.requestLog({ verb: 'list', resource: 'pods' }).length === 2, 20_000, 'the relist');
     undelay();
-    await eventually(() => log.length === 4, 3000, 'reconciliation');
+    await eventually(() => log.length === 4, 20_000, 'reconciliation');
     expect(log.slice(2).sort()).toEqual(['add:arrived', 'delete:goes']);
     expect(informer.list().map((p: KubernetesObject) => p.metadata?.name).sort()).toEqual(['arrived', 'stays']);
     expect(log.some((l) => l.startsWith('error'))).toBe(false);
     // ...and watches again from the fresh list's resourceVersion.
-    await eventually(() => server.requestLog({ verb: 'watch' }).length === 3 && server.activeWatches === 1, 3000, 'the new watch');
+    await eventually(() => server.requestLog({ verb: 'watch' }).length === 3 && server.activeWatches === 1, 20_000, 'the new watch');
     const third = server.requestLog({ verb: 'watch' })[2];
     expect(new URLSearchParams(third?.query).get('resourceVersion')).toBe(server.resourceVersion());
   });
