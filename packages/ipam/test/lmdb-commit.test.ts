@@ -5,24 +5,14 @@
  * and their all-or-nothing. The store's engine, which several processes share, commits each write before the
  * call returns (see engine.ts for why), with its compare-and-swap and distinct revisions.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { open } from 'lmdb';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClaimEntry } from '../src/index.ts';
 import { LmdbEngine } from '../src/stores/lmdb/engine.ts';
 import { LmdbClaimLedger } from '../src/stores/lmdb/index.ts';
+import { tempDirs } from './temp-dirs.ts';
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'hostnic-ipam-async-commit-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('hostnic-ipam-commit-');
 
 function entry(address: string, pod?: string): ClaimEntry {
   return {

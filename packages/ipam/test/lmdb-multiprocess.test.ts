@@ -1,13 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Ipam } from '../src/index.ts';
 import { LmdbIpamStore } from '../src/stores/lmdb/index.ts';
 import { pool } from './helpers.ts';
 import { mapping } from './ipam-helpers.ts';
+import { tempDirs } from './temp-dirs.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/lmdb-allocator.ts', import.meta.url));
 const PROCESSES = 4;
@@ -38,16 +36,12 @@ function runChild(path: string, node: string, startAt: number): Promise<ChildRep
   });
 }
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('hostnic-ipam-mp-');
 
 // Each of the ~1,000 writes is a durable lmdb commit: on a loaded 2-core machine this takes far longer than the
 // default 30 s, and a timeout here would say nothing about correctness.
 it('4 processes allocating through one lmdb path never share an address and lose no handle', { timeout: 240_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'hostnic-ipam-mp-'));
-  dirs.push(dir);
+  const dir = await tempDir();
   const seedStore = LmdbIpamStore.open(dir);
   const seeding = new Ipam(seedStore);
   await seeding.ensurePool(pool('vxnet-hot', '10.1.0.0/23', '10.1.0.2', '10.1.1.250', 26));

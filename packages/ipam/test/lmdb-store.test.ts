@@ -1,21 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ipam, StoreIncompatibleError } from '../src/index.ts';
 import { LMDB_SCHEMA_VERSION, LmdbIpamStore } from '../src/stores/lmdb/index.ts';
 import { B, examplePool, mapping, pod } from './ipam-helpers.ts';
+import { tempDirs } from './temp-dirs.ts';
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'hostnic-ipam-lmdb-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('hostnic-ipam-lmdb-');
 
 describe('lmdb store', () => {
   it('keeps allocations across reopen, also at a path with a dot (always a directory)', async () => {

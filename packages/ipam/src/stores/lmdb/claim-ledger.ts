@@ -11,7 +11,6 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import type { ClaimEntry, ClaimLedger } from '../../claim/ledger.ts';
 import { StoreIncompatibleError } from '../../store-errors.ts';
-import { durableWrite } from './durable-write.ts';
 import { ensureSchema } from './schema.ts';
 
 function optionalString(v: unknown): v is string | undefined {
@@ -93,16 +92,27 @@ export class LmdbClaimLedger implements ClaimLedger {
 
   async put(entries: readonly ClaimEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await durableWrite(this.#root, () => {
+    await this.#durableWrite(() => {
       for (const e of entries) void this.#entries.put(e.address, stored(e));
     });
   }
 
   async remove(addresses: readonly string[]): Promise<void> {
     if (addresses.length === 0) return;
-    await durableWrite(this.#root, () => {
+    await this.#durableWrite(() => {
       for (const a of addresses) void this.#entries.remove(a);
     });
+  }
+
+  /**
+   * Runs `action` as one child transaction of lmdb's write batch of the turn, so a throw writes none of it while
+   * the batch's other callbacks still commit; the commit and its fsync run on lmdb's writer thread. Resolves once
+   * the commit is flushed to disk. Only for an environment one process writes: the store's engine, which
+   * processes share, commits synchronously (see engine.ts).
+   */
+  async #durableWrite(action: () => void): Promise<void> {
+    await this.#root.childTransaction(action);
+    await this.#root.flushed;
   }
 
   /** Closes the environment. */

@@ -2,20 +2,19 @@
  * The lmdb key-value engine: one environment, objects in the `objects` database under `<kind>/<name>` with
  * lmdb's own entry versions, and a `meta` database holding the schema version and the revision counter.
  *
- * Every write is one lmdb write transaction. lmdb serialises write transactions across all processes that open
- * the same path (its lock file), so inside one the read, the condition check and the writes are atomic: the
- * revision counter is bumped, and the object is written with `put(key, value, revision, ifVersion)` — lmdb's
- * compare-and-swap — so the version check happens in lmdb itself as well. Versions are revisions of the whole
- * environment, hence never reused for a key, even after delete and re-create.
+ * Every write is one synchronous lmdb write transaction. lmdb serialises write transactions across all
+ * processes that open the same path (its lock file), so inside one the read, the condition check and the writes
+ * are atomic: the revision counter is bumped, and the object is written with `put(key, value, revision,
+ * ifVersion)` — lmdb's compare-and-swap — so the version check happens in lmdb itself as well. Versions are
+ * revisions of the whole environment, hence never reused for a key, even after delete and re-create.
  *
- * Every write commits synchronously (`transactionSync`), fsync included, before the call returns. Several
- * processes share this path by design, and lmdb's asynchronous writer (`childTransaction()` committing on its
- * writer thread, with its default overlapping sync) was measured unsafe for that here: under load, the
- * four-process test of this package saw a lost handle and an address given to two handles, and eight
- * processes doing compare-and-swap increments of one key crashed one of them (SIGSEGV) in 2 of 20 rounds,
- * while the synchronous commit lost nothing. The agent does not use this store (its claim ledger, one
- * process, commits on the writer thread: `claim-ledger.ts`), so the cost, the event loop held for each
- * commit, falls on the library's standalone users only.
+ * Synchronous, fsync included, because several processes share this path by design, and lmdb's asynchronous
+ * writer (`childTransaction()` committing on its writer thread, with its default overlapping sync) was measured
+ * unsafe for that here: under load, the four-process test of this package saw a lost handle and an address
+ * given to two handles, and eight processes doing compare-and-swap increments of one key crashed one of them
+ * (SIGSEGV) in 2 of 20 rounds, while the synchronous commit lost nothing. The agent does not use this store (its
+ * claim ledger, one process, commits on the writer thread: `claim-ledger.ts`), so the cost, the event loop
+ * held for each commit, falls on the library's standalone users only.
  *
  * @packageDocumentation
  */
