@@ -70,27 +70,43 @@ describe.skipIf(!isRoot)('AgentServer.drain: SIGTERM with ADDs in flight', () =>
     try {
       const requests: AddRequest[] = [];
       for (let i = 0; i < IN_FLIGHT; i++) requests.push(h.addRequest(await h.podNetns(`roll-${i}`)));
-      const answers = requests.map((r) => call(server.socketPath, 'POST', AgentPath.add, r));
+      // The gates open in the order the ADDs asked for their NIC, which a loaded machine need not keep from the
+      // order they were sent: the finishing ADDs are the first ones answered, whichever they are.
+      const answeredFirst: number[] = [];
+      let enoughAnswered = (): void => undefined;
+      const finishingAnswered = new Promise<void>((resolve) => {
+        enoughAnswered = resolve;
+      });
+      const answers = requests.map((r, i) =>
+        call(server.socketPath, 'POST', AgentPath.add, r).then((answer) => {
+          if (answeredFirst.push(i) === FINISHING) enoughAnswered();
+          return answer;
+        }),
+      );
       await everyoneWaits;
       for (const open of gates.slice(0, FINISHING)) open();
       // The finishing ones are done before the deadline; the held ones are still waiting for their NIC.
-      const finished = await Promise.all(answers.slice(0, FINISHING));
+      await finishingAnswered;
+      const finishing = answeredFirst.slice(0, FINISHING);
+      const finished = await Promise.all(answers.filter((_, i) => finishing.includes(i)));
       expect(finished.map((a) => a.status)).toEqual(Array(FINISHING).fill(200));
 
       const drained = server.drain(1);
       const refused = await call(server.socketPath, 'POST', AgentPath.add, h.addRequest(await h.podNetns('late')));
       expect(refused).toMatchObject({ status: 503, body: { code: 11 } });
       expect(await drained).toEqual({ inFlight: IN_FLIGHT - FINISHING, aborted: IN_FLIGHT - FINISHING });
-      const aborted = await Promise.all(answers.slice(FINISHING));
+      const aborted = await Promise.all(answers.filter((_, i) => !finishing.includes(i)));
+      expect(aborted).toHaveLength(IN_FLIGHT - FINISHING);
       for (const a of aborted) expect(a).toMatchObject({ status: 503, body: { code: 11 } });
 
       // Kept: the finished ADDs, whole. Rolled back: everything of the aborted ones.
-      expect((await h.store.listPods()).map((p) => p.containerId).sort()).toEqual(requests.slice(0, FINISHING).map((r) => r.attachment.containerId).sort());
+      const kept = requests.filter((_, i) => finishing.includes(i));
+      expect((await h.store.listPods()).map((p) => p.containerId).sort()).toEqual(kept.map((r) => r.attachment.containerId).sort());
       expect(await h.ipamStore.listHandles()).toHaveLength(FINISHING);
       expect(h.store.snapshot().intents).toEqual([]);
       expect((await nodeSnapshot(h)).rules.filter((r) => r.priority === 1535)).toHaveLength(FINISHING);
       // DEL is still served while draining.
-      for (const r of requests.slice(0, FINISHING)) {
+      for (const r of kept) {
         expect((await call(server.socketPath, 'POST', AgentPath.del, { attachment: r.attachment, config: CONFIG, timeoutMs: 30_000 })).status).toBe(200);
       }
       expect(await h.ipamStore.listHandles()).toEqual([]);
